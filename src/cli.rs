@@ -1,0 +1,258 @@
+//! The command line: arguments (clap), config overrides, and the `validate`, `plan`
+//! and `apply` commands with their exit codes.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::diff::{DiffOptions, Plan};
+use crate::executor::RetryPolicy;
+use crate::live::sdk::{ConnectOptions, SdkApiGateway};
+use crate::plan::{self as render, Style};
+use crate::reconcile;
+use crate::spec::{self, Loaded};
+
+const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
+
+/// Keep AWS API Gateway integration responses equal to a directory of YAML specs.
+///
+/// Specs live in the desired directory (one integration response per YAML document);
+/// `plan` shows what would change, `apply` makes one reconcile cycle. AWS credentials
+/// come from the usual chain (environment, profile, SSO, instance role).
+#[derive(Debug, Parser)]
+#[command(name = "apigw-reconciler", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: config/reconciler.yaml, if it exists]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Directory of spec files (overrides `desiredDir`)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub desired: Option<PathBuf>,
+    /// API Gateway endpoint, e.g. a local emulator (overrides `endpointUrl`)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (overrides `region` and AWS_REGION)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Colour in text output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Log more to stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate the specs offline (no AWS calls).
+    ///
+    /// Exit code 0 when valid, 1 when any file is invalid; every error is printed as
+    /// file:line:col: message.
+    Validate,
+    /// Show what apply would change, changing nothing.
+    ///
+    /// Exit code 0 when live matches the specs, 2 when changes are pending (or
+    /// blocked), 1 on error.
+    Plan {
+        /// Output format: text for people, json for machines
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Run one reconcile cycle: plan, then put and delete integration responses.
+    ///
+    /// Exit code 0 when converged, 1 when any action failed or is blocked, or on error.
+    Apply,
+}
+
+/// Run the parsed command line and return the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(run(cli))
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let config = match load_config(&cli.global) {
+        Ok(config) => config,
+        Err(message) => return fail(message),
+    };
+    let style = Style {
+        color: match cli.global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        },
+    };
+    let loaded = match load_specs(&config.desired_dir) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    match cli.command {
+        Command::Validate => {
+            println!(
+                "{}: {} integration response(s) in {} file(s) are valid",
+                config.desired_dir.display(),
+                loaded.set.specs.len(),
+                loaded.files
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Plan { output } => plan_command(&config, &loaded, output, style).await,
+        Command::Apply => apply_command(&config, &loaded, style).await,
+    }
+}
+
+/// The config file with the command line's overrides applied.
+pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None if Path::new(DEFAULT_CONFIG).exists() => Config::load(Path::new(DEFAULT_CONFIG)).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &args.desired {
+        config.desired_dir = dir.clone();
+    }
+    if let Some(url) = &args.endpoint_url {
+        config.endpoint_url = Some(url.clone());
+    }
+    if let Some(region) = &args.region {
+        config.region = Some(region.clone());
+    }
+    Ok(config)
+}
+
+fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
+    match spec::load_desired(dir) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(loaded)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("Nothing was read from or written to API Gateway. Fix the files above and run again.");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn diff_options(config: &Config) -> DiffOptions {
+    DiffOptions {
+        prune: config.prune,
+        max_deletes: config.max_deletes_per_cycle,
+        allowed_apis: config.rest_apis.clone(),
+    }
+}
+
+async fn connect(config: &Config) -> Result<SdkApiGateway, ExitCode> {
+    SdkApiGateway::connect(&ConnectOptions {
+        region: config.region.clone(),
+        endpoint_url: config.endpoint_url.clone(),
+        ..ConnectOptions::default()
+    })
+    .await
+    .map_err(fail)
+}
+
+async fn make_plan(config: &Config, loaded: &Loaded, client: &SdkApiGateway) -> Result<Plan, ExitCode> {
+    match reconcile::plan(client, &loaded.set, &diff_options(config)).await {
+        Ok(planned) => {
+            tracing::info!(fetch = ?planned.fetch_time, diff = ?planned.diff_time, "planned");
+            Ok(planned.plan)
+        }
+        Err(e) => {
+            report_calls(client);
+            Err(fail(e.to_string()))
+        }
+    }
+}
+
+fn report_calls(client: &SdkApiGateway) {
+    let calls = client.calls().snapshot();
+    let list: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    eprintln!("API calls: {}", if list.is_empty() { "none".into() } else { list.join(", ") });
+}
+
+async fn plan_command(config: &Config, loaded: &Loaded, output: OutputFormat, style: Style) -> ExitCode {
+    let client = match connect(config).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = match make_plan(config, loaded, &client).await {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    match output {
+        OutputFormat::Text => print!("{}", render::render_text(&plan, style)),
+        OutputFormat::Json => println!("{}", render::render_json(&plan)),
+    }
+    report_calls(&client);
+    if plan.is_converged() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+async fn apply_command(config: &Config, loaded: &Loaded, style: Style) -> ExitCode {
+    let client = match connect(config).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = match make_plan(config, loaded, &client).await {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    print!("{}", render::render_text(&plan, style));
+    let report = reconcile::apply(&client, &plan, &RetryPolicy::default()).await;
+    if !report.results.is_empty() {
+        println!();
+        print!("{}", render::render_report(&report, style));
+    }
+    report_calls(&client);
+    if report.converged() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

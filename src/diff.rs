@@ -1,0 +1,365 @@
+//! The pure heart: desired set + live snapshot -> [`Plan`].
+//!
+//! No I/O here. Names and paths are resolved against the snapshot, dependencies are
+//! checked (a write that API Gateway would refuse becomes *blocked*), prune is limited
+//! to managed methods, and the mass-deletion guard turns an oversized delete set into
+//! blocked actions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::live::{LiveResource, LiveSnapshot, RestApiSummary};
+use crate::model::{Key, Settings};
+use crate::spec::{ApiRef, DesiredSet, Location, ResourceRef, Spec, State};
+
+/// Settings of a diff that come from the config.
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    /// Delete live integration responses of managed methods that no spec desires.
+    pub prune: bool,
+    /// More deletes than this in one plan are refused (turned into blocked).
+    pub max_deletes: usize,
+    /// Names or ids of the REST APIs in scope; `None` means all.
+    pub allowed_apis: Option<Vec<String>>,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            prune: false,
+            max_deletes: 25,
+            allowed_apis: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Delete,
+    Blocked,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub kind: ActionKind,
+    /// The identity; for blocked actions whose API or resource could not be resolved,
+    /// the unresolved parts hold the name or path as written.
+    pub key: Key,
+    pub api_name: Option<String>,
+    pub resource_path: Option<String>,
+    /// What will be written (create, update).
+    pub desired: Option<Settings>,
+    /// What is there now (update, delete).
+    pub live: Option<Settings>,
+    pub reason: Option<String>,
+    /// The spec that asked for it (none for prune deletes).
+    pub source: Option<Location>,
+}
+
+/// Everything one diff decided.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// Live integration responses on managed methods that no spec names, kept because
+    /// prune is off.
+    pub unmanaged_kept: usize,
+}
+
+impl Plan {
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.actions.iter().filter(|a| a.kind == kind).count()
+    }
+
+    /// True when there is nothing to do and nothing blocked.
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// REST API ids that this plan would write to.
+    pub fn changed_apis(&self) -> BTreeSet<&str> {
+        self.actions
+            .iter()
+            .filter(|a| a.kind != ActionKind::Blocked)
+            .map(|a| a.key.rest_api_id.as_str())
+            .collect()
+    }
+}
+
+/// Why no plan could be made at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DiffError {
+    #[error(
+        "{location}: {count} REST APIs are named `{name}` (ids {ids}); a name must pick exactly one: use `restApi: <id>` instead of `restApiName`",
+        count = ids.len(), ids = ids.join(", ")
+    )]
+    AmbiguousApiName {
+        name: String,
+        ids: Vec<String>,
+        location: Location,
+    },
+    #[error("{second}: integration response {key} is also defined at {first} (the same API, resource, method and status code once names and paths are resolved); keep one")]
+    DuplicateKey { key: Key, first: Location, second: Location },
+}
+
+/// The REST API ids the desired set refers to and that are in scope: what to fetch.
+pub fn apis_to_fetch(desired: &DesiredSet, rest_apis: &[RestApiSummary], options: &DiffOptions) -> BTreeSet<String> {
+    desired
+        .specs
+        .iter()
+        .filter_map(|spec| match &spec.api {
+            ApiRef::Id(id) => rest_apis.iter().find(|a| &a.id == id),
+            ApiRef::Name(name) => {
+                let mut matching = rest_apis.iter().filter(|a| &a.name == name);
+                match (matching.next(), matching.next()) {
+                    (Some(one), None) => Some(one),
+                    _ => None,
+                }
+            }
+        })
+        .filter(|api| in_scope(api, options))
+        .map(|api| api.id.clone())
+        .collect()
+}
+
+fn in_scope(api: &RestApiSummary, options: &DiffOptions) -> bool {
+    options
+        .allowed_apis
+        .as_ref()
+        .is_none_or(|allowed| allowed.iter().any(|a| a == &api.id || a == &api.name))
+}
+
+/// Where a spec landed after resolution.
+struct Resolved<'a> {
+    spec: &'a Spec,
+    key: Key,
+    api_name: String,
+    resource: &'a LiveResource,
+}
+
+/// Compute the plan that makes `live` match `desired`.
+pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) -> Result<Plan, DiffError> {
+    let mut plan = Plan::default();
+    let mut resolved: Vec<Resolved<'_>> = Vec::new();
+    let mut seen: HashMap<Key, &Location> = HashMap::new();
+
+    for spec in &desired.specs {
+        match resolve(spec, live, options)? {
+            Ok(r) => {
+                if let Some(first) = seen.insert(r.key.clone(), &spec.location) {
+                    return Err(DiffError::DuplicateKey {
+                        key: r.key,
+                        first: first.clone(),
+                        second: spec.location.clone(),
+                    });
+                }
+                resolved.push(r);
+            }
+            // Nothing exists to delete when the API, resource or method is missing.
+            Err(_) if spec.state == State::Absent => {}
+            Err(blocked) => plan.actions.push(blocked),
+        }
+    }
+
+    let desired_keys: BTreeSet<&Key> = resolved.iter().map(|r| &r.key).collect();
+    let mut managed: BTreeMap<(&str, &str, &str), &LiveResource> = BTreeMap::new();
+    for r in &resolved {
+        managed.insert((&r.key.rest_api_id, &r.key.resource_id, &r.key.http_method), r.resource);
+        if let Some(action) = action_for(r) {
+            plan.actions.push(action);
+        }
+    }
+
+    for ((api_id, _, method_name), resource) in managed {
+        let method = &resource.methods[method_name];
+        for (status, live_settings) in &method.integration_responses {
+            let key = Key {
+                rest_api_id: api_id.to_owned(),
+                resource_id: resource.id.clone(),
+                http_method: method_name.to_owned(),
+                status_code: status.clone(),
+            };
+            if desired_keys.contains(&key) {
+                continue;
+            }
+            if !options.prune {
+                plan.unmanaged_kept += 1;
+                continue;
+            }
+            plan.actions.push(Action {
+                kind: ActionKind::Delete,
+                api_name: api_name(live, api_id),
+                resource_path: Some(resource.path.clone()),
+                key,
+                desired: None,
+                live: Some(live_settings.clone()),
+                reason: Some("prune: no spec desires it on a managed method".into()),
+                source: None,
+            });
+        }
+    }
+
+    let deletes = plan.count(ActionKind::Delete);
+    if deletes > options.max_deletes {
+        for action in plan.actions.iter_mut().filter(|a| a.kind == ActionKind::Delete) {
+            action.kind = ActionKind::Blocked;
+            action.reason = Some(format!(
+                "mass-deletion guard: this plan would delete {deletes} integration responses, more than maxDeletesPerCycle ({}); \
+                 nothing is deleted. Check the specs, or raise maxDeletesPerCycle if this is intended",
+                options.max_deletes
+            ));
+        }
+    }
+    plan.actions.sort_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
+    Ok(plan)
+}
+
+fn api_name(live: &LiveSnapshot, id: &str) -> Option<String> {
+    live.rest_apis.iter().find(|a| a.id == id).map(|a| a.name.clone())
+}
+
+/// The action one resolved spec needs, if any.
+fn action_for(r: &Resolved<'_>) -> Option<Action> {
+    let method = &r.resource.methods[&r.key.http_method];
+    let current = method.integration_responses.get(&r.key.status_code);
+    let base = Action {
+        kind: ActionKind::Create,
+        key: r.key.clone(),
+        api_name: Some(r.api_name.clone()),
+        resource_path: Some(r.resource.path.clone()),
+        desired: None,
+        live: current.cloned(),
+        reason: None,
+        source: Some(r.spec.location.clone()),
+    };
+    let target = format!("{} {} {}", r.api_name, r.resource.path, r.key.http_method);
+    match (r.spec.state, current) {
+        (State::Absent, None) => None,
+        (State::Absent, Some(_)) => Some(Action {
+            kind: ActionKind::Delete,
+            reason: Some("state: absent".into()),
+            ..base
+        }),
+        (State::Present, Some(live)) if live.same_as(&r.spec.settings) => None,
+        (State::Present, _) if !method.has_integration => Some(Action {
+            kind: ActionKind::Blocked,
+            reason: Some(format!(
+                "{target} has no integration; create the integration first (PutIntegration), then the next cycle applies this"
+            )),
+            ..base
+        }),
+        (State::Present, _) if !method.method_responses.contains(&r.key.status_code) => Some(Action {
+            kind: ActionKind::Blocked,
+            reason: Some(format!(
+                "{target} has no method response with status {}; create it first (PutMethodResponse), then the next cycle applies this",
+                r.key.status_code
+            )),
+            ..base
+        }),
+        (State::Present, live) => Some(Action {
+            kind: if live.is_some() { ActionKind::Update } else { ActionKind::Create },
+            desired: Some(r.spec.settings.clone()),
+            ..base
+        }),
+    }
+}
+
+/// Resolve a spec's API name/id and resource path/id against the snapshot.
+/// `Ok(Err(action))` is a blocked action;
+/// `Err` is an error that stops the whole plan.
+fn resolve<'a>(
+    spec: &'a Spec,
+    live: &'a LiveSnapshot,
+    options: &DiffOptions,
+) -> Result<Result<Resolved<'a>, Action>, DiffError> {
+    let written_api = match &spec.api {
+        ApiRef::Id(id) | ApiRef::Name(id) => id.clone(),
+    };
+    let written_resource = match &spec.resource {
+        ResourceRef::Id(id) | ResourceRef::Path(id) => id.clone(),
+    };
+    let blocked = |api_id: &str, resource_id: &str, reason: String| Action {
+        kind: ActionKind::Blocked,
+        key: Key {
+            rest_api_id: api_id.to_owned(),
+            resource_id: resource_id.to_owned(),
+            http_method: spec.http_method.clone(),
+            status_code: spec.status_code.clone(),
+        },
+        api_name: None,
+        resource_path: None,
+        desired: None,
+        live: None,
+        reason: Some(reason),
+        source: Some(spec.location.clone()),
+    };
+
+    let api = match &spec.api {
+        ApiRef::Id(id) => live.rest_apis.iter().find(|a| &a.id == id),
+        ApiRef::Name(name) => {
+            let matching: Vec<&RestApiSummary> = live.rest_apis.iter().filter(|a| &a.name == name).collect();
+            if matching.len() > 1 {
+                return Err(DiffError::AmbiguousApiName {
+                    name: name.clone(),
+                    ids: matching.iter().map(|a| a.id.clone()).collect(),
+                    location: spec.location.clone(),
+                });
+            }
+            matching.first().copied()
+        }
+    };
+    let Some(api) = api else {
+        return Ok(Err(blocked(
+            &written_api,
+            &written_resource,
+            format!("no REST API with {} in this account and region", spec.api),
+        )));
+    };
+    if !in_scope(api, options) {
+        return Ok(Err(blocked(
+            &api.id,
+            &written_resource,
+            format!("REST API {} ({}) is not in the config's `restApis` list", api.name, api.id),
+        )));
+    }
+    let resources = live.resources.get(&api.id).map(Vec::as_slice).unwrap_or_default();
+    let resource = resources.iter().find(|r| match &spec.resource {
+        ResourceRef::Id(id) => &r.id == id,
+        ResourceRef::Path(path) => &r.path == path,
+    });
+    let Some(resource) = resource else {
+        return Ok(Err(blocked(
+            &api.id,
+            &written_resource,
+            format!("REST API {} ({}) has no resource {}; create it first", api.name, api.id, spec.resource),
+        )));
+    };
+    if !resource.methods.contains_key(&spec.http_method) {
+        let mut action = blocked(
+            &api.id,
+            &resource.id,
+            format!(
+                "{} {} has no {} method; create the method and its integration first (PutMethod, PutIntegration)",
+                api.name, resource.path, spec.http_method
+            ),
+        );
+        action.api_name = Some(api.name.clone());
+        action.resource_path = Some(resource.path.clone());
+        return Ok(Err(action));
+    }
+    Ok(Ok(Resolved {
+        spec,
+        key: Key {
+            rest_api_id: api.id.clone(),
+            resource_id: resource.id.clone(),
+            http_method: spec.http_method.clone(),
+            status_code: spec.status_code.clone(),
+        },
+        api_name: api.name.clone(),
+        resource,
+    }))
+}

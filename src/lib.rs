@@ -1,0 +1,13 @@
+//! apigw-reconciler: keep AWS API Gateway integration responses equal to a directory
+//! of YAML specs. See ARCHITECTURE.md for the map of modules.
+
+pub mod cli;
+pub mod config;
+pub mod diff;
+pub mod executor;
+pub mod live;
+pub mod model;
+pub mod plan;
+pub mod reconcile;
+pub mod spec;
+pub mod yaml;

@@ -1,0 +1,119 @@
+//! An in-memory [`ApiGateway`] for unit tests of the core (diff, executor, cycle).
+//! It enforces what API Gateway enforces for integration responses: the method and
+//! its integration must exist. The end-to-end tests use the real SDK instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, LiveSnapshot, RestApiSummary};
+use crate::model::{Key, Settings};
+
+#[derive(Debug, Default)]
+pub struct MemoryApiGateway {
+    state: Mutex<LiveSnapshot>,
+    /// Errors to return, once each, for writes to these keys.
+    failures: Mutex<BTreeMap<Key, Vec<ApiError>>>,
+}
+
+impl MemoryApiGateway {
+    pub fn new(state: LiveSnapshot) -> Self {
+        MemoryApiGateway {
+            state: Mutex::new(state),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Make the next writes to `key` fail with these errors, in order.
+    pub fn fail_next(&self, key: &Key, errors: Vec<ApiError>) {
+        self.failures.lock().unwrap().insert(key.clone(), errors);
+    }
+
+    pub fn state(&self) -> LiveSnapshot {
+        self.state.lock().unwrap().clone()
+    }
+
+    fn injected(&self, key: &Key) -> Option<ApiError> {
+        let mut failures = self.failures.lock().unwrap();
+        let queue = failures.get_mut(key)?;
+        (!queue.is_empty()).then(|| queue.remove(0))
+    }
+
+    fn with_method<T>(
+        &self,
+        key: &Key,
+        operation: &'static str,
+        f: impl FnOnce(&mut LiveMethod) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if let Some(err) = self.injected(key) {
+            return Err(err);
+        }
+        let not_found = |message: &str| ApiError {
+            operation,
+            target: key.to_string(),
+            status: Some(404),
+            code: Some("NotFoundException".into()),
+            message: message.into(),
+            kind: FailureKind::NotFound,
+        };
+        let mut state = self.state.lock().unwrap();
+        let method = state
+            .resources
+            .get_mut(&key.rest_api_id)
+            .and_then(|rs| rs.iter_mut().find(|r| r.id == key.resource_id))
+            .and_then(|r| r.methods.get_mut(&key.http_method))
+            .ok_or_else(|| not_found("Invalid Method identifier specified"))?;
+        if !method.has_integration {
+            return Err(not_found("Invalid Integration identifier specified"));
+        }
+        f(method)
+    }
+}
+
+impl ApiGateway for MemoryApiGateway {
+    async fn rest_apis(&self) -> Result<Vec<RestApiSummary>, ApiError> {
+        Ok(self.state.lock().unwrap().rest_apis.clone())
+    }
+
+    async fn resources(&self, rest_api_id: &str) -> Result<Vec<LiveResource>, ApiError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .resources
+            .get(rest_api_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_integration_response(&self, key: &Key, settings: &Settings) -> Result<(), ApiError> {
+        self.with_method(key, "PutIntegrationResponse", |m| {
+            m.integration_responses.insert(key.status_code.clone(), settings.normalized());
+            Ok(())
+        })
+    }
+
+    async fn delete_integration_response(&self, key: &Key) -> Result<(), ApiError> {
+        self.with_method(key, "DeleteIntegrationResponse", |m| {
+            m.integration_responses
+                .remove(&key.status_code)
+                .map(|_| ())
+                .ok_or_else(|| ApiError {
+                    operation: "DeleteIntegrationResponse",
+                    target: key.to_string(),
+                    status: Some(404),
+                    code: Some("NotFoundException".into()),
+                    message: "Invalid Response status code specified".into(),
+                    kind: FailureKind::NotFound,
+                })
+        })
+    }
+}
+
+/// A method with an integration and method responses for `codes`, for fixtures.
+pub fn method_with_responses(codes: &[&str]) -> LiveMethod {
+    LiveMethod {
+        has_integration: true,
+        method_responses: codes.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(),
+        integration_responses: BTreeMap::new(),
+    }
+}

@@ -1,0 +1,125 @@
+//! The live state of API Gateway and the only door to it.
+//!
+//! [`ApiGateway`] is the small trait the rest of the crate talks to; [`sdk`] implements
+//! it with `aws-sdk-apigateway` (the only module that touches the SDK) and [`memory`]
+//! is an in-memory stand-in for fast unit tests of the pure core.
+
+pub mod memory;
+pub mod sdk;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+
+use crate::model::{Key, Settings};
+
+/// One REST API as GetRestApis lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestApiSummary {
+    pub id: String,
+    pub name: String,
+}
+
+/// One resource of an API, with the parts of its methods we depend on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveResource {
+    pub id: String,
+    pub path: String,
+    pub methods: BTreeMap<String, LiveMethod>,
+}
+
+/// A method: whether it has an integration, its method responses' status codes and
+/// its integration responses by status code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveMethod {
+    pub has_integration: bool,
+    pub method_responses: BTreeSet<String>,
+    pub integration_responses: BTreeMap<String, Settings>,
+}
+
+/// What one fetch saw: all REST APIs (for name resolution) and the resources of the
+/// APIs the desired set refers to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveSnapshot {
+    pub rest_apis: Vec<RestApiSummary>,
+    pub resources: BTreeMap<String, Vec<LiveResource>>,
+}
+
+/// How an API call failed, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// `ConflictException` saying "try again later": retry with backoff.
+    RetryLater,
+    /// The thing is not there (404 `NotFoundException`).
+    NotFound,
+    /// Throttled even after the SDK's own retries.
+    Throttled,
+    /// Anything else: bad request, access denied, server error, network.
+    Other,
+}
+
+/// A failed API call, with everything a person needs to act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub operation: &'static str,
+    /// The API, resource, method and status the call was about.
+    pub target: String,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub message: String,
+    pub kind: FailureKind,
+}
+
+impl std::error::Error for ApiError {}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} failed", self.operation, self.target)?;
+        if let Some(status) = self.status {
+            write!(f, ": HTTP {status}")?;
+        }
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        let hint = match (self.kind, self.status) {
+            (FailureKind::Throttled, _) => "; the account's API Gateway quota is exhausted: lower rateLimit or retry later",
+            (_, Some(401 | 403)) => "; check the credentials and that the IAM policy allows this action (deploy/iam-policy.json)",
+            (FailureKind::NotFound, _) => "; it was removed or renamed since it was read: the next cycle will see it",
+            (_, Some(400)) => "; API Gateway refused the values: fix the spec",
+            (_, None) => "; check the network, the region and endpointUrl",
+            _ => "",
+        };
+        f.write_str(hint)
+    }
+}
+
+/// The API Gateway operations the reconciler needs, and nothing else.
+pub trait ApiGateway: Send + Sync {
+    /// All REST APIs of the account and region (all pages).
+    fn rest_apis(&self) -> impl Future<Output = Result<Vec<RestApiSummary>, ApiError>> + Send;
+    /// All resources of one API with their methods embedded (all pages).
+    fn resources(&self, rest_api_id: &str) -> impl Future<Output = Result<Vec<LiveResource>, ApiError>> + Send;
+    /// Create or fully replace one integration response.
+    fn put_integration_response(
+        &self,
+        key: &Key,
+        settings: &Settings,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Delete one integration response.
+    fn delete_integration_response(&self, key: &Key) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+/// Read the REST API list and the resources of the given APIs.
+pub async fn fetch<C: ApiGateway>(
+    client: &C,
+    wanted: impl Fn(&[RestApiSummary]) -> BTreeSet<String>,
+) -> Result<LiveSnapshot, ApiError> {
+    let rest_apis = client.rest_apis().await?;
+    let mut resources = BTreeMap::new();
+    for id in wanted(&rest_apis) {
+        let items = client.resources(&id).await?;
+        resources.insert(id, items);
+    }
+    Ok(LiveSnapshot { rest_apis, resources })
+}

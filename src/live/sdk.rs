@@ -1,0 +1,259 @@
+//! [`ApiGateway`] over `aws-sdk-apigateway`: client set-up (region, endpoint,
+//! timeouts, the SDK's retries), pagination, error translation and call counting.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_apigateway::types::ContentHandlingStrategy;
+
+use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, RestApiSummary};
+use crate::model::{Key, Settings};
+
+/// Page size for GetRestApis and GetResources (the API's maximum).
+const PAGE_SIZE: i32 = 500;
+
+/// Where and how to connect.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Attempts per call made by the SDK's standard retry (throttling, 5xx, network).
+    pub max_attempts: Option<u32>,
+    pub connect_timeout: Option<Duration>,
+    pub attempt_timeout: Option<Duration>,
+}
+
+/// API calls made so far, by operation name.
+#[derive(Clone, Debug, Default)]
+pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+
+impl CallCounter {
+    fn add(&self, operation: &'static str) {
+        *self.0.lock().expect("counter lock").entry(operation).or_default() += 1;
+    }
+
+    /// A copy of the counts.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().expect("counter lock").clone()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+}
+
+/// The real client.
+#[derive(Clone, Debug)]
+pub struct SdkApiGateway {
+    client: Client,
+    calls: CallCounter,
+}
+
+impl SdkApiGateway {
+    /// Build a client from the standard AWS credential and region chain plus `options`.
+    pub async fn connect(options: &ConnectOptions) -> Result<SdkApiGateway, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.unwrap_or(5)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    .operation_attempt_timeout(options.attempt_timeout.unwrap_or(Duration::from_secs(30)))
+                    .build(),
+            );
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err("no AWS region: set `region` in the config, pass --region, or set AWS_REGION".into());
+        }
+        Ok(SdkApiGateway {
+            client: Client::new(&config),
+            calls: CallCounter::default(),
+        })
+    }
+
+    /// The counter of calls this client has made.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    /// The underlying SDK client (tests use it to build fixtures).
+    pub fn sdk(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(operation: &'static str, target: String, err: SdkError<E>) -> ApiError {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let (code, message) = match &err {
+        SdkError::ServiceError(e) => (
+            e.err().code().map(str::to_owned),
+            e.err().message().unwrap_or("no message").to_owned(),
+        ),
+        SdkError::TimeoutError(_) => (None, "timed out".to_owned()),
+        other => {
+            let detail = aws_smithy_types::error::display::DisplayErrorContext(other).to_string();
+            if detail.contains("credentials") {
+                (
+                    None,
+                    "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+                     or run with an IAM role (details with RUST_LOG=debug)"
+                        .to_owned(),
+                )
+            } else {
+                (None, detail)
+            }
+        }
+    };
+    let kind = match (code.as_deref(), status) {
+        (Some("ConflictException"), _) if message.to_ascii_lowercase().contains("try again later") => {
+            FailureKind::RetryLater
+        }
+        (Some("NotFoundException"), _) | (_, Some(404)) => FailureKind::NotFound,
+        (Some("TooManyRequestsException" | "LimitExceededException"), _) | (_, Some(429)) => FailureKind::Throttled,
+        _ => FailureKind::Other,
+    };
+    ApiError {
+        operation,
+        target,
+        status,
+        code,
+        message,
+        kind,
+    }
+}
+
+fn sorted_map(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn to_live_resource(r: &aws_sdk_apigateway::types::Resource) -> LiveResource {
+    let methods = r
+        .resource_methods()
+        .into_iter()
+        .flatten()
+        .map(|(name, m)| {
+            let integration = m.method_integration();
+            let method = LiveMethod {
+                has_integration: integration.is_some(),
+                method_responses: m.method_responses().into_iter().flatten().map(|(code, _)| code.clone()).collect(),
+                integration_responses: integration
+                    .and_then(|i| i.integration_responses())
+                    .into_iter()
+                    .flatten()
+                    .map(|(code, ir)| {
+                        let settings = Settings {
+                            selection_pattern: ir.selection_pattern().map(str::to_owned),
+                            response_parameters: sorted_map(ir.response_parameters()),
+                            response_templates: sorted_map(ir.response_templates()),
+                            content_handling: ir.content_handling().map(|c| c.as_str().to_owned()),
+                        };
+                        (code.clone(), settings)
+                    })
+                    .collect(),
+            };
+            (name.to_ascii_uppercase(), method)
+        })
+        .collect();
+    LiveResource {
+        id: r.id().unwrap_or_default().to_owned(),
+        path: r.path().unwrap_or_default().to_owned(),
+        methods,
+    }
+}
+
+impl ApiGateway for SdkApiGateway {
+    async fn rest_apis(&self) -> Result<Vec<RestApiSummary>, ApiError> {
+        let mut out = Vec::new();
+        let mut position: Option<String> = None;
+        loop {
+            self.calls.add("GetRestApis");
+            let page = self
+                .client
+                .get_rest_apis()
+                .limit(PAGE_SIZE)
+                .set_position(position.clone())
+                .send()
+                .await
+                .map_err(|e| api_error("GetRestApis", "(all REST APIs)".into(), e))?;
+            out.extend(page.items().iter().map(|api| RestApiSummary {
+                id: api.id().unwrap_or_default().to_owned(),
+                name: api.name().unwrap_or_default().to_owned(),
+            }));
+            match page.position() {
+                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => position = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn resources(&self, rest_api_id: &str) -> Result<Vec<LiveResource>, ApiError> {
+        let mut out = Vec::new();
+        let mut position: Option<String> = None;
+        loop {
+            self.calls.add("GetResources");
+            let page = self
+                .client
+                .get_resources()
+                .rest_api_id(rest_api_id)
+                .embed("methods")
+                .limit(PAGE_SIZE)
+                .set_position(position.clone())
+                .send()
+                .await
+                .map_err(|e| api_error("GetResources", format!("restApi {rest_api_id}"), e))?;
+            out.extend(page.items().iter().map(to_live_resource));
+            match page.position() {
+                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => position = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn put_integration_response(&self, key: &Key, settings: &Settings) -> Result<(), ApiError> {
+        self.calls.add("PutIntegrationResponse");
+        // Send the normalised form: the default response has no pattern, and empty
+        // (passthrough) templates are left out, which API Gateway treats the same.
+        let s = settings.normalized();
+        let non_empty = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect::<HashMap<_, _>>());
+        self.client
+            .put_integration_response()
+            .rest_api_id(&key.rest_api_id)
+            .resource_id(&key.resource_id)
+            .http_method(&key.http_method)
+            .status_code(&key.status_code)
+            .set_selection_pattern(s.selection_pattern)
+            .set_response_parameters(non_empty(s.response_parameters))
+            .set_response_templates(non_empty(s.response_templates))
+            .set_content_handling(s.content_handling.map(|c| ContentHandlingStrategy::from(c.as_str())))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error("PutIntegrationResponse", key.to_string(), e))
+    }
+
+    async fn delete_integration_response(&self, key: &Key) -> Result<(), ApiError> {
+        self.calls.add("DeleteIntegrationResponse");
+        self.client
+            .delete_integration_response()
+            .rest_api_id(&key.rest_api_id)
+            .resource_id(&key.resource_id)
+            .http_method(&key.http_method)
+            .status_code(&key.status_code)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error("DeleteIntegrationResponse", key.to_string(), e))
+    }
+}

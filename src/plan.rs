@@ -1,0 +1,255 @@
+//! Rendering a [`Plan`] and an [`ExecutionReport`] for people (Terraform-like text,
+//! template changes as unified diffs, colour only when asked) and for machines
+//! (the JSON object DESIGN.md fixes).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::json;
+use similar::TextDiff;
+
+use crate::diff::{Action, ActionKind, Plan};
+use crate::executor::{ExecutionReport, Outcome};
+use crate::model::Settings;
+
+/// ANSI colours, or none.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn symbol(kind: ActionKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        ActionKind::Create => ("+", "32", "create"),
+        ActionKind::Update => ("~", "33", "update"),
+        ActionKind::Delete => ("-", "31", "delete"),
+        ActionKind::Blocked => ("!", "35", "blocked"),
+    }
+}
+
+/// `MyDemoAPI (abc123) /path GET 200`.
+pub fn describe(action: &Action) -> String {
+    let k = &action.key;
+    let api = match &action.api_name {
+        Some(name) => format!("{name} ({})", k.rest_api_id),
+        None => k.rest_api_id.clone(),
+    };
+    let resource = match &action.resource_path {
+        Some(path) => path.clone(),
+        None => k.resource_id.clone(),
+    };
+    format!("{api} {resource} {} {}", k.http_method, k.status_code)
+}
+
+/// The text plan, ending with the `Plan: ...` summary line.
+pub fn render_text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for action in &plan.actions {
+        let (sym, color, word) = symbol(action.kind);
+        let _ = write!(out, "{} {}", style.paint(color, &format!("{sym} {word:<7}")), describe(action));
+        if let Some(source) = &action.source {
+            let _ = write!(out, "  [{source}]");
+        }
+        out.push('\n');
+        if let Some(reason) = &action.reason {
+            let _ = writeln!(out, "      {reason}");
+        }
+        let empty = Settings::default();
+        let fields = match action.kind {
+            ActionKind::Create => field_changes(&empty, action.desired.as_ref().unwrap_or(&empty), style),
+            ActionKind::Update => field_changes(
+                action.live.as_ref().unwrap_or(&empty),
+                action.desired.as_ref().unwrap_or(&empty),
+                style,
+            ),
+            ActionKind::Delete | ActionKind::Blocked => String::new(),
+        };
+        out.push_str(&fields);
+    }
+    if plan.unmanaged_kept > 0 {
+        let _ = writeln!(
+            out,
+            "note: {} live integration response(s) on managed methods are not in any spec and are kept (prune is off)",
+            plan.unmanaged_kept
+        );
+    }
+    if plan.actions.is_empty() {
+        out.push_str("No changes. Live integration responses match the specs.\n");
+    }
+    let _ = writeln!(
+        out,
+        "Plan: {} to create, {} to update, {} to delete, {} blocked.",
+        plan.count(ActionKind::Create),
+        plan.count(ActionKind::Update),
+        plan.count(ActionKind::Delete),
+        plan.count(ActionKind::Blocked)
+    );
+    out
+}
+
+fn show_pattern(p: &Option<String>) -> String {
+    match p {
+        None => "(default response)".into(),
+        Some(p) => format!("{p:?}"),
+    }
+}
+
+/// The changed fields between `old` and `new`, indented under an action line.
+fn field_changes(old: &Settings, new: &Settings, style: Style) -> String {
+    let (old, new) = (old.normalized(), new.normalized());
+    let mut out = String::new();
+    if old.selection_pattern != new.selection_pattern || old == Settings::default() {
+        let _ = writeln!(
+            out,
+            "      selectionPattern: {}",
+            if old.selection_pattern == new.selection_pattern {
+                show_pattern(&new.selection_pattern)
+            } else {
+                format!("{} -> {}", show_pattern(&old.selection_pattern), show_pattern(&new.selection_pattern))
+            }
+        );
+    }
+    if old.content_handling != new.content_handling {
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".into());
+        let _ = writeln!(
+            out,
+            "      contentHandling: {} -> {}",
+            show(&old.content_handling),
+            show(&new.content_handling)
+        );
+    }
+    map_changes(&mut out, "responseParameters", &old.response_parameters, &new.response_parameters, style, false);
+    map_changes(&mut out, "responseTemplates", &old.response_templates, &new.response_templates, style, true);
+    out
+}
+
+fn map_changes(
+    out: &mut String,
+    name: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    style: Style,
+    as_text: bool,
+) {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for key in keys {
+        let (a, b) = (old.get(key), new.get(key));
+        if a == b {
+            continue;
+        }
+        if !as_text {
+            let line = match (a, b) {
+                (None, Some(b)) => style.paint("32", &format!("+ {key}: {b}")),
+                (Some(a), None) => style.paint("31", &format!("- {key}: {a}")),
+                (Some(a), Some(b)) => style.paint("33", &format!("~ {key}: {a} -> {b}")),
+                (None, None) => continue,
+            };
+            let _ = writeln!(out, "      {name}: {line}");
+            continue;
+        }
+        let _ = writeln!(out, "      {name}[{key:?}]:");
+        let (a, b) = (a.map(String::as_str).unwrap_or(""), b.map(String::as_str).unwrap_or(""));
+        let diff = TextDiff::from_lines(a, b);
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header("live", "desired")
+            .to_string()
+            .lines()
+        {
+            let painted = match line.chars().next() {
+                Some('+') if !line.starts_with("+++") => style.paint("32", line),
+                Some('-') if !line.starts_with("---") => style.paint("31", line),
+                Some('@') => style.paint("36", line),
+                _ => line.to_owned(),
+            };
+            let _ = writeln!(out, "        {painted}");
+        }
+        if !b.is_empty() && !b.ends_with('\n') || !a.is_empty() && !a.ends_with('\n') {
+            let _ = writeln!(out, "        (no newline at end of template)");
+        }
+    }
+}
+
+/// The JSON plan: `{"summary": {...}, "actions": [...]}`.
+pub fn render_json(plan: &Plan) -> String {
+    let actions: Vec<serde_json::Value> = plan
+        .actions
+        .iter()
+        .map(|a| {
+            let mut v = json!({
+                "action": a.kind,
+                "restApiId": a.key.rest_api_id,
+                "resourceId": a.key.resource_id,
+                "httpMethod": a.key.http_method,
+                "statusCode": a.key.status_code,
+            });
+            if let Some(reason) = &a.reason {
+                v["reason"] = json!(reason);
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "summary": {
+            "create": plan.count(ActionKind::Create),
+            "update": plan.count(ActionKind::Update),
+            "delete": plan.count(ActionKind::Delete),
+            "blocked": plan.count(ActionKind::Blocked),
+        },
+        "actions": actions,
+    });
+    doc.to_string()
+}
+
+fn past_tense(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => "created",
+        ActionKind::Update => "updated",
+        ActionKind::Delete => "deleted",
+        ActionKind::Blocked => "blocked",
+    }
+}
+
+/// One line per executed action and the `Apply: ...` summary.
+pub fn render_report(report: &ExecutionReport, style: Style) -> String {
+    let mut out = String::new();
+    for r in &report.results {
+        let line = match &r.outcome {
+            Outcome::Applied => style.paint("32", &format!("{} {}", past_tense(r.action.kind), describe(&r.action))),
+            Outcome::Failed(e) => style.paint(
+                "31",
+                &format!("failed to {} {}: {e}", symbol(r.action.kind).2, describe(&r.action)),
+            ),
+            Outcome::Blocked => style.paint(
+                "35",
+                &format!(
+                    "blocked {}: {}",
+                    describe(&r.action),
+                    r.action.reason.as_deref().unwrap_or("dependency missing")
+                ),
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "Apply: {} created, {} updated, {} deleted, {} failed, {} blocked.",
+        report.applied(ActionKind::Create),
+        report.applied(ActionKind::Update),
+        report.applied(ActionKind::Delete),
+        report.failed(),
+        report.blocked()
+    );
+    out
+}

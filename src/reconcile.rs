@@ -1,0 +1,47 @@
+//! One reconcile cycle's steps, shared by `plan`, `apply` and (later) the daemon:
+//! fetch the live state the desired set refers to, diff, execute.
+
+use std::time::{Duration, Instant};
+
+use crate::diff::{self, DiffError, DiffOptions, Plan};
+use crate::executor::{self, ExecutionReport, RetryPolicy};
+use crate::live::{self, ApiError, ApiGateway, LiveSnapshot};
+use crate::spec::DesiredSet;
+
+/// Why a cycle could not produce a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("reading live state: {0}")]
+    Fetch(#[from] ApiError),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+}
+
+/// A plan and how long its parts took.
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: Plan,
+    pub live: LiveSnapshot,
+    pub fetch_time: Duration,
+    pub diff_time: Duration,
+}
+
+/// Fetch what `desired` refers to and diff it.
+pub async fn plan<C: ApiGateway>(client: &C, desired: &DesiredSet, options: &DiffOptions) -> Result<Planned, CycleError> {
+    let started = Instant::now();
+    let live = live::fetch(client, |apis| diff::apis_to_fetch(desired, apis, options)).await?;
+    let fetch_time = started.elapsed();
+    let started = Instant::now();
+    let plan = diff::diff(desired, &live, options)?;
+    Ok(Planned {
+        plan,
+        live,
+        fetch_time,
+        diff_time: started.elapsed(),
+    })
+}
+
+/// Execute a plan.
+pub async fn apply<C: ApiGateway>(client: &C, plan: &Plan, retry: &RetryPolicy) -> ExecutionReport {
+    executor::execute(client, plan, retry).await
+}

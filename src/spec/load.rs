@@ -1,0 +1,158 @@
+//! Reading the desired directory: which files count, in what order, and the limits
+//! applied before parsing. This is the only file-system code of the spec module.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{DesiredSet, Location, SpecError, parse_files};
+use crate::yaml::Pos;
+
+/// Files larger than this are refused unread.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A spec file's raw bytes and the name errors use for it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub display_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A valid desired set and the warnings met on the way (skipped symlinks, loops).
+#[derive(Debug)]
+pub struct Loaded {
+    pub set: DesiredSet,
+    pub warnings: Vec<String>,
+    pub files: usize,
+}
+
+/// Why the desired directory could not be turned into a desired set.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("desired directory {dir}: {source}; check `desiredDir` in the config or --desired")]
+    Directory {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} invalid spec(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<SpecError>),
+}
+
+/// Load and validate every spec under `dir`.
+pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
+    let (files, warnings, mut errors) = collect_files(dir).map_err(|source| LoadError::Directory {
+        dir: dir.display().to_string(),
+        source,
+    })?;
+    let count = files.len();
+    match parse_files(&files) {
+        Ok(set) if errors.is_empty() => Ok(Loaded {
+            set,
+            warnings,
+            files: count,
+        }),
+        Ok(_) => Err(LoadError::Invalid(errors)),
+        Err(more) => {
+            errors.extend(more);
+            errors.sort();
+            Err(LoadError::Invalid(errors))
+        }
+    }
+}
+
+/// Every `*.yaml`/`*.yml` under `dir` in path order, skipping dot entries and symlinks
+/// that leave `dir`. Returns the files, warnings, and per-file errors (too large).
+pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
+    let root = fs::canonicalize(dir)?;
+    if !root.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+    }
+    let mut walk = Walk {
+        root: root.clone(),
+        visited: HashSet::from([root]),
+        files: Vec::new(),
+        warnings: Vec::new(),
+        errors: Vec::new(),
+    };
+    walk.dir(dir)?;
+    walk.files.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    Ok((walk.files, walk.warnings, walk.errors))
+}
+
+struct Walk {
+    root: PathBuf,
+    visited: HashSet<PathBuf>,
+    files: Vec<SourceFile>,
+    warnings: Vec<String>,
+    errors: Vec<SpecError>,
+}
+
+impl Walk {
+    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let is_link = entry.file_type()?.is_symlink();
+            let real = match fs::canonicalize(&path) {
+                Ok(real) => real,
+                Err(e) => {
+                    self.warnings.push(format!("{}: skipped, cannot resolve it: {e}", path.display()));
+                    continue;
+                }
+            };
+            if is_link && !real.starts_with(&self.root) {
+                self.warnings.push(format!(
+                    "{}: skipped, symlink points outside the desired directory (to {})",
+                    path.display(),
+                    real.display()
+                ));
+                continue;
+            }
+            if real.is_dir() {
+                if !self.visited.insert(real.clone()) {
+                    self.warnings.push(format!(
+                        "{}: skipped, directory loop (already read as {})",
+                        path.display(),
+                        real.display()
+                    ));
+                    continue;
+                }
+                self.dir(&path)?;
+            } else if is_spec_file(&path) {
+                self.file(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, path: &Path) -> std::io::Result<()> {
+        let display_name = path.display().to_string();
+        let mut bytes = Vec::new();
+        fs::File::open(path)?
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            self.errors.push(SpecError {
+                location: Location {
+                    file: Arc::from(display_name.as_str()),
+                    pos: Pos { line: 1, col: 1 },
+                },
+                message: format!("file is larger than {MAX_FILE_BYTES} bytes (1 MiB); split it into several files"),
+            });
+            return Ok(());
+        }
+        self.files.push(SourceFile { display_name, bytes });
+        Ok(())
+    }
+}
+
+fn is_spec_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}

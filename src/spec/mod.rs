@@ -1,0 +1,101 @@
+//! The desired state: what a spec document says, where it was written, and the
+//! loading and validation that turn a directory of YAML into a [`DesiredSet`].
+//!
+//! Everything here is offline: `validate` runs it without touching the network.
+
+mod load;
+mod validate;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES, SourceFile, collect_files, load_desired};
+pub use validate::parse_files;
+
+use crate::model::Settings;
+use crate::yaml::Pos;
+
+/// Where a spec (or an error) comes from: `file:line:col`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub pos: Pos,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.col)
+    }
+}
+
+/// How a spec names its REST API.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApiRef {
+    Id(String),
+    Name(String),
+}
+
+/// How a spec names its resource.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceRef {
+    Id(String),
+    Path(String),
+}
+
+impl fmt::Display for ApiRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiRef::Id(id) => write!(f, "restApi {id}"),
+            ApiRef::Name(name) => write!(f, "restApiName {name}"),
+        }
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceRef::Id(id) => write!(f, "resourceId {id}"),
+            ResourceRef::Path(path) => write!(f, "{path}"),
+        }
+    }
+}
+
+/// `state: present` (the default) or `state: absent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Present,
+    Absent,
+}
+
+/// One validated spec document: one desired integration response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub api: ApiRef,
+    pub resource: ResourceRef,
+    /// Upper case, one of [`crate::model::HTTP_METHODS`].
+    pub http_method: String,
+    /// Three digits, `[1-5]\d\d`.
+    pub status_code: String,
+    pub settings: Settings,
+    pub state: State,
+    pub location: Location,
+}
+
+/// All specs of the desired directory, validated as a whole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredSet {
+    pub specs: Vec<Spec>,
+}
+
+/// One validation problem, printed as `file:line:col: message`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpecError {
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}

@@ -1,0 +1,382 @@
+//! Turning source texts into validated [`Spec`]s: every rule of the spec format,
+//! each error pinned to the line and column it is about.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::{ApiRef, DesiredSet, Location, ResourceRef, SourceFile, Spec, SpecError, State};
+use crate::model::{CONTENT_HANDLINGS, HTTP_METHODS, Settings};
+use crate::yaml::{self, Node, Pos, Value};
+
+const FIELDS: [&str; 12] = [
+    "kind",
+    "restApi",
+    "restApiName",
+    "resourceId",
+    "resourcePath",
+    "httpMethod",
+    "statusCode",
+    "selectionPattern",
+    "responseParameters",
+    "responseTemplates",
+    "contentHandling",
+    "state",
+];
+
+/// Parse and validate every document of every file; all errors, or the whole set.
+pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        let name: Arc<str> = Arc::from(file.display_name.as_str());
+        let at = |pos: Pos| Location {
+            file: name.clone(),
+            pos,
+        };
+        let text = match std::str::from_utf8(&file.bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = &file.bytes[..e.valid_up_to()];
+                let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+                let col = 1 + valid.iter().rev().take_while(|b| **b != b'\n').count();
+                errors.push(SpecError {
+                    location: at(Pos { line, col }),
+                    message: format!(
+                        "file is not valid UTF-8 (bad byte at offset {}); save it as UTF-8",
+                        e.valid_up_to()
+                    ),
+                });
+                continue;
+            }
+        };
+        match yaml::parse_documents(text) {
+            Err(e) => errors.push(SpecError {
+                location: at(e.pos),
+                message: e.message,
+            }),
+            Ok(docs) => {
+                for doc in docs.into_iter().flatten() {
+                    let mut doc_errors = Vec::new();
+                    let spec = parse_spec(&doc, at(doc.pos), &mut |pos, message| {
+                        doc_errors.push(SpecError {
+                            location: at(pos),
+                            message,
+                        })
+                    });
+                    match spec {
+                        Some(spec) if doc_errors.is_empty() => specs.push(spec),
+                        _ => errors.extend(doc_errors),
+                    }
+                }
+            }
+        }
+    }
+    check_set(&specs, &mut errors);
+    if errors.is_empty() {
+        Ok(DesiredSet { specs })
+    } else {
+        errors.sort();
+        errors.dedup();
+        Err(errors)
+    }
+}
+
+type Report<'a> = dyn FnMut(Pos, String) + 'a;
+
+fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option<Spec> {
+    let Some(map) = doc.as_map() else {
+        report(
+            doc.pos,
+            format!(
+                "a spec document must be a map of fields (kind, restApiName, ...), found {}",
+                doc.kind_name()
+            ),
+        );
+        return None;
+    };
+    for e in yaml::unknown_fields(map, &FIELDS) {
+        report(e.pos, e.message);
+    }
+    let get = |name: &str| yaml::field(map, name).filter(|n| !n.is_null());
+
+    match get("kind") {
+        None => report(doc.pos, "missing required field `kind` (kind: IntegrationResponse)".into()),
+        Some(n) if n.as_str() == Some("IntegrationResponse") => {}
+        Some(n) => report(
+            n.pos,
+            format!("`kind` must be `IntegrationResponse`, found {}", describe(n)),
+        ),
+    }
+
+    let api = one_of(doc.pos, get("restApi"), get("restApiName"), ("restApi", "restApiName"), report)
+        .map(|(is_first, v)| if is_first { ApiRef::Id(v) } else { ApiRef::Name(v) });
+    let resource = one_of(doc.pos, get("resourceId"), get("resourcePath"), ("resourceId", "resourcePath"), report)
+        .and_then(|(is_first, v)| {
+            if is_first {
+                Some(ResourceRef::Id(v))
+            } else if !v.starts_with('/') {
+                let n = get("resourcePath").expect("present");
+                report(n.pos, format!("`resourcePath` must start with `/`, found `{v}` (the root is `/`)"));
+                None
+            } else {
+                Some(ResourceRef::Path(v))
+            }
+        });
+
+    let http_method = match get("httpMethod") {
+        None => {
+            report(doc.pos, "missing required field `httpMethod`".into());
+            None
+        }
+        Some(n) => match n.as_str().map(str::to_ascii_uppercase) {
+            Some(m) if HTTP_METHODS.contains(&m.as_str()) => Some(m),
+            _ => {
+                report(
+                    n.pos,
+                    format!("`httpMethod` must be one of {}, found {}", HTTP_METHODS.join(" "), describe(n)),
+                );
+                None
+            }
+        },
+    };
+
+    let status_code = match get("statusCode") {
+        None => {
+            report(doc.pos, "missing required field `statusCode`".into());
+            None
+        }
+        Some(n) => match n.as_str() {
+            Some(s) if is_status_code(s) => Some(s.to_owned()),
+            _ => {
+                report(
+                    n.pos,
+                    format!("`statusCode` must be a three-digit HTTP status from 100 to 599, found {}", describe(n)),
+                );
+                None
+            }
+        },
+    };
+
+    let selection_pattern = string_field(get("selectionPattern"), "selectionPattern", report);
+    if let (Some(p), Some(n)) = (&selection_pattern, get("selectionPattern"))
+        && !p.is_empty()
+        && p != "-"
+        && let Err(e) = fancy_regex::Regex::new(p)
+    {
+        report(n.pos, format!("`selectionPattern` is not a valid regular expression: {e}"));
+    }
+
+    let response_parameters = string_map(get("responseParameters"), "responseParameters", false, report);
+    if let Some(n) = get("responseParameters").and_then(Node::as_map) {
+        for (k, v) in n {
+            if let Some(key) = k.as_str()
+                && !is_parameter_target(key)
+            {
+                report(
+                    k.pos,
+                    format!("response parameter `{key}` must be of the form `method.response.header.<name>`"),
+                );
+            }
+            if let Some(value) = v.as_str()
+                && !is_parameter_source(value)
+            {
+                report(
+                    v.pos,
+                    format!(
+                        "response parameter value `{value}` must be `integration.response.header.<name>`, \
+                         `integration.response.body[.<JSONPath>]` or a quoted static value like `'text'`"
+                    ),
+                );
+            }
+        }
+    }
+    let response_templates = string_map(get("responseTemplates"), "responseTemplates", true, report);
+
+    let content_handling = string_field(get("contentHandling"), "contentHandling", report);
+    if let (Some(c), Some(n)) = (&content_handling, get("contentHandling"))
+        && !CONTENT_HANDLINGS.contains(&c.as_str())
+    {
+        report(
+            n.pos,
+            format!("`contentHandling` must be CONVERT_TO_BINARY or CONVERT_TO_TEXT, found `{c}`"),
+        );
+    }
+
+    let state = match get("state") {
+        None => Some(State::Present),
+        Some(n) => match n.as_str() {
+            Some("present") => Some(State::Present),
+            Some("absent") => Some(State::Absent),
+            _ => {
+                report(n.pos, format!("`state` must be `present` or `absent`, found {}", describe(n)));
+                None
+            }
+        },
+    };
+
+    Some(Spec {
+        api: api?,
+        resource: resource?,
+        http_method: http_method?,
+        status_code: status_code?,
+        settings: Settings {
+            selection_pattern,
+            response_parameters: response_parameters?,
+            response_templates: response_templates?,
+            content_handling,
+        },
+        state: state?,
+        location,
+    })
+}
+
+/// Exactly one of an id/name pair, as (is_first, value).
+fn one_of(
+    doc: Pos,
+    first: Option<&Node>,
+    second: Option<&Node>,
+    (a, b): (&str, &str),
+    report: &mut Report<'_>,
+) -> Option<(bool, String)> {
+    match (first, second) {
+        (Some(_), Some(n)) => {
+            report(n.pos, format!("give exactly one of `{a}` and `{b}`, not both"));
+            None
+        }
+        (None, None) => {
+            report(doc, format!("missing `{a}` or `{b}`: give exactly one of them"));
+            None
+        }
+        (Some(n), None) => non_empty_string(n, a, report).map(|v| (true, v)),
+        (None, Some(n)) => non_empty_string(n, b, report).map(|v| (false, v)),
+    }
+}
+
+fn non_empty_string(n: &Node, name: &str, report: &mut Report<'_>) -> Option<String> {
+    match n.as_str() {
+        Some(s) if !s.trim().is_empty() => Some(s.to_owned()),
+        _ => {
+            report(n.pos, format!("`{name}` must be a non-empty string, found {}", describe(n)));
+            None
+        }
+    }
+}
+
+fn string_field(n: Option<&Node>, name: &str, report: &mut Report<'_>) -> Option<String> {
+    let n = n?;
+    match (&n.value, n.as_str()) {
+        (Value::Scalar { .. }, Some(s)) => Some(s.to_owned()),
+        _ => {
+            report(n.pos, format!("`{name}` must be a string, found {}", n.kind_name()));
+            None
+        }
+    }
+}
+
+/// A map of strings; with `null_is_empty`, null values stand for "" (passthrough templates).
+fn string_map(
+    n: Option<&Node>,
+    name: &str,
+    null_is_empty: bool,
+    report: &mut Report<'_>,
+) -> Option<BTreeMap<String, String>> {
+    let Some(n) = n else {
+        return Some(BTreeMap::new());
+    };
+    let Some(pairs) = n.as_map() else {
+        report(n.pos, format!("`{name}` must be a map, found {}", n.kind_name()));
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (k, v) in pairs {
+        let key = match k.as_str() {
+            Some(key) if !key.is_empty() => key.to_owned(),
+            _ => {
+                report(k.pos, format!("keys of `{name}` must be non-empty strings, found {}", k.kind_name()));
+                ok = false;
+                continue;
+            }
+        };
+        match (&v.value, v.as_str()) {
+            _ if null_is_empty && v.is_null() => {
+                out.insert(key, String::new());
+            }
+            (Value::Scalar { .. }, Some(s)) => {
+                out.insert(key, s.to_owned());
+            }
+            _ => {
+                report(v.pos, format!("value of `{name}.{key}` must be a string, found {}", v.kind_name()));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn describe(n: &Node) -> String {
+    match n.as_str() {
+        Some(s) => format!("`{s}`"),
+        None => n.kind_name().to_owned(),
+    }
+}
+
+fn is_status_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1].is_ascii_digit() && b[2].is_ascii_digit()
+}
+
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
+fn is_parameter_target(key: &str) -> bool {
+    key.strip_prefix("method.response.header.").is_some_and(is_header_name)
+}
+
+fn is_parameter_source(value: &str) -> bool {
+    if let Some(name) = value.strip_prefix("integration.response.header.") {
+        return is_header_name(name);
+    }
+    if value == "integration.response.body" {
+        return true;
+    }
+    if let Some(path) = value.strip_prefix("integration.response.body.") {
+        return !path.is_empty() && !path.chars().any(char::is_whitespace);
+    }
+    value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'')
+}
+
+/// Rules over the whole set: one document per identity, one default response per method.
+fn check_set(specs: &[Spec], errors: &mut Vec<SpecError>) {
+    let mut by_identity: HashMap<(&ApiRef, &ResourceRef, &str, &str), &Spec> = HashMap::new();
+    let mut defaults: HashMap<(&ApiRef, &ResourceRef, &str), &Spec> = HashMap::new();
+    for spec in specs {
+        let identity = (&spec.api, &spec.resource, spec.http_method.as_str(), spec.status_code.as_str());
+        if let Some(first) = by_identity.insert(identity, spec) {
+            errors.push(SpecError {
+                location: spec.location.clone(),
+                message: format!(
+                    "duplicate integration response {} {} {} {}: already defined at {}; keep one of the two",
+                    spec.api, spec.resource, spec.http_method, spec.status_code, first.location
+                ),
+            });
+        }
+        if spec.state == State::Present && spec.settings.is_default() {
+            let method = (&spec.api, &spec.resource, spec.http_method.as_str());
+            if let Some(first) = defaults.insert(method, spec) {
+                errors.push(SpecError {
+                    location: spec.location.clone(),
+                    message: format!(
+                        "{} {} {} has more than one default response (no selectionPattern): status {} here and {} at {}; \
+                         give all but one a selectionPattern",
+                        spec.api, spec.resource, spec.http_method, spec.status_code, first.status_code, first.location
+                    ),
+                });
+            }
+        }
+    }
+}

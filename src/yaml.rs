@@ -1,0 +1,395 @@
+//! A YAML document tree that remembers where every node came from.
+//!
+//! Specs and the config file are read into [`Node`]s so that every later error can
+//! say `file:line:col`. The builder is iterative and bounded: nesting deeper than
+//! [`MAX_DEPTH`] and alias expansion beyond [`MAX_NODES`] are refused, which is what
+//! keeps "billion laughs" files and deeply nested garbage from hurting the daemon.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Deepest nesting of sequences and maps accepted in one document.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes one file may expand to, aliases included.
+pub const MAX_NODES: usize = 100_000;
+
+/// A position in a source text: 1-based line, 1-based column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    fn from_marker(m: &Marker) -> Pos {
+        Pos {
+            line: m.line(),
+            col: m.col() + 1,
+        }
+    }
+}
+
+/// One YAML node and where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A scalar with its text and whether it was written plain (unquoted, not a block).
+    Scalar { text: String, plain: bool },
+    Seq(Vec<Node>),
+    /// Pairs in source order; duplicate keys are rejected while building.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// `null`, `~` or nothing at all, written plain.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar { text, plain: true } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// A short name of the node's kind for "expected X, found Y" messages.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.value {
+            _ if self.is_null() => "null",
+            Value::Scalar { text, plain: true } if is_bool(text) => "a boolean",
+            Value::Scalar { text, plain: true } if text.parse::<i64>().is_ok() => "an integer",
+            Value::Scalar { .. } => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
+    /// The scalar's text when it can stand for a string (not null, not a boolean).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            _ if self.is_null() => None,
+            Value::Scalar { text, plain: true } if is_bool(text) => None,
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(pairs) => Some(pairs),
+            _ => None,
+        }
+    }
+
+    fn count(&self) -> usize {
+        match &self.value {
+            Value::Scalar { .. } => 1,
+            Value::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
+            Value::Map(pairs) => {
+                1 + pairs
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
+            }
+        }
+    }
+}
+
+fn is_bool(text: &str) -> bool {
+    matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
+}
+
+/// A YAML syntax or structure error with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// A parsed document: its root node, or `None` for an empty document (only comments).
+pub type Document = Option<Node>;
+
+enum Frame {
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        pos: Pos,
+        anchor: usize,
+        pairs: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+    },
+}
+
+/// Parse every document of a YAML stream.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut nodes = 0usize;
+
+    loop {
+        let (event, marker) = parser.next_token().map_err(|e| YamlError {
+            pos: Pos::from_marker(e.marker()),
+            message: format!("YAML syntax error: {}", e.info()),
+        })?;
+        let pos = Pos::from_marker(&marker);
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => None,
+            Event::DocumentStart => {
+                root = None;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                docs.push(root.take());
+                None
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                let plain = style == TScalarStyle::Plain;
+                Some((
+                    Node {
+                        value: Value::Scalar { text, plain },
+                        pos,
+                    },
+                    anchor,
+                ))
+            }
+            Event::Alias(id) => {
+                let node = anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    pos,
+                    message: "alias refers to an unknown anchor".into(),
+                })?;
+                nodes += node.count();
+                if nodes > MAX_NODES {
+                    return Err(YamlError {
+                        pos,
+                        message: format!(
+                            "aliases expand to more than {MAX_NODES} nodes (an alias bomb?); write the values out or split the file"
+                        ),
+                    });
+                }
+                Some((node, 0))
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        pos,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        pos,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        pos,
+                        anchor,
+                        pairs: Vec::new(),
+                        pending_key: None,
+                    }
+                });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq { pos, anchor, items }) => Some((
+                    Node {
+                        value: Value::Seq(items),
+                        pos,
+                    },
+                    anchor,
+                )),
+                Some(Frame::Map {
+                    pos, anchor, pairs, ..
+                }) => Some((
+                    Node {
+                        // A block map's start marker sits after its first key: point
+                        // at the first key instead, where a person sees the map begin.
+                        pos: pairs.first().map_or(pos, |(k, _)| k.pos.min(pos)),
+                        value: Value::Map(pairs),
+                    },
+                    anchor,
+                )),
+                None => None,
+            },
+        };
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(YamlError {
+                pos,
+                message: format!("file has more than {MAX_NODES} YAML nodes; split it"),
+            });
+        }
+        if anchor != 0 {
+            anchors.insert(anchor, node.clone());
+        }
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                pairs, pending_key, ..
+            }) => match pending_key.take() {
+                None => {
+                    if let Some((first, _)) = pairs.iter().find(|(k, _)| same_key(k, &node)) {
+                        return Err(YamlError {
+                            pos: node.pos,
+                            message: format!(
+                                "duplicate key `{}` (first at line {})",
+                                key_text(&node),
+                                first.pos.line
+                            ),
+                        });
+                    }
+                    *pending_key = Some(node);
+                }
+                Some(key) => pairs.push((key, node)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Scalar { text: x, .. }, Value::Scalar { text: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+fn key_text(node: &Node) -> &str {
+    match &node.value {
+        Value::Scalar { text, .. } => text,
+        _ => "<complex key>",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_of_documents_and_values() {
+        let docs = parse_documents("a: 1\n---\n# only a comment\nb:\n  c: 'x'\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        let second = docs[1].as_ref().unwrap().as_map().unwrap();
+        assert_eq!(second[0].0.pos, Pos { line: 4, col: 1 });
+        let inner = second[0].1.as_map().unwrap();
+        assert_eq!(inner[0].1.pos, Pos { line: 5, col: 6 });
+        assert_eq!(inner[0].1.as_str(), Some("x"));
+    }
+
+    #[test]
+    fn empty_and_comment_only_streams_have_no_document_roots() {
+        assert!(parse_documents("").unwrap().is_empty());
+        let docs = parse_documents("# nothing here\n").unwrap();
+        assert!(docs.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_both_lines() {
+        let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.pos.line, 3);
+        assert!(err.message.contains("duplicate key `a` (first at line 1)"));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(200) + &"]".repeat(200);
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("nesting deeper"), "{}", err.message);
+    }
+
+    #[test]
+    fn small_aliases_are_expanded() {
+        let docs = parse_documents("t: &t hello\nu: *t\n").unwrap();
+        let map = docs[0].as_ref().unwrap().as_map().unwrap();
+        assert_eq!(map[1].1.as_str(), Some("hello"));
+    }
+}
+
+/// Fields of `map` that are not in `known`, each as an error with a "did you mean" hint.
+pub fn unknown_fields(map: &[(Node, Node)], known: &[&str]) -> Vec<YamlError> {
+    map.iter()
+        .filter_map(|(k, _)| {
+            let name = key_text(k);
+            if known.contains(&name) {
+                return None;
+            }
+            let hint = known
+                .iter()
+                .map(|candidate| (edit_distance(name, candidate), candidate))
+                .filter(|(d, _)| *d <= 3)
+                .min()
+                .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_else(|| format!("; known fields: {}", known.join(", ")));
+            Some(YamlError {
+                pos: k.pos,
+                message: format!("unknown field `{name}`{hint}"),
+            })
+        })
+        .collect()
+}
+
+/// The value of field `name` in `map`, if present.
+pub fn field<'a>(map: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
+    map.iter().find(|(k, _)| key_text(k) == name).map(|(_, v)| v)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut prev = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cur = row[j];
+            row[j] = (row[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(prev + usize::from(a[i - 1] != b[j - 1]));
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_suggest_the_closest_known_one() {
+        let docs = parse_documents("selectonPattern: x\nzzz: 1\n").unwrap();
+        let map = docs[0].as_ref().unwrap().as_map().unwrap();
+        let errs = unknown_fields(map, &["selectionPattern", "statusCode"]);
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].message.contains("did you mean `selectionPattern`"));
+        assert_eq!(errs[1].pos.line, 2);
+        assert!(errs[1].message.contains("known fields: selectionPattern, statusCode"));
+    }
+}
