@@ -148,7 +148,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 None
             }
             Event::DocumentEnd => {
-                docs.push(root.take());
+                // A document of only comments parses as one empty scalar: no document.
+                docs.push(root.take().filter(|n| !n.is_null()));
                 None
             }
             Event::Scalar(text, style, anchor, _tag) => {

@@ -156,3 +156,81 @@ impl Walk {
 fn is_spec_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";
+
+    #[test]
+    fn reads_yaml_and_yml_recursively_and_skips_dot_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("nested/deeper")).unwrap();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::write(root.join("a.yaml"), GOOD).unwrap();
+        fs::write(root.join("nested/deeper/b.yml"), GOOD.replace("GET", "POST")).unwrap();
+        fs::write(root.join(".git/c.yaml"), "not: [valid").unwrap();
+        fs::write(root.join(".hidden.yaml"), "not: [valid").unwrap();
+        fs::write(root.join("notes.txt"), "ignored").unwrap();
+        let loaded = load_desired(root).unwrap();
+        assert_eq!(loaded.files, 2);
+        assert_eq!(loaded.set.specs.len(), 2);
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn symlinks_leaving_the_directory_are_skipped_with_a_warning() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("x.yaml"), GOOD).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.yaml"), dir.path().join("x.yaml")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
+        let loaded = load_desired(dir.path()).unwrap();
+        assert!(loaded.set.specs.is_empty());
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("points outside the desired directory"));
+    }
+
+    #[test]
+    fn symlinks_inside_the_directory_are_followed_like_configmap_volumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("..2026_11_24_10_00_00.1")).unwrap();
+        fs::write(root.join("..2026_11_24_10_00_00.1/api.yaml"), GOOD).unwrap();
+        std::os::unix::fs::symlink("..2026_11_24_10_00_00.1", root.join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/api.yaml", root.join("api.yaml")).unwrap();
+        let loaded = load_desired(root).unwrap();
+        assert_eq!(loaded.set.specs.len(), 1);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn directory_loops_are_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a/x.yaml"), GOOD).unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
+        let loaded = load_desired(dir.path()).unwrap();
+        assert_eq!(loaded.set.specs.len(), 1);
+        assert!(loaded.warnings[0].contains("directory loop"), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn files_over_one_mebibyte_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = format!("{GOOD}# {}\n", "x".repeat(MAX_FILE_BYTES as usize));
+        fs::write(dir.path().join("big.yaml"), big).unwrap();
+        let LoadError::Invalid(errors) = load_desired(dir.path()).unwrap_err() else {
+            panic!("expected invalid")
+        };
+        assert!(errors[0].to_string().ends_with("big.yaml:1:1: file is larger than 1048576 bytes (1 MiB); split it into several files"));
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let err = load_desired(Path::new("/nonexistent/specs")).unwrap_err();
+        assert!(err.to_string().starts_with("desired directory /nonexistent/specs:"), "{err}");
+    }
+}

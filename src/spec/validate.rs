@@ -364,6 +364,7 @@ fn check_set(specs: &[Spec], errors: &mut Vec<SpecError>) {
                     spec.api, spec.resource, spec.http_method, spec.status_code, first.location
                 ),
             });
+            continue;
         }
         if spec.state == State::Present && spec.settings.is_default() {
             let method = (&spec.api, &spec.resource, spec.http_method.as_str());
@@ -378,5 +379,276 @@ fn check_set(specs: &[Spec], errors: &mut Vec<SpecError>) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            display_name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn parse(text: &str) -> Result<DesiredSet, Vec<SpecError>> {
+        parse_files(&[file("d/x.yaml", text)])
+    }
+
+    /// The single error `text` produces, as `file:line:col: message`.
+    fn error(text: &str) -> String {
+        let errors = parse(text).expect_err("should be invalid");
+        assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+        errors[0].to_string()
+    }
+
+    /// GOOD with `field: value` replaced (or appended).
+    fn with(field: &str, value: &str) -> String {
+        let mut lines: Vec<String> = GOOD
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{field}:")))
+            .map(str::to_owned)
+            .collect();
+        lines.push(format!("{field}: {value}"));
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_good_spec_is_read_with_normalised_method_and_status() {
+        let set = parse(&with("httpMethod", "get").replace("\"200\"", "200")).unwrap();
+        let spec = &set.specs[0];
+        assert_eq!(spec.http_method, "GET");
+        assert_eq!(spec.status_code, "200");
+        assert_eq!(spec.api, ApiRef::Name("A".into()));
+        assert_eq!(spec.resource, ResourceRef::Path("/r".into()));
+        assert_eq!(spec.state, State::Present);
+        assert_eq!(spec.location.to_string(), "d/x.yaml:1:1");
+    }
+
+    #[test]
+    fn yaml_syntax_errors_have_their_position() {
+        let e = error("kind: IntegrationResponse\nrestApiName: [A\n");
+        assert!(e.starts_with("d/x.yaml:3:"), "{e}");
+        assert!(e.contains("YAML syntax error"), "{e}");
+    }
+
+    #[test]
+    fn tabs_for_indentation_are_syntax_errors() {
+        let e = error("kind: IntegrationResponse\nresponseTemplates:\n\tapplication/json: x\n");
+        assert!(e.starts_with("d/x.yaml:3:"), "{e}");
+        assert!(e.contains("YAML syntax error"), "{e}");
+    }
+
+    #[test]
+    fn a_document_must_be_a_map() {
+        assert_eq!(
+            error("- a\n- b\n"),
+            "d/x.yaml:1:1: a spec document must be a map of fields (kind, restApiName, ...), found a list"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_a_suggestion() {
+        assert_eq!(
+            error(&with("selectonPattern", "x")),
+            "d/x.yaml:6:1: unknown field `selectonPattern` (did you mean `selectionPattern`?)"
+        );
+    }
+
+    #[test]
+    fn kind_is_required_and_checked() {
+        assert_eq!(
+            error(&GOOD.replace("kind: IntegrationResponse\n", "")),
+            "d/x.yaml:1:1: missing required field `kind` (kind: IntegrationResponse)"
+        );
+        assert_eq!(
+            error(&with("kind", "Integration")),
+            "d/x.yaml:5:7: `kind` must be `IntegrationResponse`, found `Integration`"
+        );
+    }
+
+    #[test]
+    fn exactly_one_of_rest_api_and_rest_api_name() {
+        assert_eq!(
+            error(&format!("restApi: abc\n{GOOD}")),
+            "d/x.yaml:3:14: give exactly one of `restApi` and `restApiName`, not both"
+        );
+        assert_eq!(
+            error(&GOOD.replace("restApiName: A\n", "")),
+            "d/x.yaml:1:1: missing `restApi` or `restApiName`: give exactly one of them"
+        );
+        assert_eq!(
+            error(&with("restApiName", "\"\"")),
+            "d/x.yaml:5:14: `restApiName` must be a non-empty string, found ``"
+        );
+    }
+
+    #[test]
+    fn exactly_one_of_resource_id_and_resource_path() {
+        assert_eq!(
+            error(&format!("resourceId: abc\n{GOOD}")),
+            "d/x.yaml:4:15: give exactly one of `resourceId` and `resourcePath`, not both"
+        );
+        assert_eq!(
+            error(&GOOD.replace("resourcePath: /r\n", "")),
+            "d/x.yaml:1:1: missing `resourceId` or `resourcePath`: give exactly one of them"
+        );
+        assert_eq!(
+            error(&with("resourcePath", "r")),
+            "d/x.yaml:5:15: `resourcePath` must start with `/`, found `r` (the root is `/`)"
+        );
+    }
+
+    #[test]
+    fn http_method_must_be_known() {
+        assert_eq!(
+            error(&with("httpMethod", "FETCH")),
+            "d/x.yaml:5:13: `httpMethod` must be one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY, found `FETCH`"
+        );
+        assert!(error(&with("httpMethod", "[GET]")).ends_with("found a list"));
+        assert!(error(&GOOD.replace("httpMethod: GET\n", "")).contains("missing required field `httpMethod`"));
+    }
+
+    #[test]
+    fn status_code_must_be_a_three_digit_status() {
+        for (bad, shown) in [("\"2OO\"", "`2OO`"), ("99", "`99`"), ("600", "`600`"), ("true", "a boolean")] {
+            assert_eq!(
+                error(&with("statusCode", bad)),
+                format!("d/x.yaml:5:13: `statusCode` must be a three-digit HTTP status from 100 to 599, found {shown}")
+            );
+        }
+        assert!(error(&GOOD.replace("statusCode: \"200\"\n", "")).contains("missing required field `statusCode`"));
+    }
+
+    #[test]
+    fn selection_pattern_must_be_a_regex() {
+        let e = error(&with("selectionPattern", "\"5\\\\d{2}(\""));
+        assert!(
+            e.starts_with("d/x.yaml:6:19: `selectionPattern` is not a valid regular expression"),
+            "{e}"
+        );
+        for ok in ["\"-\"", "\"\"", "\".*Not Found.*\"", "'(?!x)y'"] {
+            parse(&with("selectionPattern", ok)).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn response_parameter_keys_and_values_are_checked() {
+        assert_eq!(
+            error(&with("responseParameters", "{method.request.header.A: \"'x'\"}")),
+            "d/x.yaml:6:22: response parameter `method.request.header.A` must be of the form `method.response.header.<name>`"
+        );
+        let e = error(&with("responseParameters", "{method.response.header.A: integration.response.foo}"));
+        assert!(e.starts_with("d/x.yaml:6:48: response parameter value `integration.response.foo` must be"), "{e}");
+        let e = error(&with("responseParameters", "{method.response.header.A: static}"));
+        assert!(e.contains("`static` must be"), "{e}");
+        parse(&with(
+            "responseParameters",
+            "{method.response.header.A: integration.response.header.B, method.response.header.C: integration.response.body, \
+             method.response.header.D: integration.response.body.error.message, method.response.header.E: \"'*'\"}",
+        ))
+        .unwrap();
+        assert!(error(&with("responseParameters", "[a]")).ends_with("`responseParameters` must be a map, found a list"));
+    }
+
+    #[test]
+    fn response_templates_must_map_content_types_to_strings() {
+        assert!(error(&with("responseTemplates", "text")).ends_with("`responseTemplates` must be a map, found a string"));
+        let e = error(&with("responseTemplates", "{application/json: [x]}"));
+        assert!(e.ends_with("value of `responseTemplates.application/json` must be a string, found a list"), "{e}");
+        let set = parse(&with("responseTemplates", "{application/json: null, text/plain: \"\"}")).unwrap();
+        assert_eq!(set.specs[0].settings.response_templates["application/json"], "");
+    }
+
+    #[test]
+    fn content_handling_must_be_known() {
+        assert_eq!(
+            error(&with("contentHandling", "CONVERT_TO_XML")),
+            "d/x.yaml:6:18: `contentHandling` must be CONVERT_TO_BINARY or CONVERT_TO_TEXT, found `CONVERT_TO_XML`"
+        );
+        parse(&with("contentHandling", "CONVERT_TO_BINARY")).unwrap();
+    }
+
+    #[test]
+    fn state_must_be_present_or_absent() {
+        assert_eq!(
+            error(&with("state", "gone")),
+            "d/x.yaml:6:8: `state` must be `present` or `absent`, found `gone`"
+        );
+        assert_eq!(parse(&with("state", "absent")).unwrap().specs[0].state, State::Absent);
+    }
+
+    #[test]
+    fn duplicate_keys_in_a_map_are_errors() {
+        assert_eq!(
+            error(&format!("{GOOD}httpMethod: POST\n")),
+            "d/x.yaml:6:1: duplicate key `httpMethod` (first at line 4)"
+        );
+    }
+
+    #[test]
+    fn the_same_identity_twice_names_both_places() {
+        let errors = parse_files(&[file("d/a.yaml", GOOD), file("d/b.yaml", &format!("# other\n{GOOD}"))]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "d/b.yaml:2:1: duplicate integration response restApiName A /r GET 200: already defined at d/a.yaml:1:1; keep one of the two"
+        );
+    }
+
+    #[test]
+    fn two_default_responses_on_one_method_are_errors() {
+        let second = GOOD.replace("\"200\"", "\"500\"");
+        let e = parse(&format!("{GOOD}---\n{second}")).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].to_string().starts_with("d/x.yaml:7:1: restApiName A /r GET has more than one default response"),
+            "{}",
+            e[0]
+        );
+        // A pattern on one of them, or state: absent, makes it fine.
+        parse(&format!("{GOOD}---\n{second}selectionPattern: \"5\\\\d{{2}}\"\n")).unwrap();
+        parse(&format!("{GOOD}---\n{second}state: absent\n")).unwrap();
+    }
+
+    #[test]
+    fn non_utf8_files_are_errors_with_the_line() {
+        let mut bytes = b"kind: IntegrationResponse\nrestApiName: \"".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        let errors = parse_files(&[SourceFile {
+            display_name: "d/x.yaml".into(),
+            bytes,
+        }])
+        .unwrap_err();
+        assert!(errors[0].to_string().starts_with("d/x.yaml:2:15: file is not valid UTF-8"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn alias_bombs_are_errors() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        assert!(error(&text).contains("alias bomb"));
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_hold_no_specs() {
+        assert!(parse("").unwrap().specs.is_empty());
+        assert!(parse("# nothing yet\n---\n# still nothing\n").unwrap().specs.is_empty());
+    }
+
+    #[test]
+    fn every_document_of_a_file_is_read_and_every_error_reported() {
+        let two = format!("{GOOD}---\n{}", GOOD.replace("GET", "POST"));
+        assert_eq!(parse(&two).unwrap().specs.len(), 2);
+        let errors = parse(&format!("{}---\n{}", with("state", "x"), with("httpMethod", "Y"))).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[1].location.pos.line, 12);
     }
 }

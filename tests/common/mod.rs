@@ -1,0 +1,238 @@
+//! Test harness for the end-to-end tests: a real moto server on a free loopback
+//! port, an AWS SDK client pointed at it for fixtures and read-back, and a runner
+//! for the built `apigw-reconciler` binary.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigateway::Client;
+
+pub const REGION: &str = "us-east-1";
+
+static ENSURE_MOTO: Once = Once::new();
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Install moto[server] if it is missing (scripts/ensure-moto.sh), once per test binary.
+fn ensure_moto() {
+    ENSURE_MOTO.call_once(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ensure-moto.sh");
+        let status = Command::new("bash").arg(script).status().expect("run scripts/ensure-moto.sh");
+        assert!(status.success(), "scripts/ensure-moto.sh failed: cannot install the moto server");
+    });
+}
+
+/// A moto server process, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Start a fresh server on a free loopback port and wait until it accepts connections.
+    pub fn start() -> Moto {
+        ensure_moto();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(python())
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the moto server (python3 -m moto.server)");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        wait_until(Duration::from_secs(60), "moto server to accept connections", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        moto
+    }
+
+    /// An SDK client for fixtures and read-back (the tool itself runs as a process).
+    pub async fn client(&self) -> Client {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await;
+        Client::new(&config)
+    }
+
+    /// Run the binary with `args`, the given desired directory and config text.
+    pub fn cli(&self, desired: &Path, config_yaml: &str, args: &[&str]) -> Output {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("reconciler.yaml");
+        std::fs::write(&config, config_yaml).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--desired")
+            .arg(desired)
+            .args(["--endpoint-url", &self.endpoint, "--region", REGION, "--color", "never"])
+            .args(args);
+        with_test_credentials(&mut cmd);
+        cmd.output().expect("run apigw-reconciler")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Fake credentials for the emulator; no instance-metadata lookups ever.
+pub fn with_test_credentials(cmd: &mut Command) {
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG");
+}
+
+/// Poll `cond` until it holds, failing the test after `deadline`.
+pub fn wait_until(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// stdout and stderr of a run, for assertion messages.
+pub fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Ids of what a fixture created.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub api_id: String,
+    pub root_id: String,
+}
+
+/// Create a REST API and return its id and root resource id.
+pub async fn create_api(client: &Client, name: &str) -> Fixture {
+    let api = client.create_rest_api().name(name).send().await.unwrap();
+    let api_id = api.id().unwrap().to_owned();
+    let resources = client.get_resources().rest_api_id(&api_id).send().await.unwrap();
+    let root_id = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/"))
+        .and_then(|r| r.id())
+        .unwrap()
+        .to_owned();
+    Fixture { api_id, root_id }
+}
+
+/// Create `/path_part` under `parent` and return its id.
+pub async fn create_resource(client: &Client, api_id: &str, parent: &str, path_part: &str) -> String {
+    client
+        .create_resource()
+        .rest_api_id(api_id)
+        .parent_id(parent)
+        .path_part(path_part)
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned()
+}
+
+/// A method with a MOCK integration and method responses for `codes`.
+pub async fn create_method(client: &Client, api_id: &str, resource_id: &str, method: &str, codes: &[&str]) {
+    client
+        .put_method()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_integration()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    for code in codes {
+        client
+            .put_method_response()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .status_code(*code)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The seed example's scaffold: MyDemoAPI, /mydemoresource, GET, MOCK, method response 200.
+pub async fn seed_scaffold(client: &Client) -> (Fixture, String) {
+    let api = create_api(client, "MyDemoAPI").await;
+    let res = create_resource(client, &api.api_id, &api.root_id, "mydemoresource").await;
+    create_method(client, &api.api_id, &res, "GET", &["200"]).await;
+    (api, res)
+}
+
+/// Read one integration response back through the SDK.
+pub async fn get_ir(
+    client: &Client,
+    api_id: &str,
+    resource_id: &str,
+    method: &str,
+    code: &str,
+) -> Option<aws_sdk_apigateway::operation::get_integration_response::GetIntegrationResponseOutput> {
+    client
+        .get_integration_response()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .status_code(code)
+        .send()
+        .await
+        .ok()
+}
+
+/// A temporary desired directory with the given files.
+pub fn desired_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path: PathBuf = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// The repository root (for desired/ and config/).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
