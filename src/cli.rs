@@ -92,7 +92,10 @@ pub enum Command {
 /// Run the parsed command line and return the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
@@ -127,7 +130,9 @@ async fn run(cli: Cli) -> ExitCode {
         color: match cli.global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         },
     };
     let loaded = match load_specs(&config.desired_dir) {
@@ -153,7 +158,9 @@ async fn run(cli: Cli) -> ExitCode {
 pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
     let mut config = match &args.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
-        None if Path::new(DEFAULT_CONFIG).exists() => Config::load(Path::new(DEFAULT_CONFIG)).map_err(|e| e.to_string())?,
+        None if Path::new(DEFAULT_CONFIG).exists() => {
+            Config::load(Path::new(DEFAULT_CONFIG)).map_err(|e| e.to_string())?
+        }
         None => Config::default(),
     };
     if let Some(dir) = &args.desired {
@@ -178,7 +185,9 @@ fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("Nothing was read from or written to API Gateway. Fix the files above and run again.");
+            eprintln!(
+                "Nothing was read from or written to API Gateway. Fix the files above and run again."
+            );
             Err(ExitCode::from(1))
         }
     }
@@ -202,7 +211,11 @@ async fn connect(config: &Config) -> Result<SdkApiGateway, ExitCode> {
     .map_err(fail)
 }
 
-async fn make_plan(config: &Config, loaded: &Loaded, client: &SdkApiGateway) -> Result<Plan, ExitCode> {
+async fn make_plan(
+    config: &Config,
+    loaded: &Loaded,
+    client: &SdkApiGateway,
+) -> Result<Plan, ExitCode> {
     match reconcile::plan(client, &loaded.set, &diff_options(config)).await {
         Ok(planned) => {
             tracing::info!(fetch = ?planned.fetch_time, diff = ?planned.diff_time, "planned");
@@ -218,10 +231,22 @@ async fn make_plan(config: &Config, loaded: &Loaded, client: &SdkApiGateway) -> 
 fn report_calls(client: &SdkApiGateway) {
     let calls = client.calls().snapshot();
     let list: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
-    eprintln!("API calls: {}", if list.is_empty() { "none".into() } else { list.join(", ") });
+    eprintln!(
+        "API calls: {}",
+        if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        }
+    );
 }
 
-async fn plan_command(config: &Config, loaded: &Loaded, output: OutputFormat, style: Style) -> ExitCode {
+async fn plan_command(
+    config: &Config,
+    loaded: &Loaded,
+    output: OutputFormat,
+    style: Style,
+) -> ExitCode {
     let client = match connect(config).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -235,7 +260,11 @@ async fn plan_command(config: &Config, loaded: &Loaded, output: OutputFormat, st
         OutputFormat::Json => println!("{}", render::render_json(&plan)),
     }
     report_calls(&client);
-    if plan.is_converged() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    if plan.is_converged() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 async fn apply_command(config: &Config, loaded: &Loaded, style: Style) -> ExitCode {
@@ -254,5 +283,9 @@ async fn apply_command(config: &Config, loaded: &Loaded, style: Style) -> ExitCo
         print!("{}", render::render_report(&report, style));
     }
     report_calls(&client);
-    if report.converged() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.converged() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

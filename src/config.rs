@@ -130,7 +130,8 @@ impl Config {
     /// Parse config text; `name` is used in error messages.
     pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
         let mut errors = Vec::new();
-        let mut report = |pos: Pos, msg: String| errors.push(format!("{name}:{}:{}: {msg}", pos.line, pos.col));
+        let mut report =
+            |pos: Pos, msg: String| errors.push(format!("{name}:{}:{}: {msg}", pos.line, pos.col));
         let docs = match yaml::parse_documents(text) {
             Ok(docs) => docs,
             Err(e) => {
@@ -143,19 +144,30 @@ impl Config {
             [] | [None] => return Ok(config),
             [Some(root)] => root,
             _ => {
-                report(Pos { line: 1, col: 1 }, "the config must be a single YAML document".into());
+                report(
+                    Pos { line: 1, col: 1 },
+                    "the config must be a single YAML document".into(),
+                );
                 return Err(ConfigError::Invalid(errors));
             }
         };
         let Some(map) = root.as_map() else {
-            report(root.pos, format!("the config must be a map of keys, found {}", root.kind_name()));
+            report(
+                root.pos,
+                format!(
+                    "the config must be a map of keys, found {}",
+                    root.kind_name()
+                ),
+            );
             return Err(ConfigError::Invalid(errors));
         };
         for e in yaml::unknown_fields(map, &KEYS) {
             report(e.pos, e.message);
         }
         let get = |key: &str| yaml::field(map, key).filter(|n| !n.is_null());
-        let mut r = Reader { report: &mut report };
+        let mut r = Reader {
+            report: &mut report,
+        };
         if let Some(n) = get("desiredDir") {
             config.desired_dir = PathBuf::from(r.string(n, "desiredDir").unwrap_or_default());
         }
@@ -177,18 +189,24 @@ impl Config {
             config.dry_run = r.boolean(n, "dryRun").unwrap_or(false);
         }
         if let Some(n) = get("maxDeletesPerCycle") {
-            config.max_deletes_per_cycle = r.number(n, "maxDeletesPerCycle").unwrap_or(25.0) as usize;
+            config.max_deletes_per_cycle =
+                r.number(n, "maxDeletesPerCycle").unwrap_or(25.0) as usize;
         }
         if let Some(n) = get("listen") {
             config.listen = r.string(n, "listen").unwrap_or(config.listen);
         }
         if let Some(n) = get("rateLimit") {
-            r.section(n, "rateLimit", &["requestsPerSecond", "burst"], |r, key, v| match key {
-                "requestsPerSecond" => {
-                    config.rate_limit.requests_per_second = r.number(v, key).unwrap_or(5.0);
-                }
-                _ => config.rate_limit.burst = r.number(v, key).unwrap_or(10.0) as u32,
-            });
+            r.section(
+                n,
+                "rateLimit",
+                &["requestsPerSecond", "burst"],
+                |r, key, v| match key {
+                    "requestsPerSecond" => {
+                        config.rate_limit.requests_per_second = r.number(v, key).unwrap_or(5.0);
+                    }
+                    _ => config.rate_limit.burst = r.number(v, key).unwrap_or(10.0) as u32,
+                },
+            );
         }
         if let Some(n) = get("backoff") {
             r.section(n, "backoff", &["initial", "max"], |r, key, v| {
@@ -200,20 +218,28 @@ impl Config {
             });
         }
         if let Some(n) = get("log") {
-            r.section(n, "log", &["format", "level"], |r, key, v| match (key, v.as_str()) {
-                ("format", Some("text")) => config.log.format = LogFormat::Text,
-                ("format", Some("json")) => config.log.format = LogFormat::Json,
-                ("format", _) => (r.report)(v.pos, "`log.format` must be `text` or `json`".into()),
-                (_, Some(level)) if matches!(level, "trace" | "debug" | "info" | "warn" | "error") => {
-                    config.log.level = level.to_owned();
+            r.section(n, "log", &["format", "level"], |r, key, v| {
+                match (key, v.as_str()) {
+                    ("format", Some("text")) => config.log.format = LogFormat::Text,
+                    ("format", Some("json")) => config.log.format = LogFormat::Json,
+                    ("format", _) => {
+                        (r.report)(v.pos, "`log.format` must be `text` or `json`".into())
+                    }
+                    (_, Some(level))
+                        if matches!(level, "trace" | "debug" | "info" | "warn" | "error") =>
+                    {
+                        config.log.level = level.to_owned();
+                    }
+                    _ => (r.report)(
+                        v.pos,
+                        "`log.level` must be trace, debug, info, warn or error".into(),
+                    ),
                 }
-                _ => (r.report)(v.pos, "`log.level` must be trace, debug, info, warn or error".into()),
             });
         }
         if let Some(n) = get("deployments") {
             config.deployments = r.deployments(n);
         }
-        drop(r);
         if errors.is_empty() {
             Ok(config)
         } else {
@@ -231,7 +257,13 @@ impl Reader<'_, '_> {
         match n.as_str() {
             Some(s) if !s.is_empty() => Some(s.to_owned()),
             _ => {
-                (self.report)(n.pos, format!("`{key}` must be a non-empty string, found {}", n.kind_name()));
+                (self.report)(
+                    n.pos,
+                    format!(
+                        "`{key}` must be a non-empty string, found {}",
+                        n.kind_name()
+                    ),
+                );
                 None
             }
         }
@@ -245,7 +277,10 @@ impl Reader<'_, '_> {
             Some("true" | "True" | "TRUE") => Some(true),
             Some("false" | "False" | "FALSE") => Some(false),
             _ => {
-                (self.report)(n.pos, format!("`{key}` must be true or false, found {}", n.kind_name()));
+                (self.report)(
+                    n.pos,
+                    format!("`{key}` must be true or false, found {}", n.kind_name()),
+                );
                 None
             }
         }
@@ -255,7 +290,10 @@ impl Reader<'_, '_> {
         match n.as_str().and_then(|s| s.parse::<f64>().ok()) {
             Some(v) if v > 0.0 && v.is_finite() => Some(v),
             _ => {
-                (self.report)(n.pos, format!("`{key}` must be a positive number, found {}", n.kind_name()));
+                (self.report)(
+                    n.pos,
+                    format!("`{key}` must be a positive number, found {}", n.kind_name()),
+                );
                 None
             }
         }
@@ -265,7 +303,10 @@ impl Reader<'_, '_> {
         match n.as_str().map(humantime::parse_duration) {
             Some(Ok(d)) if !d.is_zero() => Some(d),
             _ => {
-                (self.report)(n.pos, format!("`{key}` must be a duration like \"500ms\", \"30s\" or \"5m\""));
+                (self.report)(
+                    n.pos,
+                    format!("`{key}` must be a duration like \"500ms\", \"30s\" or \"5m\""),
+                );
                 None
             }
         }
@@ -273,15 +314,27 @@ impl Reader<'_, '_> {
 
     fn string_list(&mut self, n: &Node, key: &str) -> Option<Vec<String>> {
         let yaml::Value::Seq(items) = &n.value else {
-            (self.report)(n.pos, format!("`{key}` must be a list of strings, found {}", n.kind_name()));
+            (self.report)(
+                n.pos,
+                format!("`{key}` must be a list of strings, found {}", n.kind_name()),
+            );
             return None;
         };
         items.iter().map(|i| self.string(i, key)).collect()
     }
 
-    fn section(&mut self, n: &Node, key: &str, known: &[&str], mut f: impl FnMut(&mut Self, &str, &Node)) {
+    fn section(
+        &mut self,
+        n: &Node,
+        key: &str,
+        known: &[&str],
+        mut f: impl FnMut(&mut Self, &str, &Node),
+    ) {
         let Some(map) = n.as_map() else {
-            (self.report)(n.pos, format!("`{key}` must be a map, found {}", n.kind_name()));
+            (self.report)(
+                n.pos,
+                format!("`{key}` must be a map, found {}", n.kind_name()),
+            );
             return;
         };
         for e in yaml::unknown_fields(map, known) {
@@ -302,21 +355,29 @@ impl Reader<'_, '_> {
         let mut out = Vec::new();
         for item in items {
             let (mut api, mut stage, mut description) = (None, None, None);
-            self.section(item, "deployments", &["restApi", "restApiName", "stage", "description"], |r, key, v| {
-                let value = r.string(v, key);
-                match key {
-                    "stage" => stage = value,
-                    "description" => description = value,
-                    _ => api = value,
-                }
-            });
+            self.section(
+                item,
+                "deployments",
+                &["restApi", "restApiName", "stage", "description"],
+                |r, key, v| {
+                    let value = r.string(v, key);
+                    match key {
+                        "stage" => stage = value,
+                        "description" => description = value,
+                        _ => api = value,
+                    }
+                },
+            );
             match (api, stage) {
                 (Some(rest_api), Some(stage)) => out.push(Deployment {
                     rest_api,
                     stage,
                     description,
                 }),
-                _ => (self.report)(item.pos, "each deployment needs `restApiName` (or `restApi`) and `stage`".into()),
+                _ => (self.report)(
+                    item.pos,
+                    "each deployment needs `restApiName` (or `restApi`) and `stage`".into(),
+                ),
             }
         }
         out
@@ -357,7 +418,13 @@ mod tests {
     fn unknown_and_bad_keys_name_their_line() {
         let err = Config::parse("region: x\nintervall: 5m\nprune: maybe\n", "c.yaml").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("c.yaml:2:1: unknown field `intervall` (did you mean `interval`?)"), "{text}");
-        assert!(text.contains("c.yaml:3:8: `prune` must be true or false"), "{text}");
+        assert!(
+            text.contains("c.yaml:2:1: unknown field `intervall` (did you mean `interval`?)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("c.yaml:3:8: `prune` must be true or false"),
+            "{text}"
+        );
     }
 }

@@ -29,7 +29,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Exponential delay before attempt `n` (1-based retry), with up to 50% jitter.
     pub fn delay(&self, retry: u32) -> Duration {
-        let base = self.initial.saturating_mul(1 << retry.min(16)).min(self.max);
+        let base = self
+            .initial
+            .saturating_mul(1 << retry.min(16))
+            .min(self.max);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -69,11 +72,17 @@ impl ExecutionReport {
     }
 
     pub fn failed(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+            .count()
     }
 
     pub fn blocked(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == Outcome::Blocked).count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Blocked)
+            .count()
     }
 
     /// Every action applied, none failed or blocked.
@@ -83,7 +92,11 @@ impl ExecutionReport {
 }
 
 /// Execute every action of `plan` against `client`.
-pub async fn execute<C: ApiGateway>(client: &C, plan: &Plan, retry: &RetryPolicy) -> ExecutionReport {
+pub async fn execute<C: ApiGateway>(
+    client: &C,
+    plan: &Plan,
+    retry: &RetryPolicy,
+) -> ExecutionReport {
     let mut ordered: Vec<&Action> = plan.actions.iter().collect();
     // Deletes first: a status-code change frees the old default response before the
     // new one is written.
@@ -95,8 +108,12 @@ pub async fn execute<C: ApiGateway>(client: &C, plan: &Plan, retry: &RetryPolicy
             _ => run_with_retry(client, action, retry).await,
         };
         match &outcome {
-            Outcome::Applied => tracing::info!(key = %action.key, kind = ?action.kind, attempts, "applied"),
-            Outcome::Failed(e) => tracing::warn!(key = %action.key, kind = ?action.kind, attempts, error = %e, "failed"),
+            Outcome::Applied => {
+                tracing::info!(key = %action.key, kind = ?action.kind, attempts, "applied")
+            }
+            Outcome::Failed(e) => {
+                tracing::warn!(key = %action.key, kind = ?action.kind, attempts, error = %e, "failed")
+            }
             Outcome::Blocked => {}
         }
         report.results.push(ActionResult {
@@ -108,7 +125,11 @@ pub async fn execute<C: ApiGateway>(client: &C, plan: &Plan, retry: &RetryPolicy
     report
 }
 
-async fn run_with_retry<C: ApiGateway>(client: &C, action: &Action, retry: &RetryPolicy) -> (Outcome, u32) {
+async fn run_with_retry<C: ApiGateway>(
+    client: &C,
+    action: &Action,
+    retry: &RetryPolicy,
+) -> (Outcome, u32) {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -120,7 +141,9 @@ async fn run_with_retry<C: ApiGateway>(client: &C, action: &Action, retry: &Retr
             },
             _ => {
                 let settings = action.desired.clone().unwrap_or_default();
-                client.put_integration_response(&action.key, &settings).await
+                client
+                    .put_integration_response(&action.key, &settings)
+                    .await
             }
         };
         match result {

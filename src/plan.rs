@@ -56,7 +56,12 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     for action in &plan.actions {
         let (sym, color, word) = symbol(action.kind);
-        let _ = write!(out, "{} {}", style.paint(color, &format!("{sym} {word:<7}")), describe(action));
+        let _ = write!(
+            out,
+            "{} {}",
+            style.paint(color, &format!("{sym} {word:<7}")),
+            describe(action)
+        );
         if let Some(source) = &action.source {
             let _ = write!(out, "  [{source}]");
         }
@@ -66,7 +71,9 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         }
         let empty = Settings::default();
         let fields = match action.kind {
-            ActionKind::Create => field_changes(&empty, action.desired.as_ref().unwrap_or(&empty), style),
+            ActionKind::Create => {
+                field_changes(&empty, action.desired.as_ref().unwrap_or(&empty), style)
+            }
             ActionKind::Update => field_changes(
                 action.live.as_ref().unwrap_or(&empty),
                 action.desired.as_ref().unwrap_or(&empty),
@@ -115,7 +122,11 @@ fn field_changes(old: &Settings, new: &Settings, style: Style) -> String {
             if old.selection_pattern == new.selection_pattern {
                 show_pattern(&new.selection_pattern)
             } else {
-                format!("{} -> {}", show_pattern(&old.selection_pattern), show_pattern(&new.selection_pattern))
+                format!(
+                    "{} -> {}",
+                    show_pattern(&old.selection_pattern),
+                    show_pattern(&new.selection_pattern)
+                )
             }
         );
     }
@@ -128,8 +139,22 @@ fn field_changes(old: &Settings, new: &Settings, style: Style) -> String {
             show(&new.content_handling)
         );
     }
-    map_changes(&mut out, "responseParameters", &old.response_parameters, &new.response_parameters, style, false);
-    map_changes(&mut out, "responseTemplates", &old.response_templates, &new.response_templates, style, true);
+    map_changes(
+        &mut out,
+        "responseParameters",
+        &old.response_parameters,
+        &new.response_parameters,
+        style,
+        false,
+    );
+    map_changes(
+        &mut out,
+        "responseTemplates",
+        &old.response_templates,
+        &new.response_templates,
+        style,
+        true,
+    );
     out
 }
 
@@ -158,7 +183,10 @@ fn map_changes(
             continue;
         }
         let _ = writeln!(out, "      {name}[{key:?}]:");
-        let (a, b) = (a.map(String::as_str).unwrap_or(""), b.map(String::as_str).unwrap_or(""));
+        let (a, b) = (
+            a.map(String::as_str).unwrap_or(""),
+            b.map(String::as_str).unwrap_or(""),
+        );
         let diff = TextDiff::from_lines(a, b);
         for line in diff
             .unified_diff()
@@ -226,10 +254,17 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
     let mut out = String::new();
     for r in &report.results {
         let line = match &r.outcome {
-            Outcome::Applied => style.paint("32", &format!("{} {}", past_tense(r.action.kind), describe(&r.action))),
+            Outcome::Applied => style.paint(
+                "32",
+                &format!("{} {}", past_tense(r.action.kind), describe(&r.action)),
+            ),
             Outcome::Failed(e) => style.paint(
                 "31",
-                &format!("failed to {} {}: {e}", symbol(r.action.kind).2, describe(&r.action)),
+                &format!(
+                    "failed to {} {}: {e}",
+                    symbol(r.action.kind).2,
+                    describe(&r.action)
+                ),
             ),
             Outcome::Blocked => style.paint(
                 "35",
@@ -252,4 +287,79 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
         report.blocked()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Key;
+
+    fn action(kind: ActionKind, live: Option<Settings>, desired: Option<Settings>) -> Action {
+        Action {
+            kind,
+            key: Key {
+                rest_api_id: "api1".into(),
+                resource_id: "r1".into(),
+                http_method: "GET".into(),
+                status_code: "200".into(),
+            },
+            api_name: Some("Shop".into()),
+            resource_path: Some("/orders".into()),
+            desired,
+            live,
+            reason: None,
+            source: None,
+        }
+    }
+
+    fn template(body: &str) -> Settings {
+        Settings {
+            response_templates: [("application/xml".to_owned(), body.to_owned())].into(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn template_changes_are_unified_diffs_and_the_summary_counts() {
+        let plan = Plan {
+            actions: vec![action(
+                ActionKind::Update,
+                Some(template("<a>\n  $x\n</a>\n")),
+                Some(template("<a>\n  $y\n</a>\n")),
+            )],
+            unmanaged_kept: 0,
+        };
+        let text = render_text(&plan, Style { color: false });
+        assert!(
+            text.starts_with("~ update  Shop (api1) /orders GET 200\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("@@ -1,3 +1,3 @@\n         <a>\n        -  $x\n        +  $y\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Plan: 0 to create, 1 to update, 0 to delete, 0 blocked.\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+        assert!(render_text(&plan, Style { color: true }).contains("\x1b[33m"));
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let mut blocked = action(ActionKind::Blocked, None, None);
+        blocked.reason = Some("no method response".into());
+        let plan = Plan {
+            actions: vec![
+                action(ActionKind::Create, None, Some(Settings::default())),
+                blocked,
+            ],
+            unmanaged_kept: 0,
+        };
+        assert_eq!(
+            render_json(&plan),
+            r#"{"summary":{"create":1,"update":0,"delete":0,"blocked":1},"actions":[{"action":"create","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200"},{"action":"blocked","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200","reason":"no method response"}]}"#
+        );
+    }
 }

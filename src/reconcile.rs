@@ -27,7 +27,11 @@ pub struct Planned {
 }
 
 /// Fetch what `desired` refers to and diff it.
-pub async fn plan<C: ApiGateway>(client: &C, desired: &DesiredSet, options: &DiffOptions) -> Result<Planned, CycleError> {
+pub async fn plan<C: ApiGateway>(
+    client: &C,
+    desired: &DesiredSet,
+    options: &DiffOptions,
+) -> Result<Planned, CycleError> {
     let started = Instant::now();
     let live = live::fetch(client, |apis| diff::apis_to_fetch(desired, apis, options)).await?;
     let fetch_time = started.elapsed();

@@ -41,7 +41,10 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A scalar with its text and whether it was written plain (unquoted, not a block).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Pairs in source order; duplicate keys are rejected while building.
     Map(Vec<(Node, Node)>),
@@ -358,7 +361,9 @@ pub fn unknown_fields(map: &[(Node, Node)], known: &[&str]) -> Vec<YamlError> {
 
 /// The value of field `name` in `map`, if present.
 pub fn field<'a>(map: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
-    map.iter().find(|(k, _)| key_text(k) == name).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| key_text(k) == name)
+        .map(|(_, v)| v)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -391,6 +396,10 @@ mod field_tests {
         assert_eq!(errs.len(), 2);
         assert!(errs[0].message.contains("did you mean `selectionPattern`"));
         assert_eq!(errs[1].pos.line, 2);
-        assert!(errs[1].message.contains("known fields: selectionPattern, statusCode"));
+        assert!(
+            errs[1]
+                .message
+                .contains("known fields: selectionPattern, statusCode")
+        );
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, LiveSnapshot, RestApiSummary};
+use super::{
+    ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, LiveSnapshot, RestApiSummary,
+};
 use crate::model::{Key, Settings};
 
 #[derive(Debug, Default)]
@@ -85,9 +87,14 @@ impl ApiGateway for MemoryApiGateway {
             .unwrap_or_default())
     }
 
-    async fn put_integration_response(&self, key: &Key, settings: &Settings) -> Result<(), ApiError> {
+    async fn put_integration_response(
+        &self,
+        key: &Key,
+        settings: &Settings,
+    ) -> Result<(), ApiError> {
         self.with_method(key, "PutIntegrationResponse", |m| {
-            m.integration_responses.insert(key.status_code.clone(), settings.normalized());
+            m.integration_responses
+                .insert(key.status_code.clone(), settings.normalized());
             Ok(())
         })
     }

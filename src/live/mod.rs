@@ -83,9 +83,15 @@ impl fmt::Display for ApiError {
         }
         write!(f, ": {}", self.message)?;
         let hint = match (self.kind, self.status) {
-            (FailureKind::Throttled, _) => "; the account's API Gateway quota is exhausted: lower rateLimit or retry later",
-            (_, Some(401 | 403)) => "; check the credentials and that the IAM policy allows this action (deploy/iam-policy.json)",
-            (FailureKind::NotFound, _) => "; it was removed or renamed since it was read: the next cycle will see it",
+            (FailureKind::Throttled, _) => {
+                "; the account's API Gateway quota is exhausted: lower rateLimit or retry later"
+            }
+            (_, Some(401 | 403)) => {
+                "; check the credentials and that the IAM policy allows this action (deploy/iam-policy.json)"
+            }
+            (FailureKind::NotFound, _) => {
+                "; it was removed or renamed since it was read: the next cycle will see it"
+            }
             (_, Some(400)) => "; API Gateway refused the values: fix the spec",
             (_, None) => "; check the network, the region and endpointUrl",
             _ => "",
@@ -99,7 +105,10 @@ pub trait ApiGateway: Send + Sync {
     /// All REST APIs of the account and region (all pages).
     fn rest_apis(&self) -> impl Future<Output = Result<Vec<RestApiSummary>, ApiError>> + Send;
     /// All resources of one API with their methods embedded (all pages).
-    fn resources(&self, rest_api_id: &str) -> impl Future<Output = Result<Vec<LiveResource>, ApiError>> + Send;
+    fn resources(
+        &self,
+        rest_api_id: &str,
+    ) -> impl Future<Output = Result<Vec<LiveResource>, ApiError>> + Send;
     /// Create or fully replace one integration response.
     fn put_integration_response(
         &self,
@@ -107,7 +116,10 @@ pub trait ApiGateway: Send + Sync {
         settings: &Settings,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Delete one integration response.
-    fn delete_integration_response(&self, key: &Key) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn delete_integration_response(
+        &self,
+        key: &Key,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 /// Read the REST API list and the resources of the given APIs.
@@ -121,5 +133,8 @@ pub async fn fetch<C: ApiGateway>(
         let items = client.resources(&id).await?;
         resources.insert(id, items);
     }
-    Ok(LiveSnapshot { rest_apis, resources })
+    Ok(LiveSnapshot {
+        rest_apis,
+        resources,
+    })
 }

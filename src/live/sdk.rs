@@ -35,7 +35,12 @@ pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
 
 impl CallCounter {
     fn add(&self, operation: &'static str) {
-        *self.0.lock().expect("counter lock").entry(operation).or_default() += 1;
+        *self
+            .0
+            .lock()
+            .expect("counter lock")
+            .entry(operation)
+            .or_default() += 1;
     }
 
     /// A copy of the counts.
@@ -59,11 +64,15 @@ impl SdkApiGateway {
     /// Build a client from the standard AWS credential and region chain plus `options`.
     pub async fn connect(options: &ConnectOptions) -> Result<SdkApiGateway, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.unwrap_or(5)))
+            .retry_config(
+                RetryConfig::standard().with_max_attempts(options.max_attempts.unwrap_or(5)),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(5)))
-                    .operation_attempt_timeout(options.attempt_timeout.unwrap_or(Duration::from_secs(30)))
+                    .operation_attempt_timeout(
+                        options.attempt_timeout.unwrap_or(Duration::from_secs(30)),
+                    )
                     .build(),
             );
         if let Some(region) = &options.region {
@@ -74,7 +83,10 @@ impl SdkApiGateway {
         }
         let config = loader.load().await;
         if config.region().is_none() {
-            return Err("no AWS region: set `region` in the config, pass --region, or set AWS_REGION".into());
+            return Err(
+                "no AWS region: set `region` in the config, pass --region, or set AWS_REGION"
+                    .into(),
+            );
         }
         Ok(SdkApiGateway {
             client: Client::new(&config),
@@ -93,7 +105,11 @@ impl SdkApiGateway {
     }
 }
 
-fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(operation: &'static str, target: String, err: SdkError<E>) -> ApiError {
+fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+    target: String,
+    err: SdkError<E>,
+) -> ApiError {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let (code, message) = match &err {
         SdkError::ServiceError(e) => (
@@ -116,11 +132,15 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
         }
     };
     let kind = match (code.as_deref(), status) {
-        (Some("ConflictException"), _) if message.to_ascii_lowercase().contains("try again later") => {
+        (Some("ConflictException"), _)
+            if message.to_ascii_lowercase().contains("try again later") =>
+        {
             FailureKind::RetryLater
         }
         (Some("NotFoundException"), _) | (_, Some(404)) => FailureKind::NotFound,
-        (Some("TooManyRequestsException" | "LimitExceededException"), _) | (_, Some(429)) => FailureKind::Throttled,
+        (Some("TooManyRequestsException" | "LimitExceededException"), _) | (_, Some(429)) => {
+            FailureKind::Throttled
+        }
         _ => FailureKind::Other,
     };
     ApiError {
@@ -147,7 +167,12 @@ fn to_live_resource(r: &aws_sdk_apigateway::types::Resource) -> LiveResource {
             let integration = m.method_integration();
             let method = LiveMethod {
                 has_integration: integration.is_some(),
-                method_responses: m.method_responses().into_iter().flatten().map(|(code, _)| code.clone()).collect(),
+                method_responses: m
+                    .method_responses()
+                    .into_iter()
+                    .flatten()
+                    .map(|(code, _)| code.clone())
+                    .collect(),
                 integration_responses: integration
                     .and_then(|i| i.integration_responses())
                     .into_iter()
@@ -192,7 +217,9 @@ impl ApiGateway for SdkApiGateway {
                 name: api.name().unwrap_or_default().to_owned(),
             }));
             match page.position() {
-                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => position = Some(next.to_owned()),
+                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => {
+                    position = Some(next.to_owned())
+                }
                 _ => return Ok(out),
             }
         }
@@ -215,18 +242,26 @@ impl ApiGateway for SdkApiGateway {
                 .map_err(|e| api_error("GetResources", format!("restApi {rest_api_id}"), e))?;
             out.extend(page.items().iter().map(to_live_resource));
             match page.position() {
-                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => position = Some(next.to_owned()),
+                Some(next) if !next.is_empty() && Some(next) != position.as_deref() => {
+                    position = Some(next.to_owned())
+                }
                 _ => return Ok(out),
             }
         }
     }
 
-    async fn put_integration_response(&self, key: &Key, settings: &Settings) -> Result<(), ApiError> {
+    async fn put_integration_response(
+        &self,
+        key: &Key,
+        settings: &Settings,
+    ) -> Result<(), ApiError> {
         self.calls.add("PutIntegrationResponse");
         // Send the normalised form: the default response has no pattern, and empty
         // (passthrough) templates are left out, which API Gateway treats the same.
         let s = settings.normalized();
-        let non_empty = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect::<HashMap<_, _>>());
+        let non_empty = |m: BTreeMap<String, String>| {
+            (!m.is_empty()).then(|| m.into_iter().collect::<HashMap<_, _>>())
+        };
         self.client
             .put_integration_response()
             .rest_api_id(&key.rest_api_id)
@@ -236,7 +271,10 @@ impl ApiGateway for SdkApiGateway {
             .set_selection_pattern(s.selection_pattern)
             .set_response_parameters(non_empty(s.response_parameters))
             .set_response_templates(non_empty(s.response_templates))
-            .set_content_handling(s.content_handling.map(|c| ContentHandlingStrategy::from(c.as_str())))
+            .set_content_handling(
+                s.content_handling
+                    .map(|c| ContentHandlingStrategy::from(c.as_str())),
+            )
             .send()
             .await
             .map(|_| ())

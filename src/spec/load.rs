@@ -43,10 +43,11 @@ pub enum LoadError {
 
 /// Load and validate every spec under `dir`.
 pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
-    let (files, warnings, mut errors) = collect_files(dir).map_err(|source| LoadError::Directory {
-        dir: dir.display().to_string(),
-        source,
-    })?;
+    let (files, warnings, mut errors) =
+        collect_files(dir).map_err(|source| LoadError::Directory {
+            dir: dir.display().to_string(),
+            source,
+        })?;
     let count = files.len();
     match parse_files(&files) {
         Ok(set) if errors.is_empty() => Ok(Loaded {
@@ -65,10 +66,15 @@ pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
 
 /// Every `*.yaml`/`*.yml` under `dir` in path order, skipping dot entries and symlinks
 /// that leave `dir`. Returns the files, warnings, and per-file errors (too large).
-pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
+pub fn collect_files(
+    dir: &Path,
+) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
     let root = fs::canonicalize(dir)?;
     if !root.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        ));
     }
     let mut walk = Walk {
         root: root.clone(),
@@ -78,7 +84,8 @@ pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String
         errors: Vec::new(),
     };
     walk.dir(dir)?;
-    walk.files.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    walk.files
+        .sort_by(|a, b| a.display_name.cmp(&b.display_name));
     Ok((walk.files, walk.warnings, walk.errors))
 }
 
@@ -103,7 +110,10 @@ impl Walk {
             let real = match fs::canonicalize(&path) {
                 Ok(real) => real,
                 Err(e) => {
-                    self.warnings.push(format!("{}: skipped, cannot resolve it: {e}", path.display()));
+                    self.warnings.push(format!(
+                        "{}: skipped, cannot resolve it: {e}",
+                        path.display()
+                    ));
                     continue;
                 }
             };
@@ -148,13 +158,19 @@ impl Walk {
             });
             return Ok(());
         }
-        self.files.push(SourceFile { display_name, bytes });
+        self.files.push(SourceFile {
+            display_name,
+            bytes,
+        });
         Ok(())
     }
 }
 
 fn is_spec_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 #[cfg(test)]
@@ -170,7 +186,11 @@ mod tests {
         fs::create_dir_all(root.join("nested/deeper")).unwrap();
         fs::create_dir_all(root.join(".git")).unwrap();
         fs::write(root.join("a.yaml"), GOOD).unwrap();
-        fs::write(root.join("nested/deeper/b.yml"), GOOD.replace("GET", "POST")).unwrap();
+        fs::write(
+            root.join("nested/deeper/b.yml"),
+            GOOD.replace("GET", "POST"),
+        )
+        .unwrap();
         fs::write(root.join(".git/c.yaml"), "not: [valid").unwrap();
         fs::write(root.join(".hidden.yaml"), "not: [valid").unwrap();
         fs::write(root.join("notes.txt"), "ignored").unwrap();
@@ -185,7 +205,8 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         fs::write(outside.path().join("x.yaml"), GOOD).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path().join("x.yaml"), dir.path().join("x.yaml")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.yaml"), dir.path().join("x.yaml"))
+            .unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
         let loaded = load_desired(dir.path()).unwrap();
         assert!(loaded.set.specs.is_empty());
@@ -214,7 +235,11 @@ mod tests {
         std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
         let loaded = load_desired(dir.path()).unwrap();
         assert_eq!(loaded.set.specs.len(), 1);
-        assert!(loaded.warnings[0].contains("directory loop"), "{:?}", loaded.warnings);
+        assert!(
+            loaded.warnings[0].contains("directory loop"),
+            "{:?}",
+            loaded.warnings
+        );
     }
 
     #[test]
@@ -225,12 +250,18 @@ mod tests {
         let LoadError::Invalid(errors) = load_desired(dir.path()).unwrap_err() else {
             panic!("expected invalid")
         };
-        assert!(errors[0].to_string().ends_with("big.yaml:1:1: file is larger than 1048576 bytes (1 MiB); split it into several files"));
+        assert!(errors[0].to_string().ends_with(
+            "big.yaml:1:1: file is larger than 1048576 bytes (1 MiB); split it into several files"
+        ));
     }
 
     #[test]
     fn a_missing_directory_is_an_error_naming_it() {
         let err = load_desired(Path::new("/nonexistent/specs")).unwrap_err();
-        assert!(err.to_string().starts_with("desired directory /nonexistent/specs:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("desired directory /nonexistent/specs:"),
+            "{err}"
+        );
     }
 }

@@ -100,28 +100,55 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
     let get = |name: &str| yaml::field(map, name).filter(|n| !n.is_null());
 
     match get("kind") {
-        None => report(doc.pos, "missing required field `kind` (kind: IntegrationResponse)".into()),
+        None => report(
+            doc.pos,
+            "missing required field `kind` (kind: IntegrationResponse)".into(),
+        ),
         Some(n) if n.as_str() == Some("IntegrationResponse") => {}
         Some(n) => report(
             n.pos,
-            format!("`kind` must be `IntegrationResponse`, found {}", describe(n)),
+            format!(
+                "`kind` must be `IntegrationResponse`, found {}",
+                describe(n)
+            ),
         ),
     }
 
-    let api = one_of(doc.pos, get("restApi"), get("restApiName"), ("restApi", "restApiName"), report)
-        .map(|(is_first, v)| if is_first { ApiRef::Id(v) } else { ApiRef::Name(v) });
-    let resource = one_of(doc.pos, get("resourceId"), get("resourcePath"), ("resourceId", "resourcePath"), report)
-        .and_then(|(is_first, v)| {
-            if is_first {
-                Some(ResourceRef::Id(v))
-            } else if !v.starts_with('/') {
-                let n = get("resourcePath").expect("present");
-                report(n.pos, format!("`resourcePath` must start with `/`, found `{v}` (the root is `/`)"));
-                None
-            } else {
-                Some(ResourceRef::Path(v))
-            }
-        });
+    let api = one_of(
+        doc.pos,
+        get("restApi"),
+        get("restApiName"),
+        ("restApi", "restApiName"),
+        report,
+    )
+    .map(|(is_first, v)| {
+        if is_first {
+            ApiRef::Id(v)
+        } else {
+            ApiRef::Name(v)
+        }
+    });
+    let resource = one_of(
+        doc.pos,
+        get("resourceId"),
+        get("resourcePath"),
+        ("resourceId", "resourcePath"),
+        report,
+    )
+    .and_then(|(is_first, v)| {
+        if is_first {
+            Some(ResourceRef::Id(v))
+        } else if !v.starts_with('/') {
+            let n = get("resourcePath").expect("present");
+            report(
+                n.pos,
+                format!("`resourcePath` must start with `/`, found `{v}` (the root is `/`)"),
+            );
+            None
+        } else {
+            Some(ResourceRef::Path(v))
+        }
+    });
 
     let http_method = match get("httpMethod") {
         None => {
@@ -133,7 +160,11 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             _ => {
                 report(
                     n.pos,
-                    format!("`httpMethod` must be one of {}, found {}", HTTP_METHODS.join(" "), describe(n)),
+                    format!(
+                        "`httpMethod` must be one of {}, found {}",
+                        HTTP_METHODS.join(" "),
+                        describe(n)
+                    ),
                 );
                 None
             }
@@ -150,7 +181,10 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             _ => {
                 report(
                     n.pos,
-                    format!("`statusCode` must be a three-digit HTTP status from 100 to 599, found {}", describe(n)),
+                    format!(
+                        "`statusCode` must be a three-digit HTTP status from 100 to 599, found {}",
+                        describe(n)
+                    ),
                 );
                 None
             }
@@ -163,10 +197,18 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
         && p != "-"
         && let Err(e) = fancy_regex::Regex::new(p)
     {
-        report(n.pos, format!("`selectionPattern` is not a valid regular expression: {e}"));
+        report(
+            n.pos,
+            format!("`selectionPattern` is not a valid regular expression: {e}"),
+        );
     }
 
-    let response_parameters = string_map(get("responseParameters"), "responseParameters", false, report);
+    let response_parameters = string_map(
+        get("responseParameters"),
+        "responseParameters",
+        false,
+        report,
+    );
     if let Some(n) = get("responseParameters").and_then(Node::as_map) {
         for (k, v) in n {
             if let Some(key) = k.as_str()
@@ -174,7 +216,9 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             {
                 report(
                     k.pos,
-                    format!("response parameter `{key}` must be of the form `method.response.header.<name>`"),
+                    format!(
+                        "response parameter `{key}` must be of the form `method.response.header.<name>`"
+                    ),
                 );
             }
             if let Some(value) = v.as_str()
@@ -190,7 +234,8 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             }
         }
     }
-    let response_templates = string_map(get("responseTemplates"), "responseTemplates", true, report);
+    let response_templates =
+        string_map(get("responseTemplates"), "responseTemplates", true, report);
 
     let content_handling = string_field(get("contentHandling"), "contentHandling", report);
     if let (Some(c), Some(n)) = (&content_handling, get("contentHandling"))
@@ -208,7 +253,13 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             Some("present") => Some(State::Present),
             Some("absent") => Some(State::Absent),
             _ => {
-                report(n.pos, format!("`state` must be `present` or `absent`, found {}", describe(n)));
+                report(
+                    n.pos,
+                    format!(
+                        "`state` must be `present` or `absent`, found {}",
+                        describe(n)
+                    ),
+                );
                 None
             }
         },
@@ -240,11 +291,17 @@ fn one_of(
 ) -> Option<(bool, String)> {
     match (first, second) {
         (Some(_), Some(n)) => {
-            report(n.pos, format!("give exactly one of `{a}` and `{b}`, not both"));
+            report(
+                n.pos,
+                format!("give exactly one of `{a}` and `{b}`, not both"),
+            );
             None
         }
         (None, None) => {
-            report(doc, format!("missing `{a}` or `{b}`: give exactly one of them"));
+            report(
+                doc,
+                format!("missing `{a}` or `{b}`: give exactly one of them"),
+            );
             None
         }
         (Some(n), None) => non_empty_string(n, a, report).map(|v| (true, v)),
@@ -256,7 +313,10 @@ fn non_empty_string(n: &Node, name: &str, report: &mut Report<'_>) -> Option<Str
     match n.as_str() {
         Some(s) if !s.trim().is_empty() => Some(s.to_owned()),
         _ => {
-            report(n.pos, format!("`{name}` must be a non-empty string, found {}", describe(n)));
+            report(
+                n.pos,
+                format!("`{name}` must be a non-empty string, found {}", describe(n)),
+            );
             None
         }
     }
@@ -267,7 +327,10 @@ fn string_field(n: Option<&Node>, name: &str, report: &mut Report<'_>) -> Option
     match (&n.value, n.as_str()) {
         (Value::Scalar { .. }, Some(s)) => Some(s.to_owned()),
         _ => {
-            report(n.pos, format!("`{name}` must be a string, found {}", n.kind_name()));
+            report(
+                n.pos,
+                format!("`{name}` must be a string, found {}", n.kind_name()),
+            );
             None
         }
     }
@@ -284,7 +347,10 @@ fn string_map(
         return Some(BTreeMap::new());
     };
     let Some(pairs) = n.as_map() else {
-        report(n.pos, format!("`{name}` must be a map, found {}", n.kind_name()));
+        report(
+            n.pos,
+            format!("`{name}` must be a map, found {}", n.kind_name()),
+        );
         return None;
     };
     let mut out = BTreeMap::new();
@@ -293,7 +359,13 @@ fn string_map(
         let key = match k.as_str() {
             Some(key) if !key.is_empty() => key.to_owned(),
             _ => {
-                report(k.pos, format!("keys of `{name}` must be non-empty strings, found {}", k.kind_name()));
+                report(
+                    k.pos,
+                    format!(
+                        "keys of `{name}` must be non-empty strings, found {}",
+                        k.kind_name()
+                    ),
+                );
                 ok = false;
                 continue;
             }
@@ -306,7 +378,13 @@ fn string_map(
                 out.insert(key, s.to_owned());
             }
             _ => {
-                report(v.pos, format!("value of `{name}.{key}` must be a string, found {}", v.kind_name()));
+                report(
+                    v.pos,
+                    format!(
+                        "value of `{name}.{key}` must be a string, found {}",
+                        v.kind_name()
+                    ),
+                );
                 ok = false;
             }
         }
@@ -334,7 +412,8 @@ fn is_header_name(name: &str) -> bool {
 }
 
 fn is_parameter_target(key: &str) -> bool {
-    key.strip_prefix("method.response.header.").is_some_and(is_header_name)
+    key.strip_prefix("method.response.header.")
+        .is_some_and(is_header_name)
 }
 
 fn is_parameter_source(value: &str) -> bool {
@@ -355,7 +434,12 @@ fn check_set(specs: &[Spec], errors: &mut Vec<SpecError>) {
     let mut by_identity: HashMap<(&ApiRef, &ResourceRef, &str, &str), &Spec> = HashMap::new();
     let mut defaults: HashMap<(&ApiRef, &ResourceRef, &str), &Spec> = HashMap::new();
     for spec in specs {
-        let identity = (&spec.api, &spec.resource, spec.http_method.as_str(), spec.status_code.as_str());
+        let identity = (
+            &spec.api,
+            &spec.resource,
+            spec.http_method.as_str(),
+            spec.status_code.as_str(),
+        );
         if let Some(first) = by_identity.insert(identity, spec) {
             errors.push(SpecError {
                 location: spec.location.clone(),
@@ -510,18 +594,31 @@ mod tests {
             "d/x.yaml:5:13: `httpMethod` must be one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY, found `FETCH`"
         );
         assert!(error(&with("httpMethod", "[GET]")).ends_with("found a list"));
-        assert!(error(&GOOD.replace("httpMethod: GET\n", "")).contains("missing required field `httpMethod`"));
+        assert!(
+            error(&GOOD.replace("httpMethod: GET\n", ""))
+                .contains("missing required field `httpMethod`")
+        );
     }
 
     #[test]
     fn status_code_must_be_a_three_digit_status() {
-        for (bad, shown) in [("\"2OO\"", "`2OO`"), ("99", "`99`"), ("600", "`600`"), ("true", "a boolean")] {
+        for (bad, shown) in [
+            ("\"2OO\"", "`2OO`"),
+            ("99", "`99`"),
+            ("600", "`600`"),
+            ("true", "a boolean"),
+        ] {
             assert_eq!(
                 error(&with("statusCode", bad)),
-                format!("d/x.yaml:5:13: `statusCode` must be a three-digit HTTP status from 100 to 599, found {shown}")
+                format!(
+                    "d/x.yaml:5:13: `statusCode` must be a three-digit HTTP status from 100 to 599, found {shown}"
+                )
             );
         }
-        assert!(error(&GOOD.replace("statusCode: \"200\"\n", "")).contains("missing required field `statusCode`"));
+        assert!(
+            error(&GOOD.replace("statusCode: \"200\"\n", ""))
+                .contains("missing required field `statusCode`")
+        );
     }
 
     #[test]
@@ -539,12 +636,26 @@ mod tests {
     #[test]
     fn response_parameter_keys_and_values_are_checked() {
         assert_eq!(
-            error(&with("responseParameters", "{method.request.header.A: \"'x'\"}")),
+            error(&with(
+                "responseParameters",
+                "{method.request.header.A: \"'x'\"}"
+            )),
             "d/x.yaml:6:22: response parameter `method.request.header.A` must be of the form `method.response.header.<name>`"
         );
-        let e = error(&with("responseParameters", "{method.response.header.A: integration.response.foo}"));
-        assert!(e.starts_with("d/x.yaml:6:48: response parameter value `integration.response.foo` must be"), "{e}");
-        let e = error(&with("responseParameters", "{method.response.header.A: static}"));
+        let e = error(&with(
+            "responseParameters",
+            "{method.response.header.A: integration.response.foo}",
+        ));
+        assert!(
+            e.starts_with(
+                "d/x.yaml:6:48: response parameter value `integration.response.foo` must be"
+            ),
+            "{e}"
+        );
+        let e = error(&with(
+            "responseParameters",
+            "{method.response.header.A: static}",
+        ));
         assert!(e.contains("`static` must be"), "{e}");
         parse(&with(
             "responseParameters",
@@ -552,16 +663,34 @@ mod tests {
              method.response.header.D: integration.response.body.error.message, method.response.header.E: \"'*'\"}",
         ))
         .unwrap();
-        assert!(error(&with("responseParameters", "[a]")).ends_with("`responseParameters` must be a map, found a list"));
+        assert!(
+            error(&with("responseParameters", "[a]"))
+                .ends_with("`responseParameters` must be a map, found a list")
+        );
     }
 
     #[test]
     fn response_templates_must_map_content_types_to_strings() {
-        assert!(error(&with("responseTemplates", "text")).ends_with("`responseTemplates` must be a map, found a string"));
+        assert!(
+            error(&with("responseTemplates", "text"))
+                .ends_with("`responseTemplates` must be a map, found a string")
+        );
         let e = error(&with("responseTemplates", "{application/json: [x]}"));
-        assert!(e.ends_with("value of `responseTemplates.application/json` must be a string, found a list"), "{e}");
-        let set = parse(&with("responseTemplates", "{application/json: null, text/plain: \"\"}")).unwrap();
-        assert_eq!(set.specs[0].settings.response_templates["application/json"], "");
+        assert!(
+            e.ends_with(
+                "value of `responseTemplates.application/json` must be a string, found a list"
+            ),
+            "{e}"
+        );
+        let set = parse(&with(
+            "responseTemplates",
+            "{application/json: null, text/plain: \"\"}",
+        ))
+        .unwrap();
+        assert_eq!(
+            set.specs[0].settings.response_templates["application/json"],
+            ""
+        );
     }
 
     #[test]
@@ -579,7 +708,10 @@ mod tests {
             error(&with("state", "gone")),
             "d/x.yaml:6:8: `state` must be `present` or `absent`, found `gone`"
         );
-        assert_eq!(parse(&with("state", "absent")).unwrap().specs[0].state, State::Absent);
+        assert_eq!(
+            parse(&with("state", "absent")).unwrap().specs[0].state,
+            State::Absent
+        );
     }
 
     #[test]
@@ -592,7 +724,11 @@ mod tests {
 
     #[test]
     fn the_same_identity_twice_names_both_places() {
-        let errors = parse_files(&[file("d/a.yaml", GOOD), file("d/b.yaml", &format!("# other\n{GOOD}"))]).unwrap_err();
+        let errors = parse_files(&[
+            file("d/a.yaml", GOOD),
+            file("d/b.yaml", &format!("# other\n{GOOD}")),
+        ])
+        .unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(
             errors[0].to_string(),
@@ -606,12 +742,17 @@ mod tests {
         let e = parse(&format!("{GOOD}---\n{second}")).unwrap_err();
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(
-            e[0].to_string().starts_with("d/x.yaml:7:1: restApiName A /r GET has more than one default response"),
+            e[0].to_string().starts_with(
+                "d/x.yaml:7:1: restApiName A /r GET has more than one default response"
+            ),
             "{}",
             e[0]
         );
         // A pattern on one of them, or state: absent, makes it fine.
-        parse(&format!("{GOOD}---\n{second}selectionPattern: \"5\\\\d{{2}}\"\n")).unwrap();
+        parse(&format!(
+            "{GOOD}---\n{second}selectionPattern: \"5\\\\d{{2}}\"\n"
+        ))
+        .unwrap();
         parse(&format!("{GOOD}---\n{second}state: absent\n")).unwrap();
     }
 
@@ -624,7 +765,13 @@ mod tests {
             bytes,
         }])
         .unwrap_err();
-        assert!(errors[0].to_string().starts_with("d/x.yaml:2:15: file is not valid UTF-8"), "{}", errors[0]);
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("d/x.yaml:2:15: file is not valid UTF-8"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -640,14 +787,24 @@ mod tests {
     #[test]
     fn empty_and_comment_only_files_hold_no_specs() {
         assert!(parse("").unwrap().specs.is_empty());
-        assert!(parse("# nothing yet\n---\n# still nothing\n").unwrap().specs.is_empty());
+        assert!(
+            parse("# nothing yet\n---\n# still nothing\n")
+                .unwrap()
+                .specs
+                .is_empty()
+        );
     }
 
     #[test]
     fn every_document_of_a_file_is_read_and_every_error_reported() {
         let two = format!("{GOOD}---\n{}", GOOD.replace("GET", "POST"));
         assert_eq!(parse(&two).unwrap().specs.len(), 2);
-        let errors = parse(&format!("{}---\n{}", with("state", "x"), with("httpMethod", "Y"))).unwrap_err();
+        let errors = parse(&format!(
+            "{}---\n{}",
+            with("state", "x"),
+            with("httpMethod", "Y")
+        ))
+        .unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[1].location.pos.line, 12);
     }

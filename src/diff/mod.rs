@@ -102,12 +102,22 @@ pub enum DiffError {
         ids: Vec<String>,
         location: Location,
     },
-    #[error("{second}: integration response {key} is also defined at {first} (the same API, resource, method and status code once names and paths are resolved); keep one")]
-    DuplicateKey { key: Key, first: Location, second: Location },
+    #[error(
+        "{second}: integration response {key} is also defined at {first} (the same API, resource, method and status code once names and paths are resolved); keep one"
+    )]
+    DuplicateKey {
+        key: Box<Key>,
+        first: Location,
+        second: Location,
+    },
 }
 
 /// The REST API ids the desired set refers to and that are in scope: what to fetch.
-pub fn apis_to_fetch(desired: &DesiredSet, rest_apis: &[RestApiSummary], options: &DiffOptions) -> BTreeSet<String> {
+pub fn apis_to_fetch(
+    desired: &DesiredSet,
+    rest_apis: &[RestApiSummary],
+    options: &DiffOptions,
+) -> BTreeSet<String> {
     desired
         .specs
         .iter()
@@ -142,7 +152,11 @@ struct Resolved<'a> {
 }
 
 /// Compute the plan that makes `live` match `desired`.
-pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) -> Result<Plan, DiffError> {
+pub fn diff(
+    desired: &DesiredSet,
+    live: &LiveSnapshot,
+    options: &DiffOptions,
+) -> Result<Plan, DiffError> {
     let mut plan = Plan::default();
     let mut resolved: Vec<Resolved<'_>> = Vec::new();
     let mut seen: HashMap<Key, &Location> = HashMap::new();
@@ -152,7 +166,7 @@ pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) ->
             Ok(r) => {
                 if let Some(first) = seen.insert(r.key.clone(), &spec.location) {
                     return Err(DiffError::DuplicateKey {
-                        key: r.key,
+                        key: Box::new(r.key),
                         first: first.clone(),
                         second: spec.location.clone(),
                     });
@@ -168,7 +182,10 @@ pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) ->
     let desired_keys: BTreeSet<&Key> = resolved.iter().map(|r| &r.key).collect();
     let mut managed: BTreeMap<(&str, &str, &str), &LiveResource> = BTreeMap::new();
     for r in &resolved {
-        managed.insert((&r.key.rest_api_id, &r.key.resource_id, &r.key.http_method), r.resource);
+        managed.insert(
+            (&r.key.rest_api_id, &r.key.resource_id, &r.key.http_method),
+            r.resource,
+        );
         if let Some(action) = action_for(r) {
             plan.actions.push(action);
         }
@@ -205,7 +222,11 @@ pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) ->
 
     let deletes = plan.count(ActionKind::Delete);
     if deletes > options.max_deletes {
-        for action in plan.actions.iter_mut().filter(|a| a.kind == ActionKind::Delete) {
+        for action in plan
+            .actions
+            .iter_mut()
+            .filter(|a| a.kind == ActionKind::Delete)
+        {
             action.kind = ActionKind::Blocked;
             action.reason = Some(format!(
                 "mass-deletion guard: this plan would delete {deletes} integration responses, more than maxDeletesPerCycle ({}); \
@@ -214,12 +235,16 @@ pub fn diff(desired: &DesiredSet, live: &LiveSnapshot, options: &DiffOptions) ->
             ));
         }
     }
-    plan.actions.sort_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
+    plan.actions
+        .sort_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
     Ok(plan)
 }
 
 fn api_name(live: &LiveSnapshot, id: &str) -> Option<String> {
-    live.rest_apis.iter().find(|a| a.id == id).map(|a| a.name.clone())
+    live.rest_apis
+        .iter()
+        .find(|a| a.id == id)
+        .map(|a| a.name.clone())
 }
 
 /// The action one resolved spec needs, if any.
@@ -252,16 +277,22 @@ fn action_for(r: &Resolved<'_>) -> Option<Action> {
             )),
             ..base
         }),
-        (State::Present, _) if !method.method_responses.contains(&r.key.status_code) => Some(Action {
-            kind: ActionKind::Blocked,
-            reason: Some(format!(
-                "{target} has no method response with status {}; create it first (PutMethodResponse), then the next cycle applies this",
-                r.key.status_code
-            )),
-            ..base
-        }),
+        (State::Present, _) if !method.method_responses.contains(&r.key.status_code) => {
+            Some(Action {
+                kind: ActionKind::Blocked,
+                reason: Some(format!(
+                    "{target} has no method response with status {}; create it first (PutMethodResponse), then the next cycle applies this",
+                    r.key.status_code
+                )),
+                ..base
+            })
+        }
         (State::Present, live) => Some(Action {
-            kind: if live.is_some() { ActionKind::Update } else { ActionKind::Create },
+            kind: if live.is_some() {
+                ActionKind::Update
+            } else {
+                ActionKind::Create
+            },
             desired: Some(r.spec.settings.clone()),
             ..base
         }),
@@ -301,7 +332,8 @@ fn resolve<'a>(
     let api = match &spec.api {
         ApiRef::Id(id) => live.rest_apis.iter().find(|a| &a.id == id),
         ApiRef::Name(name) => {
-            let matching: Vec<&RestApiSummary> = live.rest_apis.iter().filter(|a| &a.name == name).collect();
+            let matching: Vec<&RestApiSummary> =
+                live.rest_apis.iter().filter(|a| &a.name == name).collect();
             if matching.len() > 1 {
                 return Err(DiffError::AmbiguousApiName {
                     name: name.clone(),
@@ -323,10 +355,17 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!("REST API {} ({}) is not in the config's `restApis` list", api.name, api.id),
+            format!(
+                "REST API {} ({}) is not in the config's `restApis` list",
+                api.name, api.id
+            ),
         )));
     }
-    let resources = live.resources.get(&api.id).map(Vec::as_slice).unwrap_or_default();
+    let resources = live
+        .resources
+        .get(&api.id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let resource = resources.iter().find(|r| match &spec.resource {
         ResourceRef::Id(id) => &r.id == id,
         ResourceRef::Path(path) => &r.path == path,
@@ -335,7 +374,10 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!("REST API {} ({}) has no resource {}; create it first", api.name, api.id, spec.resource),
+            format!(
+                "REST API {} ({}) has no resource {}; create it first",
+                api.name, api.id, spec.resource
+            ),
         )));
     };
     if !resource.methods.contains_key(&spec.http_method) {
@@ -363,3 +405,6 @@ fn resolve<'a>(
         resource,
     }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# All tests: installs the moto server (the API Gateway emulator the end-to-end tests
+# start on free loopback ports) if missing, then runs every Rust test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-moto.sh
+export AWS_EC2_METADATA_DISABLED=true
+cargo test --all-targets "$@"

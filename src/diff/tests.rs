@@ -1,0 +1,563 @@
+//! Unit tests of the diff and of executing its plans, over the in-memory fake.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::executor::{self, Outcome, RetryPolicy};
+use crate::live::memory::{MemoryApiGateway, method_with_responses};
+use crate::live::{ApiError, FailureKind, LiveMethod};
+use crate::spec::SourceFile;
+use crate::yaml::Pos;
+
+fn spec(method: &str, status: &str, settings: Settings) -> Spec {
+    Spec {
+        api: ApiRef::Name("Shop".into()),
+        resource: ResourceRef::Path("/orders".into()),
+        http_method: method.into(),
+        status_code: status.into(),
+        settings,
+        state: State::Present,
+        location: Location {
+            file: Arc::from("desired/shop.yaml"),
+            pos: Pos { line: 1, col: 1 },
+        },
+    }
+}
+
+fn templates(pairs: &[(&str, &str)]) -> Settings {
+    Settings {
+        response_templates: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Settings::default()
+    }
+}
+
+fn set(specs: Vec<Spec>) -> DesiredSet {
+    DesiredSet { specs }
+}
+
+/// Shop (api1) with /orders (r1): GET and POST with method responses 200, 400, 500.
+fn live_with(get: &[(&str, Settings)]) -> LiveSnapshot {
+    let mut get_method = method_with_responses(&["200", "400", "500"]);
+    for (code, s) in get {
+        get_method
+            .integration_responses
+            .insert(code.to_string(), s.clone());
+    }
+    LiveSnapshot {
+        rest_apis: vec![RestApiSummary {
+            id: "api1".into(),
+            name: "Shop".into(),
+        }],
+        resources: BTreeMap::from([(
+            "api1".to_owned(),
+            vec![
+                LiveResource {
+                    id: "root".into(),
+                    path: "/".into(),
+                    methods: BTreeMap::new(),
+                },
+                LiveResource {
+                    id: "r1".into(),
+                    path: "/orders".into(),
+                    methods: BTreeMap::from([
+                        ("GET".to_owned(), get_method),
+                        (
+                            "POST".to_owned(),
+                            method_with_responses(&["200", "400", "500"]),
+                        ),
+                    ]),
+                },
+            ],
+        )]),
+    }
+}
+
+fn kinds(plan: &Plan) -> Vec<(ActionKind, String)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.kind, a.key.to_string()))
+        .collect()
+}
+
+fn opts() -> DiffOptions {
+    DiffOptions::default()
+}
+
+#[test]
+fn missing_response_is_a_create_with_resolved_ids() {
+    let plan = diff(
+        &set(vec![spec("GET", "200", Settings::default())]),
+        &live_with(&[]),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![(ActionKind::Create, "api1/r1/GET/200".to_owned())]
+    );
+    assert_eq!(plan.actions[0].api_name.as_deref(), Some("Shop"));
+    assert_eq!(plan.actions[0].resource_path.as_deref(), Some("/orders"));
+}
+
+#[test]
+fn ids_resolve_like_names_and_paths() {
+    let mut s = spec("GET", "200", Settings::default());
+    s.api = ApiRef::Id("api1".into());
+    s.resource = ResourceRef::Id("r1".into());
+    let plan = diff(&set(vec![s]), &live_with(&[]), &opts()).unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![(ActionKind::Create, "api1/r1/GET/200".to_owned())]
+    );
+}
+
+#[test]
+fn every_normalisation_makes_equal_settings_a_no_op() {
+    let live_default = Settings::default();
+    let cases: Vec<(&str, Settings, Settings)> = vec![
+        (
+            "empty selection pattern",
+            Settings {
+                selection_pattern: Some(String::new()),
+                ..Settings::default()
+            },
+            live_default.clone(),
+        ),
+        (
+            "dash selection pattern",
+            Settings {
+                selection_pattern: Some("-".into()),
+                ..Settings::default()
+            },
+            live_default.clone(),
+        ),
+        (
+            "empty template (passthrough) vs none",
+            templates(&[("application/json", "")]),
+            live_default.clone(),
+        ),
+        (
+            "none vs empty template",
+            Settings::default(),
+            templates(&[("application/json", "")]),
+        ),
+        ("empty maps", Settings::default(), Settings::default()),
+        (
+            "empty content handling",
+            Settings {
+                content_handling: Some(String::new()),
+                ..Settings::default()
+            },
+            live_default.clone(),
+        ),
+    ];
+    for (name, desired, live) in cases {
+        let plan = diff(
+            &set(vec![spec("GET", "200", desired)]),
+            &live_with(&[("200", live)]),
+            &opts(),
+        )
+        .unwrap();
+        assert!(plan.is_converged(), "{name}: {:?}", plan.actions);
+    }
+}
+
+#[test]
+fn each_field_change_is_an_update() {
+    let base = Settings {
+        selection_pattern: Some("4\\d{2}".into()),
+        response_parameters: BTreeMap::from([("method.response.header.A".into(), "'a'".into())]),
+        response_templates: BTreeMap::from([("application/json".into(), "{}".into())]),
+        content_handling: Some("CONVERT_TO_TEXT".into()),
+    };
+    let mut changes: Vec<(&str, Settings)> = Vec::new();
+    let mut s = base.clone();
+    s.selection_pattern = Some("5\\d{2}".into());
+    changes.push(("pattern", s));
+    let mut s = base.clone();
+    s.selection_pattern = None;
+    changes.push(("pattern removed", s));
+    let mut s = base.clone();
+    s.response_parameters
+        .insert("method.response.header.A".into(), "'b'".into());
+    changes.push(("parameter value", s));
+    let mut s = base.clone();
+    s.response_parameters.clear();
+    changes.push(("parameters removed", s));
+    let mut s = base.clone();
+    s.response_templates
+        .insert("application/json".into(), "{\"a\":1}".into());
+    changes.push(("template body", s));
+    let mut s = base.clone();
+    s.response_templates
+        .insert("application/xml".into(), "<a/>".into());
+    changes.push(("template added", s));
+    let mut s = base.clone();
+    s.content_handling = Some("CONVERT_TO_BINARY".into());
+    changes.push(("content handling", s));
+    let mut s = base.clone();
+    s.content_handling = None;
+    changes.push(("content handling removed", s));
+    for (name, desired) in changes {
+        let plan = diff(
+            &set(vec![spec("GET", "400", desired.clone())]),
+            &live_with(&[("400", base.clone())]),
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(
+            kinds(&plan),
+            vec![(ActionKind::Update, "api1/r1/GET/400".to_owned())],
+            "{name}"
+        );
+        assert_eq!(plan.actions[0].desired.as_ref(), Some(&desired), "{name}");
+        assert_eq!(plan.actions[0].live.as_ref(), Some(&base), "{name}");
+    }
+}
+
+#[test]
+fn missing_dependencies_are_blocked_with_a_reason() {
+    let mut snapshot = live_with(&[]);
+    let resource = &mut snapshot.resources.get_mut("api1").unwrap()[1];
+    resource.methods.insert("PUT".into(), LiveMethod::default());
+    let cases = [
+        (
+            spec("GET", "201", Settings::default()),
+            "has no method response with status 201",
+        ),
+        (
+            spec("PUT", "200", Settings::default()),
+            "has no integration",
+        ),
+        (
+            spec("PATCH", "200", Settings::default()),
+            "has no PATCH method",
+        ),
+        (
+            Spec {
+                resource: ResourceRef::Path("/nope".into()),
+                ..spec("GET", "200", Settings::default())
+            },
+            "has no resource /nope",
+        ),
+        (
+            Spec {
+                api: ApiRef::Name("Other".into()),
+                ..spec("GET", "200", Settings::default())
+            },
+            "no REST API with restApiName Other",
+        ),
+    ];
+    for (s, reason) in cases {
+        let plan = diff(&set(vec![s]), &snapshot, &opts()).unwrap();
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(plan.actions[0].kind, ActionKind::Blocked);
+        let got = plan.actions[0].reason.clone().unwrap();
+        assert!(got.contains(reason), "{got}");
+    }
+}
+
+#[test]
+fn converged_responses_are_not_blocked_by_missing_method_responses() {
+    // Only a write needs its dependencies.
+    let plan = diff(
+        &set(vec![spec("POST", "201", Settings::default())]),
+        &{
+            let mut l = live_with(&[]);
+            let r = &mut l.resources.get_mut("api1").unwrap()[1];
+            r.methods
+                .get_mut("POST")
+                .unwrap()
+                .integration_responses
+                .insert("201".into(), Settings::default());
+            l
+        },
+        &opts(),
+    )
+    .unwrap();
+    assert!(plan.is_converged());
+}
+
+#[test]
+fn state_absent_deletes_only_what_exists() {
+    let mut absent = spec("GET", "500", Settings::default());
+    absent.state = State::Absent;
+    let plan = diff(
+        &set(vec![absent.clone()]),
+        &live_with(&[("500", Settings::default())]),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![(ActionKind::Delete, "api1/r1/GET/500".to_owned())]
+    );
+    assert_eq!(plan.actions[0].reason.as_deref(), Some("state: absent"));
+    assert!(
+        diff(&set(vec![absent.clone()]), &live_with(&[]), &opts())
+            .unwrap()
+            .is_converged()
+    );
+    absent.http_method = "PATCH".into();
+    assert!(
+        diff(&set(vec![absent]), &live_with(&[]), &opts())
+            .unwrap()
+            .is_converged()
+    );
+}
+
+#[test]
+fn prune_deletes_only_on_managed_methods() {
+    let mut live = live_with(&[("200", Settings::default()), ("500", Settings::default())]);
+    live.resources.get_mut("api1").unwrap()[1]
+        .methods
+        .get_mut("POST")
+        .unwrap()
+        .integration_responses
+        .insert("400".into(), Settings::default());
+    let desired = set(vec![spec("GET", "200", Settings::default())]);
+
+    let kept = diff(&desired, &live, &opts()).unwrap();
+    assert!(kept.is_converged());
+    assert_eq!(kept.unmanaged_kept, 1);
+
+    let pruned = diff(
+        &desired,
+        &live,
+        &DiffOptions {
+            prune: true,
+            ..opts()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&pruned),
+        vec![(ActionKind::Delete, "api1/r1/GET/500".to_owned())]
+    );
+}
+
+#[test]
+fn a_status_code_change_with_prune_is_delete_plus_create() {
+    let live = live_with(&[("200", Settings::default())]);
+    let desired = set(vec![spec("GET", "400", Settings::default())]);
+    let plan = diff(
+        &desired,
+        &live,
+        &DiffOptions {
+            prune: true,
+            ..opts()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            (ActionKind::Delete, "api1/r1/GET/200".to_owned()),
+            (ActionKind::Create, "api1/r1/GET/400".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn the_mass_deletion_guard_blocks_every_delete() {
+    let live = live_with(&[
+        ("200", Settings::default()),
+        ("400", Settings::default()),
+        ("500", Settings::default()),
+    ]);
+    let desired = set(vec![spec("POST", "200", Settings::default()), {
+        let mut s = spec("GET", "200", Settings::default());
+        s.state = State::Absent;
+        s
+    }]);
+    let options = DiffOptions {
+        prune: true,
+        max_deletes: 2,
+        ..opts()
+    };
+    let plan = diff(&desired, &live, &options).unwrap();
+    assert_eq!(plan.count(ActionKind::Delete), 0);
+    assert_eq!(plan.count(ActionKind::Blocked), 3);
+    assert_eq!(plan.count(ActionKind::Create), 1);
+    assert!(plan.actions.iter().any(|a| {
+        a.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("maxDeletesPerCycle (2)")
+    }));
+    let within = DiffOptions {
+        max_deletes: 3,
+        ..options
+    };
+    assert_eq!(
+        diff(&desired, &live, &within)
+            .unwrap()
+            .count(ActionKind::Delete),
+        3
+    );
+}
+
+#[test]
+fn two_apis_with_one_name_are_an_error() {
+    let mut live = live_with(&[]);
+    live.rest_apis.push(RestApiSummary {
+        id: "api2".into(),
+        name: "Shop".into(),
+    });
+    let err = diff(
+        &set(vec![spec("GET", "200", Settings::default())]),
+        &live,
+        &opts(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("2 REST APIs are named `Shop` (ids api1, api2)"),
+        "{text}"
+    );
+    assert!(text.contains("use `restApi: <id>`"), "{text}");
+}
+
+#[test]
+fn a_name_and_an_id_for_the_same_response_are_a_duplicate() {
+    let mut by_id = spec("GET", "200", Settings::default());
+    by_id.api = ApiRef::Id("api1".into());
+    let err = diff(
+        &set(vec![spec("GET", "200", Settings::default()), by_id]),
+        &live_with(&[]),
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DiffError::DuplicateKey { .. }), "{err}");
+}
+
+#[test]
+fn the_allow_list_blocks_apis_out_of_scope_and_limits_fetching() {
+    let options = DiffOptions {
+        allowed_apis: Some(vec!["Billing".into()]),
+        ..opts()
+    };
+    let desired = set(vec![spec("GET", "200", Settings::default())]);
+    let live = live_with(&[]);
+    assert!(apis_to_fetch(&desired, &live.rest_apis, &options).is_empty());
+    let plan = diff(&desired, &live, &options).unwrap();
+    assert_eq!(plan.actions[0].kind, ActionKind::Blocked);
+    assert!(
+        plan.actions[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not in the config's `restApis` list")
+    );
+    assert_eq!(apis_to_fetch(&desired, &live.rest_apis, &opts()).len(), 1);
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn executing_a_plan_on_the_fake_converges() {
+    let desired_text = "kind: IntegrationResponse\nrestApiName: Shop\nresourcePath: /orders\nhttpMethod: GET\nstatusCode: 400\n\
+        selectionPattern: '4\\d{2}'\nresponseTemplates:\n  application/json: '{\"e\": 1}'\n  text/plain: ''\n---\n\
+        kind: IntegrationResponse\nrestApiName: Shop\nresourcePath: /orders\nhttpMethod: GET\nstatusCode: '200'\nselectionPattern: '-'\n";
+    let desired = crate::spec::parse_files(&[SourceFile {
+        display_name: "d.yaml".into(),
+        bytes: desired_text.as_bytes().to_vec(),
+    }])
+    .unwrap();
+    let fake = MemoryApiGateway::new(live_with(&[("500", Settings::default())]));
+    let options = DiffOptions {
+        prune: true,
+        ..opts()
+    };
+    let plan = diff(&desired, &fake.state(), &options).unwrap();
+    assert_eq!(plan.actions.len(), 3);
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    assert!(report.converged(), "{report:?}");
+    assert!(
+        diff(&desired, &fake.state(), &options)
+            .unwrap()
+            .is_converged()
+    );
+}
+
+fn conflict(message: &str) -> ApiError {
+    ApiError {
+        operation: "PutIntegrationResponse",
+        target: "t".into(),
+        status: Some(409),
+        code: Some("ConflictException".into()),
+        message: message.into(),
+        kind: if message.contains("try again later") {
+            FailureKind::RetryLater
+        } else {
+            FailureKind::Other
+        },
+    }
+}
+
+#[test]
+fn retry_later_conflicts_are_retried_and_other_failures_do_not_stop_the_rest() {
+    let fake = MemoryApiGateway::new(live_with(&[]));
+    let desired = set(vec![
+        spec("GET", "200", Settings::default()),
+        spec("POST", "200", Settings::default()),
+        spec("POST", "400", templates(&[("a/b", "x")])),
+    ]);
+    let plan = diff(&desired, &fake.state(), &opts()).unwrap();
+    let retry_key = plan.actions[0].key.clone();
+    let fail_key = plan.actions[1].key.clone();
+    let later =
+        "Unable to complete operation due to concurrent modification. Please try again later.";
+    fake.fail_next(&retry_key, vec![conflict(later), conflict(later)]);
+    fake.fail_next(&fail_key, vec![conflict("Conflict: something else")]);
+    let policy = RetryPolicy {
+        initial: std::time::Duration::from_millis(1),
+        ..RetryPolicy::default()
+    };
+    let report = run(executor::execute(&fake, &plan, &policy));
+    let by_key: BTreeMap<_, _> = report
+        .results
+        .iter()
+        .map(|r| (r.action.key.clone(), r))
+        .collect();
+    assert_eq!(by_key[&retry_key].outcome, Outcome::Applied);
+    assert_eq!(by_key[&retry_key].attempts, 3);
+    assert!(matches!(by_key[&fail_key].outcome, Outcome::Failed(_)));
+    assert_eq!(
+        by_key[&fail_key].attempts, 1,
+        "a plain conflict is not retried"
+    );
+    assert_eq!(report.applied(ActionKind::Create), 2);
+    assert!(!report.converged());
+}
+
+#[test]
+fn retry_later_gives_up_after_the_policy_attempts() {
+    let fake = MemoryApiGateway::new(live_with(&[]));
+    let plan = diff(
+        &set(vec![spec("GET", "200", Settings::default())]),
+        &fake.state(),
+        &opts(),
+    )
+    .unwrap();
+    let later = "Please try again later";
+    fake.fail_next(&plan.actions[0].key, vec![conflict(later); 10]);
+    let policy = RetryPolicy {
+        attempts: 3,
+        initial: std::time::Duration::from_millis(1),
+        max: std::time::Duration::from_millis(2),
+    };
+    let report = run(executor::execute(&fake, &plan, &policy));
+    assert_eq!(report.results[0].attempts, 3);
+    assert!(matches!(report.results[0].outcome, Outcome::Failed(_)));
+}
