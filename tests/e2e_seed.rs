@@ -20,15 +20,28 @@ async fn seed_example_goes_from_one_create_to_applied_and_clean() {
         "{}",
         show(&plan)
     );
-    assert!(get_ir(&client, &api.api_id, &resource_id, "GET", "200").await.is_none());
+    assert!(
+        get_ir(&client, &api.api_id, &resource_id, "GET", "200")
+            .await
+            .is_none()
+    );
 
     let apply = moto.cli(&desired, config, &["apply"]);
     assert_eq!(apply.status.code(), Some(0), "{}", show(&apply));
-    assert!(stdout(&apply).contains("Apply: 1 created"), "{}", show(&apply));
+    assert!(
+        stdout(&apply).contains("Apply: 1 created"),
+        "{}",
+        show(&apply)
+    );
 
-    let live = get_ir(&client, &api.api_id, &resource_id, "GET", "200").await.expect("applied");
+    let live = get_ir(&client, &api.api_id, &resource_id, "GET", "200")
+        .await
+        .expect("applied");
     let expected = "#set($inputRoot = $input.path('$'))\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<message>\n    $inputRoot.body\n</message>\n";
-    assert_eq!(live.response_templates().unwrap()["application/xml"], expected);
+    assert_eq!(
+        live.response_templates().unwrap()["application/xml"],
+        expected
+    );
     assert_eq!(live.selection_pattern(), None);
 
     let again = moto.cli(&desired, config, &["plan"]);

@@ -23,8 +23,14 @@ fn python() -> String {
 fn ensure_moto() {
     ENSURE_MOTO.call_once(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ensure-moto.sh");
-        let status = Command::new("bash").arg(script).status().expect("run scripts/ensure-moto.sh");
-        assert!(status.success(), "scripts/ensure-moto.sh failed: cannot install the moto server");
+        let status = Command::new("bash")
+            .arg(script)
+            .status()
+            .expect("run scripts/ensure-moto.sh");
+        assert!(
+            status.success(),
+            "scripts/ensure-moto.sh failed: cannot install the moto server"
+        );
     });
 }
 
@@ -38,9 +44,20 @@ impl Moto {
     /// Start a fresh server on a free loopback port and wait until it accepts connections.
     pub fn start() -> Moto {
         ensure_moto();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(python())
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -49,9 +66,11 @@ impl Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        wait_until(Duration::from_secs(60), "moto server to accept connections", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        wait_until(
+            Duration::from_secs(60),
+            "moto server to accept connections",
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         moto
     }
 
@@ -78,7 +97,14 @@ impl Moto {
             .arg(&config)
             .arg("--desired")
             .arg(desired)
-            .args(["--endpoint-url", &self.endpoint, "--region", REGION, "--color", "never"])
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--region",
+                REGION,
+                "--color",
+                "never",
+            ])
             .args(args);
         with_test_credentials(&mut cmd);
         cmd.output().expect("run apigw-reconciler")
@@ -105,7 +131,10 @@ pub fn with_test_credentials(cmd: &mut Command) {
 pub fn wait_until(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -135,7 +164,12 @@ pub struct Fixture {
 pub async fn create_api(client: &Client, name: &str) -> Fixture {
     let api = client.create_rest_api().name(name).send().await.unwrap();
     let api_id = api.id().unwrap().to_owned();
-    let resources = client.get_resources().rest_api_id(&api_id).send().await.unwrap();
+    let resources = client
+        .get_resources()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
     let root_id = resources
         .items()
         .iter()
@@ -147,7 +181,12 @@ pub async fn create_api(client: &Client, name: &str) -> Fixture {
 }
 
 /// Create `/path_part` under `parent` and return its id.
-pub async fn create_resource(client: &Client, api_id: &str, parent: &str, path_part: &str) -> String {
+pub async fn create_resource(
+    client: &Client,
+    api_id: &str,
+    parent: &str,
+    path_part: &str,
+) -> String {
     client
         .create_resource()
         .rest_api_id(api_id)
@@ -162,7 +201,13 @@ pub async fn create_resource(client: &Client, api_id: &str, parent: &str, path_p
 }
 
 /// A method with a MOCK integration and method responses for `codes`.
-pub async fn create_method(client: &Client, api_id: &str, resource_id: &str, method: &str, codes: &[&str]) {
+pub async fn create_method(
+    client: &Client,
+    api_id: &str,
+    resource_id: &str,
+    method: &str,
+    codes: &[&str],
+) {
     client
         .put_method()
         .rest_api_id(api_id)
