@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::diff::{DiffOptions, Plan};
 use crate::executor::RetryPolicy;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
@@ -31,7 +31,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct GlobalArgs {
     /// Config file [default: config/reconciler.yaml, if it exists]
     #[arg(long, global = true, value_name = "PATH")]
@@ -87,10 +87,23 @@ pub enum Command {
     ///
     /// Exit code 0 when converged, 1 when any action failed or is blocked, or on error.
     Apply,
+    /// Run the daemon: reconcile on file changes, every `interval`, on SIGHUP (which
+    /// also reloads the config) and on `POST /reconcile`.
+    ///
+    /// Serves /healthz, /readyz, /metrics, /status and POST /reconcile on `listen`
+    /// (127.0.0.1:9479 by default). SIGTERM or SIGINT: finish the call in flight, exit 0.
+    Run {
+        /// Observe and report only: log drift and planned changes, write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Run the parsed command line and return the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    if let Command::Run { dry_run } = cli.command {
+        return run_daemon(cli.global, dry_run);
+    }
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,17 +116,54 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
-    let default = match verbose {
+    let level = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    init_tracing(level, LogFormat::Text);
+}
+
+/// Logs to stderr at `level` (RUST_LOG overrides), as text or JSON lines.
+fn init_tracing(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("warn,apigw_reconciler={level}"))
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+}
+
+fn run_daemon(global: GlobalArgs, dry_run: bool) -> ExitCode {
+    let config = match load_config(&global) {
+        Ok(config) => config,
+        Err(message) => return fail(message),
+    };
+    let level = match global.verbose {
+        0 => config.log.level.as_str(),
+        1 => "info",
+        _ => "debug",
+    };
+    init_tracing(level, config.log.format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(crate::daemon::run(
+        Box::new(move || load_config(&global)),
+        dry_run,
+    ))
 }
 
 fn fail(message: String) -> ExitCode {
@@ -151,6 +201,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Plan { output } => plan_command(&config, &loaded, output, style).await,
         Command::Apply => apply_command(&config, &loaded, style).await,
+        Command::Run { .. } => unreachable!("run is dispatched before the one-shot commands"),
     }
 }
 
@@ -230,7 +281,11 @@ async fn make_plan(
 
 fn report_calls(client: &SdkApiGateway) {
     let calls = client.calls().snapshot();
-    let list: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    let list: Vec<String> = calls
+        .by_operation
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
     eprintln!(
         "API calls: {}",
         if list.is_empty() {

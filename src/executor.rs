@@ -3,7 +3,10 @@
 //! "concurrent modification, try again later" conflicts. Throttling and 5xx are
 //! retried by the SDK's standard retry below this layer.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crate::backoff;
 
 use crate::diff::{Action, ActionKind, Plan};
 use crate::live::{ApiError, ApiGateway, FailureKind};
@@ -48,6 +51,8 @@ pub enum Outcome {
     Failed(ApiError),
     /// Not attempted: a dependency is missing or a guard refused it.
     Blocked,
+    /// Not started because shutdown was requested.
+    Cancelled,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -85,9 +90,9 @@ impl ExecutionReport {
             .count()
     }
 
-    /// Every action applied, none failed or blocked.
+    /// Every action applied: none failed, blocked or cancelled.
     pub fn converged(&self) -> bool {
-        self.failed() == 0 && self.blocked() == 0
+        self.results.iter().all(|r| r.outcome == Outcome::Applied)
     }
 }
 
@@ -97,6 +102,17 @@ pub async fn execute<C: ApiGateway>(
     plan: &Plan,
     retry: &RetryPolicy,
 ) -> ExecutionReport {
+    execute_until(client, plan, retry, &AtomicBool::new(false)).await
+}
+
+/// Like [`execute`], but starts no new action once `stop` is set (the call in flight
+/// finishes); the rest are reported as cancelled.
+pub async fn execute_until<C: ApiGateway>(
+    client: &C,
+    plan: &Plan,
+    retry: &RetryPolicy,
+    stop: &AtomicBool,
+) -> ExecutionReport {
     let mut ordered: Vec<&Action> = plan.actions.iter().collect();
     // Deletes first: a status-code change frees the old default response before the
     // new one is written.
@@ -105,6 +121,7 @@ pub async fn execute<C: ApiGateway>(
     for action in ordered {
         let (outcome, attempts) = match action.kind {
             ActionKind::Blocked => (Outcome::Blocked, 0),
+            _ if stop.load(Ordering::SeqCst) => (Outcome::Cancelled, 0),
             _ => run_with_retry(client, action, retry).await,
         };
         match &outcome {
@@ -114,7 +131,7 @@ pub async fn execute<C: ApiGateway>(
             Outcome::Failed(e) => {
                 tracing::warn!(key = %action.key, kind = ?action.kind, attempts, error = %e, "failed")
             }
-            Outcome::Blocked => {}
+            Outcome::Blocked | Outcome::Cancelled => {}
         }
         report.results.push(ActionResult {
             action: action.clone(),
@@ -149,7 +166,8 @@ async fn run_with_retry<C: ApiGateway>(
         match result {
             Ok(()) => return (Outcome::Applied, attempt),
             Err(e) if e.kind == FailureKind::RetryLater && attempt < retry.attempts => {
-                tokio::time::sleep(retry.delay(attempt - 1)).await;
+                tokio::time::sleep(backoff::exponential(retry.initial, retry.max, attempt - 1))
+                    .await;
             }
             Err(e) => return (Outcome::Failed(e), attempt),
         }

@@ -1,13 +1,19 @@
 //! apigw-reconciler: keep AWS API Gateway integration responses equal to a directory
 //! of YAML specs. See ARCHITECTURE.md for the map of modules.
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod diff;
 pub mod executor;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod server;
 pub mod spec;
+pub mod status;
+pub mod watch;
 pub mod yaml;

@@ -266,6 +266,7 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
                     describe(&r.action)
                 ),
             ),
+            Outcome::Cancelled => format!("not started (shutting down): {}", describe(&r.action)),
             Outcome::Blocked => style.paint(
                 "35",
                 &format!(
@@ -327,7 +328,7 @@ mod tests {
                 Some(template("<a>\n  $x\n</a>\n")),
                 Some(template("<a>\n  $y\n</a>\n")),
             )],
-            unmanaged_kept: 0,
+            ..Plan::default()
         };
         let text = render_text(&plan, Style { color: false });
         assert!(
@@ -355,7 +356,7 @@ mod tests {
                 action(ActionKind::Create, None, Some(Settings::default())),
                 blocked,
             ],
-            unmanaged_kept: 0,
+            ..Plan::default()
         };
         assert_eq!(
             render_json(&plan),

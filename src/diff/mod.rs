@@ -68,6 +68,8 @@ pub struct Plan {
     /// Live integration responses on managed methods that no spec names, kept because
     /// prune is off.
     pub unmanaged_kept: usize,
+    /// Resolved spec keys that need nothing.
+    pub in_sync: Vec<Key>,
 }
 
 impl Plan {
@@ -186,8 +188,9 @@ pub fn diff(
             (&r.key.rest_api_id, &r.key.resource_id, &r.key.http_method),
             r.resource,
         );
-        if let Some(action) = action_for(r) {
-            plan.actions.push(action);
+        match action_for(r) {
+            Some(action) => plan.actions.push(action),
+            None => plan.in_sync.push(r.key.clone()),
         }
     }
 

@@ -4,6 +4,7 @@
 //! it with `aws-sdk-apigateway` (the only module that touches the SDK) and [`memory`]
 //! is an in-memory stand-in for fast unit tests of the pure core.
 
+pub mod limited;
 pub mod memory;
 pub mod sdk;
 

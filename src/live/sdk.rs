@@ -9,8 +9,14 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_apigateway::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigateway::types::ContentHandlingStrategy;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, RestApiSummary};
 use crate::model::{Key, Settings};
@@ -29,27 +35,62 @@ pub struct ConnectOptions {
     pub attempt_timeout: Option<Duration>,
 }
 
-/// API calls made so far, by operation name.
+/// HTTP requests sent to API Gateway so far, by operation name (SDK retries
+/// included: each attempt costs quota), and how many were answered with 429.
 #[derive(Clone, Debug, Default)]
-pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+pub struct CallCounter(Arc<Mutex<CallCounts>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub by_operation: BTreeMap<String, u64>,
+    pub throttled: u64,
+}
 
 impl CallCounter {
-    fn add(&self, operation: &'static str) {
-        *self
-            .0
-            .lock()
-            .expect("counter lock")
-            .entry(operation)
-            .or_default() += 1;
-    }
-
     /// A copy of the counts.
-    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+    pub fn snapshot(&self) -> CallCounts {
         self.0.lock().expect("counter lock").clone()
     }
 
-    pub fn total(&self) -> u64 {
-        self.snapshot().values().sum()
+    fn update(&self, f: impl FnOnce(&mut CallCounts)) {
+        f(&mut self.0.lock().expect("counter lock"));
+    }
+}
+
+/// Counts every attempt the SDK makes, and the throttled answers.
+#[derive(Debug)]
+struct CountAttempts(CallCounter);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountAttempts"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map_or("unknown", Metadata::name)
+            .to_owned();
+        self.0
+            .update(|c| *c.by_operation.entry(operation).or_default() += 1);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context.response().status().as_u16() == 429 {
+            self.0.update(|c| c.throttled += 1);
+        }
+        Ok(())
     }
 }
 
@@ -88,9 +129,13 @@ impl SdkApiGateway {
                     .into(),
             );
         }
+        let calls = CallCounter::default();
+        let sdk_config = aws_sdk_apigateway::config::Builder::from(&config)
+            .interceptor(CountAttempts(calls.clone()))
+            .build();
         Ok(SdkApiGateway {
-            client: Client::new(&config),
-            calls: CallCounter::default(),
+            client: Client::from_conf(sdk_config),
+            calls,
         })
     }
 
@@ -203,7 +248,6 @@ impl ApiGateway for SdkApiGateway {
         let mut out = Vec::new();
         let mut position: Option<String> = None;
         loop {
-            self.calls.add("GetRestApis");
             let page = self
                 .client
                 .get_rest_apis()
@@ -229,7 +273,6 @@ impl ApiGateway for SdkApiGateway {
         let mut out = Vec::new();
         let mut position: Option<String> = None;
         loop {
-            self.calls.add("GetResources");
             let page = self
                 .client
                 .get_resources()
@@ -255,7 +298,6 @@ impl ApiGateway for SdkApiGateway {
         key: &Key,
         settings: &Settings,
     ) -> Result<(), ApiError> {
-        self.calls.add("PutIntegrationResponse");
         // Send the normalised form: the default response has no pattern, and empty
         // (passthrough) templates are left out, which API Gateway treats the same.
         let s = settings.normalized();
@@ -282,7 +324,6 @@ impl ApiGateway for SdkApiGateway {
     }
 
     async fn delete_integration_response(&self, key: &Key) -> Result<(), ApiError> {
-        self.calls.add("DeleteIntegrationResponse");
         self.client
             .delete_integration_response()
             .rest_api_id(&key.rest_api_id)

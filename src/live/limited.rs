@@ -1,0 +1,94 @@
+//! A client-side rate limiter in front of any [`ApiGateway`], so the daemon never
+//! exceeds the account's quota by itself: one budget for every call
+//! (`rateLimit.requestsPerSecond`, `burst`) and GetResources' own (5 per 2 s).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use super::{ApiError, ApiGateway, LiveResource, RestApiSummary};
+use crate::model::{Key, Settings};
+
+pub struct RateLimited<C> {
+    inner: C,
+    all: DefaultDirectRateLimiter,
+    get_resources: DefaultDirectRateLimiter,
+}
+
+fn quota(per_second: f64, burst: u32) -> Quota {
+    let period = Duration::from_secs_f64(1.0 / per_second.max(0.001));
+    Quota::with_period(period)
+        .expect("period is positive")
+        .allow_burst(NonZeroU32::new(burst.max(1)).expect("burst is positive"))
+}
+
+impl<C: ApiGateway> RateLimited<C> {
+    pub fn new(inner: C, requests_per_second: f64, burst: u32) -> Self {
+        RateLimited {
+            inner,
+            all: RateLimiter::direct(quota(requests_per_second, burst)),
+            get_resources: RateLimiter::direct(quota(2.5, 5)),
+        }
+    }
+
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: ApiGateway> ApiGateway for RateLimited<C> {
+    async fn rest_apis(&self) -> Result<Vec<RestApiSummary>, ApiError> {
+        self.all.until_ready().await;
+        self.inner.rest_apis().await
+    }
+
+    async fn resources(&self, rest_api_id: &str) -> Result<Vec<LiveResource>, ApiError> {
+        self.get_resources.until_ready().await;
+        self.all.until_ready().await;
+        self.inner.resources(rest_api_id).await
+    }
+
+    async fn put_integration_response(
+        &self,
+        key: &Key,
+        settings: &Settings,
+    ) -> Result<(), ApiError> {
+        self.all.until_ready().await;
+        self.inner.put_integration_response(key, settings).await
+    }
+
+    async fn delete_integration_response(&self, key: &Key) -> Result<(), ApiError> {
+        self.all.until_ready().await;
+        self.inner.delete_integration_response(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::memory::MemoryApiGateway;
+
+    #[tokio::test]
+    async fn the_burst_is_spent_then_calls_must_wait() {
+        let limited = RateLimited::new(MemoryApiGateway::default(), 0.01, 5);
+        for _ in 0..4 {
+            limited.rest_apis().await.unwrap();
+        }
+        assert!(limited.all.check().is_ok(), "the fifth call fits the burst");
+        assert!(
+            limited.all.check().is_err(),
+            "the sixth must wait for the rate"
+        );
+    }
+
+    #[tokio::test]
+    async fn get_resources_has_its_own_smaller_budget() {
+        let limited = RateLimited::new(MemoryApiGateway::default(), 100.0, 100);
+        for _ in 0..5 {
+            limited.resources("a").await.unwrap();
+        }
+        assert!(limited.get_resources.check().is_err());
+        assert!(limited.all.check().is_ok());
+    }
+}
