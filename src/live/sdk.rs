@@ -11,12 +11,15 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextMut,
 };
 use aws_sdk_apigateway::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigateway::types::ContentHandlingStrategy;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponseDeserializer};
+use aws_smithy_types::body::SdkBody;
 
 use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, RestApiSummary};
 use crate::model::{Key, Settings};
@@ -94,6 +97,75 @@ impl Intercept for CountAttempts {
     }
 }
 
+/// API Gateway answers with `null` map values (a passthrough template is returned as
+/// `"application/json": null`), which the SDK's strict parser refuses ("dense map cannot
+/// contain null values"), failing the read of the whole API. When a successful
+/// response failed to parse, drop the null members and parse it again: null and absent
+/// mean the same for every field we read.
+#[derive(Debug)]
+struct DropNullMapValues;
+
+fn drop_nulls(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            let before = map.len();
+            map.retain(|_, v| !v.is_null());
+            let mut changed = map.len() != before;
+            for v in map.values_mut() {
+                changed |= drop_nulls(v);
+            }
+            changed
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().fold(false, |acc, v| drop_nulls(v) | acc)
+        }
+        _ => false,
+    }
+}
+
+impl Intercept for DropNullMapValues {
+    fn name(&self) -> &'static str {
+        "DropNullMapValues"
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // An error with a 2xx status is a response the SDK could not parse.
+        if !matches!(context.output_or_error(), Some(Err(_))) {
+            return Ok(());
+        }
+        let Some(response) = context.response_mut() else {
+            return Ok(());
+        };
+        if !response.status().is_success() {
+            return Ok(());
+        }
+        let Some(mut json) = response
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        else {
+            return Ok(());
+        };
+        if !drop_nulls(&mut json) {
+            return Ok(());
+        }
+        *response.body_mut() = SdkBody::from(json.to_string());
+        let Some(deserializer) = cfg.load::<SharedResponseDeserializer>() else {
+            return Ok(());
+        };
+        let reparsed = deserializer.deserialize_nonstreaming_with_config(response, cfg);
+        if let Some(slot) = context.output_or_error_mut() {
+            *slot = reparsed;
+        }
+        Ok(())
+    }
+}
+
 /// The real client.
 #[derive(Clone, Debug)]
 pub struct SdkApiGateway {
@@ -132,6 +204,7 @@ impl SdkApiGateway {
         let calls = CallCounter::default();
         let sdk_config = aws_sdk_apigateway::config::Builder::from(&config)
             .interceptor(CountAttempts(calls.clone()))
+            .interceptor(DropNullMapValues)
             .build();
         Ok(SdkApiGateway {
             client: Client::from_conf(sdk_config),

@@ -281,3 +281,177 @@ pub fn desired_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A running `apigw-reconciler run` child process, killed on drop.
+pub struct Daemon {
+    child: Child,
+    pub port: u16,
+    pub config_path: PathBuf,
+    log_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Moto {
+    /// Start the daemon on `desired` with `config_yaml` (listen is added) and `args`
+    /// after `run`; waits until /healthz answers.
+    pub fn daemon(&self, desired: &Path, config_yaml: &str, args: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config_path = dir.path().join("reconciler.yaml");
+        std::fs::write(
+            &config_path,
+            format!("{config_yaml}\nlisten: 127.0.0.1:{port}\n"),
+        )
+        .unwrap();
+        let log_path = dir.path().join("daemon.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+        cmd.arg("--config")
+            .arg(&config_path)
+            .arg("--desired")
+            .arg(desired)
+            .args(["--endpoint-url", &self.endpoint, "--region", REGION, "run"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log);
+        with_test_credentials(&mut cmd);
+        let child = cmd.spawn().expect("start apigw-reconciler run");
+        let daemon = Daemon {
+            child,
+            port,
+            config_path,
+            log_path,
+            _dir: dir,
+        };
+        wait_until(Duration::from_secs(30), "the daemon's /healthz", || {
+            daemon
+                .try_request("GET", "/healthz")
+                .is_some_and(|(code, _)| code == 200)
+        });
+        daemon
+    }
+}
+
+impl Daemon {
+    fn try_request(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let code = response.split_whitespace().nth(1)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+        Some((code, body))
+    }
+
+    /// An HTTP request to the daemon: (status code, body).
+    pub fn request(&self, method: &str, path: &str) -> (u16, String) {
+        self.try_request(method, path)
+            .unwrap_or_else(|| panic!("{method} {path} failed\n{}", self.log()))
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.request("GET", "/status").1).unwrap()
+    }
+
+    /// The id of the last finished cycle (0 before the first).
+    pub fn cycle_id(&self) -> u64 {
+        self.status()["lastCycle"]["id"].as_u64().unwrap_or(0)
+    }
+
+    /// The sum of a metric's samples whose line starts with `prefix` (name and labels).
+    pub fn metric(&self, prefix: &str) -> f64 {
+        self.request("GET", "/metrics")
+            .1
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Wait for a cycle that starts after now to finish.
+    pub fn wait_next_cycle(&self) {
+        let seen = self.cycle_id();
+        wait_until(Duration::from_secs(30), "a new cycle", || {
+            self.cycle_id() > seen
+        });
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Wait for the process to exit and return its exit code.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "daemon did not exit within {deadline:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait (async-friendly: polls from a blocking thread) for the SDK to show `cond`.
+pub async fn wait_live<F, Fut>(deadline: Duration, what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !cond().await {
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A spec for the seed scaffold's GET /mydemoresource with one template.
+pub fn seed_spec(template: &str) -> String {
+    format!(
+        "kind: IntegrationResponse\nrestApiName: MyDemoAPI\nresourcePath: /mydemoresource\nhttpMethod: GET\nstatusCode: \"200\"\nresponseTemplates:\n  application/json: {template:?}\n"
+    )
+}
+
+/// The application/json template of GET /mydemoresource 200, if any.
+pub async fn seed_template(client: &Client, api: &Fixture, resource_id: &str) -> Option<String> {
+    get_ir(client, &api.api_id, resource_id, "GET", "200")
+        .await?
+        .response_templates()?
+        .get("application/json")
+        .cloned()
+}
