@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{Config, LogFormat};
 use crate::diff::{DiffOptions, Plan};
 use crate::executor::RetryPolicy;
+use crate::live::ApiGateway;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::plan::{self as render, Style};
 use crate::reconcile;
@@ -280,7 +281,7 @@ async fn make_plan(
 }
 
 fn report_calls(client: &SdkApiGateway) {
-    let calls = client.calls().snapshot();
+    let calls = client.call_counts();
     let list: Vec<String> = calls
         .by_operation
         .iter()

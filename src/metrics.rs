@@ -10,7 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::live::sdk::CallCounts;
+use crate::live::CallCounts;
 
 type Labels = Vec<(&'static str, String)>;
 

@@ -341,3 +341,77 @@ async fn sigterm_exits_zero_promptly() {
         daemon.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_git_checkout_touching_many_files_converges_in_few_cycles() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let api = create_api(&client, "ManyFiles").await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let id = create_resource(&client, &api.api_id, &api.root_id, &format!("r{i}")).await;
+        create_method(&client, &api.api_id, &id, "GET", &["200"]).await;
+        ids.push(id);
+    }
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let write_all = |version: &str| {
+        for i in 0..20 {
+            let text = format!(
+                "kind: IntegrationResponse\nrestApiName: ManyFiles\nresourcePath: /r{i}\nhttpMethod: GET\nstatusCode: 200\n\
+                 responseTemplates: {{application/json: '{version}'}}\n"
+            );
+            fs::write(repo.path().join(format!("r{i}.yaml")), text).unwrap();
+        }
+    };
+    git(&["init", "-q", "-b", "main"]);
+    write_all("old");
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "old"]);
+    git(&["checkout", "-q", "-b", "next"]);
+    write_all("new");
+    git(&["commit", "-q", "-am", "new"]);
+    git(&["checkout", "-q", "main"]);
+
+    let daemon = moto.daemon(repo.path(), QUIET, &[]);
+    let all = |version: &'static str| {
+        let (client, api, ids) = (&client, &api, &ids);
+        move || async move {
+            for id in ids {
+                let ir = get_ir(client, &api.api_id, id, "GET", "200").await;
+                if ir
+                    .and_then(|ir| ir.response_templates()?.get("application/json").cloned())
+                    .as_deref()
+                    != Some(version)
+                {
+                    return false;
+                }
+            }
+            true
+        }
+    };
+    wait_live(WAIT, "old version applied", all("old")).await;
+    let before = daemon.metric("apigw_reconciler_cycles_total");
+    git(&["checkout", "-q", "next"]);
+    wait_live(WAIT, "new version applied", all("new")).await;
+    wait_until(WAIT, "status converged", || {
+        daemon.status()["lastCycle"]["result"] == "converged"
+    });
+    let cycles = daemon.metric("apigw_reconciler_cycles_total") - before;
+    assert!(
+        (1.0..=3.0).contains(&cycles),
+        "20 files in one checkout took {cycles} cycles"
+    );
+}

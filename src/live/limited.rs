@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use super::{ApiError, ApiGateway, LiveResource, RestApiSummary};
+use super::{ApiError, ApiGateway, CallCounts, LiveResource, RestApiSummary};
 use crate::model::{Key, Settings};
 
 pub struct RateLimited<C> {
@@ -31,13 +31,13 @@ impl<C: ApiGateway> RateLimited<C> {
             get_resources: RateLimiter::direct(quota(2.5, 5)),
         }
     }
-
-    pub fn inner(&self) -> &C {
-        &self.inner
-    }
 }
 
 impl<C: ApiGateway> ApiGateway for RateLimited<C> {
+    fn call_counts(&self) -> CallCounts {
+        self.inner.call_counts()
+    }
+
     async fn rest_apis(&self) -> Result<Vec<RestApiSummary>, ApiError> {
         self.all.until_ready().await;
         self.inner.rest_apis().await

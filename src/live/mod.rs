@@ -101,8 +101,20 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// HTTP requests sent to API Gateway, by operation name (retries included: each
+/// attempt costs quota), and how many were answered with 429.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub by_operation: BTreeMap<String, u64>,
+    pub throttled: u64,
+}
+
 /// The API Gateway operations the reconciler needs, and nothing else.
 pub trait ApiGateway: Send + Sync {
+    /// Requests made so far (clients that do not count report none).
+    fn call_counts(&self) -> CallCounts {
+        CallCounts::default()
+    }
     /// All REST APIs of the account and region (all pages).
     fn rest_apis(&self) -> impl Future<Output = Result<Vec<RestApiSummary>, ApiError>> + Send;
     /// All resources of one API with their methods embedded (all pages).

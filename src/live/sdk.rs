@@ -21,7 +21,9 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponseDeserializer};
 use aws_smithy_types::body::SdkBody;
 
-use super::{ApiError, ApiGateway, FailureKind, LiveMethod, LiveResource, RestApiSummary};
+use super::{
+    ApiError, ApiGateway, CallCounts, FailureKind, LiveMethod, LiveResource, RestApiSummary,
+};
 use crate::model::{Key, Settings};
 
 /// Page size for GetRestApis and GetResources (the API's maximum).
@@ -38,16 +40,9 @@ pub struct ConnectOptions {
     pub attempt_timeout: Option<Duration>,
 }
 
-/// HTTP requests sent to API Gateway so far, by operation name (SDK retries
-/// included: each attempt costs quota), and how many were answered with 429.
+/// Counts of the requests this client sent (see [`CallCounts`]).
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter(Arc<Mutex<CallCounts>>);
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CallCounts {
-    pub by_operation: BTreeMap<String, u64>,
-    pub throttled: u64,
-}
 
 impl CallCounter {
     /// A copy of the counts.
@@ -317,6 +312,10 @@ fn to_live_resource(r: &aws_sdk_apigateway::types::Resource) -> LiveResource {
 }
 
 impl ApiGateway for SdkApiGateway {
+    fn call_counts(&self) -> CallCounts {
+        self.calls.snapshot()
+    }
+
     async fn rest_apis(&self) -> Result<Vec<RestApiSummary>, ApiError> {
         let mut out = Vec::new();
         let mut position: Option<String> = None;

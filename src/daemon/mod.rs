@@ -20,7 +20,8 @@ use crate::config::Config;
 use crate::diff::{ActionKind, DiffOptions, Plan};
 use crate::executor::{self, Outcome, RetryPolicy};
 use crate::live::limited::RateLimited;
-use crate::live::sdk::{CallCounts, ConnectOptions, SdkApiGateway};
+use crate::live::sdk::{ConnectOptions, SdkApiGateway};
+use crate::live::{ApiGateway, CallCounts};
 use crate::model::Key;
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
@@ -41,10 +42,10 @@ struct KeyMemory {
 }
 
 /// The loop's state: config, last valid desired set, per-key memory.
-struct Reconciler {
+struct Reconciler<C> {
     config: Config,
     dry_run: bool,
-    client: Client,
+    client: C,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     desired: Option<DesiredSet>,
@@ -91,7 +92,29 @@ fn without_locations(set: &DesiredSet) -> Vec<Spec> {
         .collect()
 }
 
-impl Reconciler {
+impl<C: ApiGateway> Reconciler<C> {
+    fn new(
+        config: Config,
+        dry_run: bool,
+        client: C,
+        shared: Arc<Shared>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        Reconciler {
+            config,
+            dry_run,
+            client,
+            shared,
+            stop,
+            desired: None,
+            desired_error: None,
+            keys: BTreeMap::new(),
+            planned_from: None,
+            cycle_id: 0,
+            calls_seen: CallCounts::default(),
+        }
+    }
+
     fn diff_options(&self) -> DiffOptions {
         DiffOptions {
             prune: self.config.prune,
@@ -126,7 +149,7 @@ impl Reconciler {
         }
     }
 
-    async fn cycle(&mut self, reasons: &BTreeSet<Trigger>) {
+    async fn cycle(&mut self, reasons: &BTreeSet<Trigger>) -> CycleSummary {
         self.cycle_id += 1;
         let started = Instant::now();
         let mut summary = CycleSummary {
@@ -182,7 +205,7 @@ impl Reconciler {
             "converged"
         };
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        let calls = self.client.inner().calls().snapshot();
+        let calls = self.client.call_counts();
         metrics.record_calls(&self.calls_seen, &calls);
         self.calls_seen = calls;
         metrics
@@ -215,7 +238,8 @@ impl Reconciler {
             duration_ms = summary.duration_ms,
             "cycle done"
         );
-        self.publish(summary, plan_ok);
+        self.publish(summary.clone(), plan_ok);
+        summary
     }
 
     /// Drift, backoff, dry-run, then execution of one plan; updates per-key memory.
@@ -446,19 +470,8 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
     }
 
     let mut watcher = start_watcher(&config, &shared);
-    let mut reconciler = Reconciler {
-        dry_run: dry_run_flag || config.dry_run,
-        config,
-        client,
-        shared: shared.clone(),
-        stop: stop.clone(),
-        desired: None,
-        desired_error: None,
-        keys: BTreeMap::new(),
-        planned_from: None,
-        cycle_id: 0,
-        calls_seen: CallCounts::default(),
-    };
+    let dry_run = dry_run_flag || config.dry_run;
+    let mut reconciler = Reconciler::new(config, dry_run, client, shared.clone(), stop.clone());
     let _ = tx.try_send(Trigger::Startup);
     let mut next_tick =
         tokio::time::Instant::now() + backoff::jitter(reconciler.config.interval, 0.1);
@@ -542,3 +555,6 @@ fn spawn_signal_handlers(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+"""Daemon benchmarks (issue 3): prints numbers, asserts nothing.
+
+1. Latency from a spec file being saved to the change being readable through the
+   SDK, with the default debounce (500ms): median and p90 over N saves.
+2. Idle RSS and CPU of `run` managing 1,000 integration responses, measured over a
+   quiet window after the first cycle converged.
+
+Usage: python3 scripts/bench_daemon.py [--saves N] [--idle-seconds S]
+Needs: cargo, moto[server] (scripts/ensure-moto.sh), boto3 (comes with moto).
+"""
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import json
+
+import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "apigw-reconciler")
+ENV = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+           AWS_EC2_METADATA_DISABLED="true")
+ENV.pop("AWS_PROFILE", None)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(cond, what, deadline=60.0, step=0.002):
+    start = time.monotonic()
+    while not cond():
+        if time.monotonic() - start > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(step)
+    return time.monotonic() - start
+
+
+def start_moto():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "moto")
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("apigateway", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    return proc, endpoint, client
+
+
+def scaffold(client, name, resources, codes):
+    api = client.create_rest_api(name=name)["id"]
+    root = client.get_resources(restApiId=api)["items"][0]["id"]
+    ids = []
+    for i in range(resources):
+        rid = client.create_resource(restApiId=api, parentId=root, pathPart=f"r{i}")["id"]
+        client.put_method(restApiId=api, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+        client.put_integration(restApiId=api, resourceId=rid, httpMethod="GET", type="MOCK")
+        for code in codes:
+            client.put_method_response(restApiId=api, resourceId=rid, httpMethod="GET", statusCode=code)
+        ids.append(rid)
+    return api, ids
+
+
+def spec(name, path, code, template, pattern=None):
+    text = (f"kind: IntegrationResponse\nrestApiName: {name}\nresourcePath: {path}\nhttpMethod: GET\n"
+            f"statusCode: \"{code}\"\nresponseTemplates:\n  application/json: {json.dumps(template)}\n")
+    if pattern:
+        text += f"selectionPattern: {json.dumps(pattern)}\n"
+    return text
+
+
+def start_daemon(endpoint, desired, extra=""):
+    port = free_port()
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write(f"region: us-east-1\ndesiredDir: {desired}\nlisten: 127.0.0.1:{port}\n"
+              f"rateLimit: {{requestsPerSecond: 1000, burst: 1000}}\nlog: {{level: warn}}\n{extra}")
+    cfg.close()
+    proc = subprocess.Popen([BIN, "--config", cfg.name, "--endpoint-url", endpoint, "run"], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def status():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+                return json.load(r)
+        except OSError:
+            return None
+    return proc, status
+
+
+def bench_latency(saves):
+    moto, endpoint, client = start_moto()
+    try:
+        api, (rid,) = scaffold(client, "LatencyAPI", 1, ["200"])
+        desired = tempfile.mkdtemp()
+        path = os.path.join(desired, "api.yaml")
+        with open(path, "w") as f:
+            f.write(spec("LatencyAPI", "/r0", "200", "v0"))
+        daemon, status = start_daemon(endpoint, desired)
+        try:
+            def template():
+                try:
+                    ir = client.get_integration_response(restApiId=api, resourceId=rid, httpMethod="GET",
+                                                         statusCode="200")
+                    return ir.get("responseTemplates", {}).get("application/json")
+                except Exception:
+                    return None
+            wait_for(lambda: template() == "v0", "first apply")
+            latencies = []
+            for i in range(1, saves + 1):
+                tmp = path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(spec("LatencyAPI", "/r0", "200", f"v{i}"))
+                start = time.monotonic()
+                os.rename(tmp, path)  # an editor's atomic save
+                wait_for(lambda: template() == f"v{i}", f"save {i}")
+                latencies.append(time.monotonic() - start)
+                time.sleep(0.7)  # let the debounce window close between saves
+            latencies.sort()
+            print(f"save -> readable through the SDK (debounce 500ms, {saves} saves): "
+                  f"median {statistics.median(latencies) * 1000:.0f} ms, "
+                  f"p90 {latencies[int(0.9 * (len(latencies) - 1))] * 1000:.0f} ms, "
+                  f"min {latencies[0] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+        finally:
+            daemon.terminate()
+            daemon.wait()
+    finally:
+        moto.terminate()
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return rss / 1024.0, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def bench_idle(idle_seconds):
+    moto, endpoint, client = start_moto()
+    try:
+        codes = ["200", "400", "404", "500"]
+        api, ids = scaffold(client, "IdleAPI", 250, codes)
+        desired = tempfile.mkdtemp()
+        docs = []
+        for i in range(250):
+            for code in codes:
+                pattern = None if code == "200" else code
+                docs.append(spec("IdleAPI", f"/r{i}", code, f"t{i}-{code}", pattern))
+        with open(os.path.join(desired, "specs.yaml"), "w") as f:
+            f.write("---\n".join(docs))
+        daemon, status = start_daemon(endpoint, desired, "interval: 5m\n")
+        try:
+            took = wait_for(lambda: (s := status()) is not None and s.get("lastCycle", {}).get("result") == "converged"
+                            and len(s["keys"]) == 1000, "1,000 responses converged", deadline=300, step=0.05)
+            rss_after, cpu0 = proc_stats(daemon.pid)
+            time.sleep(idle_seconds)
+            rss_idle, cpu1 = proc_stats(daemon.pid)
+            print(f"first cycle creating 1,000 integration responses: {took:.1f} s")
+            print(f"idle with 1,000 integration responses: RSS {rss_idle:.1f} MiB, "
+                  f"CPU {100 * (cpu1 - cpu0) / idle_seconds:.2f}% over {idle_seconds} s")
+        finally:
+            daemon.terminate()
+            daemon.wait()
+    finally:
+        moto.terminate()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--saves", type=int, default=20)
+    parser.add_argument("--idle-seconds", type=int, default=20)
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    bench_latency(args.saves)
+    bench_idle(args.idle_seconds)
+
+
+if __name__ == "__main__":
+    main()

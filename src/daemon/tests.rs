@@ -1,0 +1,289 @@
+//! Unit tests of the cycle's memory over the in-memory fake: backoff per key,
+//! blocked keys, invalid sets, drift and dry-run.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::*;
+use crate::live::memory::{MemoryApiGateway, method_with_responses};
+use crate::live::{ApiError, FailureKind, LiveResource, LiveSnapshot, RestApiSummary};
+use crate::model::Settings;
+
+fn snapshot() -> LiveSnapshot {
+    LiveSnapshot {
+        rest_apis: vec![RestApiSummary {
+            id: "api1".into(),
+            name: "Shop".into(),
+        }],
+        resources: [(
+            "api1".to_owned(),
+            vec![LiveResource {
+                id: "r1".into(),
+                path: "/orders".into(),
+                methods: [
+                    ("GET".to_owned(), method_with_responses(&["200"])),
+                    ("POST".to_owned(), method_with_responses(&["200"])),
+                ]
+                .into(),
+            }],
+        )]
+        .into(),
+    }
+}
+
+fn spec(method: &str, template: &str) -> String {
+    format!(
+        "kind: IntegrationResponse\nrestApiName: Shop\nresourcePath: /orders\nhttpMethod: {method}\nstatusCode: 200\n\
+         responseTemplates: {{application/json: '{template}'}}\n"
+    )
+}
+
+fn key(method: &str) -> Key {
+    Key {
+        rest_api_id: "api1".into(),
+        resource_id: "r1".into(),
+        http_method: method.into(),
+        status_code: "200".into(),
+    }
+}
+
+struct Setup {
+    reconciler: Reconciler<MemoryApiGateway>,
+    dir: tempfile::TempDir,
+}
+
+fn setup(files: &[(&str, &str)], dry_run: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let config = Config {
+        desired_dir: dir.path().to_path_buf(),
+        backoff: crate::config::Backoff {
+            initial: Duration::from_secs(60),
+            max: Duration::from_secs(60),
+        },
+        ..Config::default()
+    };
+    let (tx, _rx) = mpsc::channel(4);
+    let reconciler = Reconciler::new(
+        config,
+        dry_run,
+        MemoryApiGateway::new(snapshot()),
+        Shared::new(tx),
+        Arc::new(AtomicBool::new(false)),
+    );
+    Setup { reconciler, dir }
+}
+
+fn template_of(fake: &MemoryApiGateway, method: &str) -> Option<String> {
+    fake.state().resources["api1"][0].methods[method]
+        .integration_responses
+        .get("200")
+        .map(|s| s.response_templates["application/json"].clone())
+}
+
+fn interval() -> BTreeSet<Trigger> {
+    BTreeSet::from([Trigger::Interval])
+}
+
+fn bad_request() -> ApiError {
+    ApiError {
+        operation: "PutIntegrationResponse",
+        target: "t".into(),
+        status: Some(400),
+        code: Some("BadRequestException".into()),
+        message: "Invalid mapping expression".into(),
+        kind: FailureKind::Other,
+    }
+}
+
+#[tokio::test]
+async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
+    let mut s = setup(
+        &[(
+            "a.yaml",
+            &format!("{}---\n{}", spec("GET", "g"), spec("POST", "p")),
+        )],
+        false,
+    );
+    s.reconciler
+        .client
+        .fail_next(&key("GET"), vec![bad_request()]);
+
+    let first = s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        (first.created, first.failed, first.result),
+        (1, 1, "failed")
+    );
+    assert_eq!(
+        template_of(&s.reconciler.client, "POST").as_deref(),
+        Some("p")
+    );
+    let status = s.reconciler.shared.status();
+    let get = status.keys.iter().find(|k| k.http_method == "GET").unwrap();
+    assert_eq!(get.state, KeyState::Failed);
+    assert_eq!(get.failures, 1);
+    assert!(get.retry_in_seconds.unwrap() > 20.0, "{get:?}");
+    assert!(
+        get.last_error
+            .as_deref()
+            .unwrap()
+            .contains("BadRequestException")
+    );
+
+    // The injected error is spent: were GET retried now, it would succeed. It must wait.
+    let second = s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        (second.waiting, second.created, second.result),
+        (1, 0, "pending")
+    );
+    assert_eq!(template_of(&s.reconciler.client, "GET"), None);
+
+    // Once its time has come, it is retried and converges.
+    s.reconciler.keys.get_mut(&key("GET")).unwrap().retry_at = Some(Instant::now());
+    let third = s.reconciler.cycle(&interval()).await;
+    assert_eq!((third.created, third.result), (1, "converged"));
+    let status = s.reconciler.shared.status();
+    assert!(
+        status
+            .keys
+            .iter()
+            .all(|k| k.state == KeyState::InSync && k.failures == 0)
+    );
+}
+
+#[tokio::test]
+async fn blocked_keys_are_retried_every_cycle_and_counted() {
+    let text = spec("GET", "g").replace("statusCode: 200", "statusCode: 201");
+    let mut s = setup(&[("a.yaml", &text)], false);
+    for _ in 0..2 {
+        let summary = s.reconciler.cycle(&interval()).await;
+        assert_eq!((summary.blocked, summary.result), (1, "failed"));
+    }
+    let status = s.reconciler.shared.status();
+    assert_eq!(status.keys[0].state, KeyState::Blocked);
+    assert!(
+        status.keys[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no method response with status 201")
+    );
+    assert!(
+        s.reconciler
+            .shared
+            .metrics
+            .render()
+            .contains("apigw_reconciler_blocked 1")
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_set_keeps_the_last_valid_one_and_is_not_ready() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    s.reconciler.config.prune = true;
+    s.reconciler.cycle(&interval()).await;
+    assert!(s.reconciler.shared.is_ready());
+
+    std::fs::write(
+        s.dir.path().join("a.yaml"),
+        "kind: IntegrationResponse\nhttpMethod: [\n",
+    )
+    .unwrap();
+    let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert_eq!(
+        summary.result, "converged",
+        "the last valid set is still in force"
+    );
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("g"),
+        "nothing deleted"
+    );
+    let status = s.reconciler.shared.status();
+    assert!(!status.ready && !status.desired_set_valid);
+    assert!(status.desired_set_error.unwrap().contains("a.yaml:3:1"));
+
+    std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g2")).unwrap();
+    s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert!(s.reconciler.shared.is_ready());
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("g2")
+    );
+}
+
+#[tokio::test]
+async fn no_valid_set_ever_means_no_writes() {
+    let mut s = setup(&[("a.yaml", "kind: [\n")], false);
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(summary.result, "invalid");
+    assert_eq!(s.reconciler.client.call_counts(), CallCounts::default());
+    assert!(!s.reconciler.shared.is_ready());
+}
+
+async fn drift_get(fake: &MemoryApiGateway) {
+    let mut changed = Settings::default();
+    changed
+        .response_templates
+        .insert("application/json".into(), "by hand".into());
+    fake.put_integration_response(&key("GET"), &changed)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn drift_is_detected_and_corrected() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    assert_eq!(
+        s.reconciler.cycle(&interval()).await.drift,
+        0,
+        "the first apply is no drift"
+    );
+    drift_get(&s.reconciler.client).await;
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!((summary.drift, summary.updated), (1, 1));
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("g")
+    );
+
+    // A change of the spec itself is no drift.
+    std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g2")).unwrap();
+    let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert_eq!((summary.drift, summary.updated), (0, 1));
+}
+
+#[tokio::test]
+async fn dry_run_reports_drift_and_writes_nothing() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], true);
+    s.reconciler
+        .client
+        .put_integration_response(
+            &key("GET"),
+            &Settings {
+                response_templates: [("application/json".to_owned(), "g".to_owned())].into(),
+                ..Settings::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.reconciler.cycle(&interval()).await.result, "converged");
+    drift_get(&s.reconciler.client).await;
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        (summary.drift, summary.updated, summary.result),
+        (1, 0, "pending")
+    );
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("by hand")
+    );
+    // Reported once, not every cycle.
+    assert_eq!(s.reconciler.cycle(&interval()).await.drift, 0);
+    assert_eq!(
+        s.reconciler.shared.status().keys[0].state,
+        KeyState::Pending
+    );
+}
