@@ -1,11 +1,12 @@
-"""Daemon benchmarks (issue 3): prints numbers, asserts nothing.
+"""Benchmarks against a local moto server: prints numbers, asserts nothing.
 
+0. Wall time of `plan` and `apply` for the seed example (median of N runs).
 1. Latency from a spec file being saved to the change being readable through the
    SDK, with the default debounce (500ms): median and p90 over N saves.
 2. Idle RSS and CPU of `run` managing 1,000 integration responses, measured over a
    quiet window after the first cycle converged.
 
-Usage: python3 scripts/bench_daemon.py [--saves N] [--idle-seconds S]
+Usage: python3 scripts/bench.py [--runs N] [--saves N] [--idle-seconds S]
 Needs: cargo, moto[server] (scripts/ensure-moto.sh), boto3 (comes with moto).
 """
 import argparse
@@ -56,12 +57,12 @@ def start_moto():
     return proc, endpoint, client
 
 
-def scaffold(client, name, resources, codes):
+def scaffold(client, name, resources, codes, path_part=lambda i: f"r{i}"):
     api = client.create_rest_api(name=name)["id"]
     root = client.get_resources(restApiId=api)["items"][0]["id"]
     ids = []
     for i in range(resources):
-        rid = client.create_resource(restApiId=api, parentId=root, pathPart=f"r{i}")["id"]
+        rid = client.create_resource(restApiId=api, parentId=root, pathPart=path_part(i))["id"]
         client.put_method(restApiId=api, resourceId=rid, httpMethod="GET", authorizationType="NONE")
         client.put_integration(restApiId=api, resourceId=rid, httpMethod="GET", type="MOCK")
         for code in codes:
@@ -136,6 +137,34 @@ def bench_latency(saves):
         moto.terminate()
 
 
+def bench_cli(runs):
+    moto, endpoint, client = start_moto()
+    try:
+        api, (rid,) = scaffold(client, "MyDemoAPI", 1, ["200"], lambda i: "mydemoresource")
+        base = [BIN, "--config", os.path.join(ROOT, "config", "local.yaml"), "--endpoint-url", endpoint,
+                "--desired", os.path.join(ROOT, "desired")]
+
+        def timed(command, expect):
+            start = time.monotonic()
+            done = subprocess.run(base + [command], env=ENV, capture_output=True)
+            took = time.monotonic() - start
+            if done.returncode != expect:
+                raise SystemExit(f"{command} exited {done.returncode}: {done.stderr.decode()}")
+            return took
+
+        plans, applies, clean_plans = [], [], []
+        for _ in range(runs):
+            plans.append(timed("plan", 2))
+            applies.append(timed("apply", 0))
+            clean_plans.append(timed("plan", 0))
+            client.delete_integration_response(restApiId=api, resourceId=rid, httpMethod="GET", statusCode="200")
+        ms = lambda xs: f"median {statistics.median(xs) * 1000:.0f} ms (min {min(xs) * 1000:.0f}, max {max(xs) * 1000:.0f})"
+        print(f"seed example, {runs} runs (release build, whole process): plan with 1 to create {ms(plans)}; "
+              f"apply {ms(applies)}; plan with no changes {ms(clean_plans)}")
+    finally:
+        moto.terminate()
+
+
 def proc_stats(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -177,10 +206,12 @@ def bench_idle(idle_seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--idle-seconds", type=int, default=20)
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    bench_cli(args.runs)
     bench_latency(args.saves)
     bench_idle(args.idle_seconds)
 
