@@ -257,6 +257,8 @@ async fn connect(config: &Config) -> Result<SdkApiGateway, ExitCode> {
     SdkApiGateway::connect(&ConnectOptions {
         region: config.region.clone(),
         endpoint_url: config.endpoint_url.clone(),
+        connect_timeout: Some(config.timeouts.connect),
+        attempt_timeout: Some(config.timeouts.attempt),
         ..ConnectOptions::default()
     })
     .await

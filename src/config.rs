@@ -19,6 +19,15 @@ pub struct Backoff {
     pub max: Duration,
 }
 
+/// Limits on each request to API Gateway.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeouts {
+    /// Establishing a connection.
+    pub connect: Duration,
+    /// One attempt, from sending to the whole response read (the SDK retries after it).
+    pub attempt: Duration,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -52,6 +61,7 @@ pub struct Config {
     pub dry_run: bool,
     pub rate_limit: RateLimit,
     pub backoff: Backoff,
+    pub timeouts: Timeouts,
     pub listen: String,
     pub log: Log,
     pub deployments: Vec<Deployment>,
@@ -77,6 +87,10 @@ impl Default for Config {
                 initial: Duration::from_secs(1),
                 max: Duration::from_secs(300),
             },
+            timeouts: Timeouts {
+                connect: Duration::from_secs(5),
+                attempt: Duration::from_secs(30),
+            },
             listen: "127.0.0.1:9479".into(),
             log: Log {
                 format: LogFormat::Text,
@@ -100,7 +114,7 @@ pub enum ConfigError {
     Invalid(Vec<String>),
 }
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "desiredDir",
     "region",
     "endpointUrl",
@@ -112,6 +126,7 @@ const KEYS: [&str; 14] = [
     "dryRun",
     "rateLimit",
     "backoff",
+    "timeouts",
     "listen",
     "log",
     "deployments",
@@ -214,6 +229,15 @@ impl Config {
                 match key {
                     "initial" => config.backoff.initial = d.unwrap_or(config.backoff.initial),
                     _ => config.backoff.max = d.unwrap_or(config.backoff.max),
+                }
+            });
+        }
+        if let Some(n) = get("timeouts") {
+            r.section(n, "timeouts", &["connect", "attempt"], |r, key, v| {
+                let d = r.duration(v, key);
+                match key {
+                    "connect" => config.timeouts.connect = d.unwrap_or(config.timeouts.connect),
+                    _ => config.timeouts.attempt = d.unwrap_or(config.timeouts.attempt),
                 }
             });
         }
@@ -399,6 +423,7 @@ mod tests {
             "desiredDir: specs\nregion: eu-west-1\nendpointUrl: http://127.0.0.1:5000\nrestApis: [A]\n\
              interval: 1m\ndebounce: 200ms\nprune: true\nmaxDeletesPerCycle: 3\ndryRun: true\n\
              rateLimit: {requestsPerSecond: 8, burst: 20}\nbackoff: {initial: 2s, max: 1m}\n\
+             timeouts: {connect: 1s, attempt: 2s}\n\
              listen: 127.0.0.1:1\nlog: {format: json, level: debug}\n\
              deployments: [{restApiName: A, stage: prod}]\n",
             "c.yaml",
@@ -410,6 +435,7 @@ mod tests {
         assert_eq!(c.max_deletes_per_cycle, 3);
         assert_eq!(c.rate_limit.burst, 20);
         assert_eq!(c.backoff.max, Duration::from_secs(60));
+        assert_eq!(c.timeouts.attempt, Duration::from_secs(2));
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.deployments[0].stage, "prod");
     }

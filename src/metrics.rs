@@ -20,6 +20,7 @@ pub struct Metrics {
     pub actions: Family<Labels, Counter>,
     pub api_calls: Family<Labels, Counter>,
     pub throttles: Counter,
+    pub api_errors: Family<Labels, Counter>,
     pub drift: Counter,
     pub blocked: Gauge,
     pub failing: Gauge,
@@ -37,6 +38,7 @@ impl Default for Metrics {
             actions: Family::default(),
             api_calls: Family::default(),
             throttles: Counter::default(),
+            api_errors: Family::default(),
             drift: Counter::default(),
             blocked: Gauge::default(),
             failing: Gauge::default(),
@@ -109,6 +111,14 @@ impl Metrics {
             }
         }
         self.throttles.inc_by(now.throttled - before.throttled);
+        for (kind, n) in &now.errors {
+            let delta = n - before.errors.get(kind).copied().unwrap_or(0);
+            if delta > 0 {
+                self.api_errors
+                    .get_or_create(&vec![("kind", kind.clone())])
+                    .inc_by(delta);
+            }
+        }
     }
 
     /// OpenMetrics text.

@@ -21,8 +21,8 @@ use crate::diff::{ActionKind, DiffOptions, Plan};
 use crate::executor::{self, Outcome, RetryPolicy};
 use crate::live::limited::RateLimited;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
-use crate::live::{ApiGateway, CallCounts};
-use crate::model::Key;
+use crate::live::{ApiGateway, CallCounts, FailureKind};
+use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
 use crate::spec::{self, DesiredSet, Spec};
@@ -39,6 +39,9 @@ type Client = RateLimited<SdkApiGateway>;
 struct KeyMemory {
     status: KeyStatus,
     retry_at: Option<Instant>,
+    /// The write API Gateway refused for good (`FailureKind::Rejected`): the same
+    /// write is not retried until the spec changes or an operator asks (SIGHUP, HTTP).
+    rejected_for: Option<Option<Settings>>,
 }
 
 /// The loop's state: config, last valid desired set, per-key memory.
@@ -61,6 +64,8 @@ async fn connect(config: &Config) -> Result<Client, String> {
     let sdk = SdkApiGateway::connect(&ConnectOptions {
         region: config.region.clone(),
         endpoint_url: config.endpoint_url.clone(),
+        connect_timeout: Some(config.timeouts.connect),
+        attempt_timeout: Some(config.timeouts.attempt),
         ..ConnectOptions::default()
     })
     .await?;
@@ -176,7 +181,10 @@ impl<C: ApiGateway> Reconciler<C> {
                     plan_ok = true;
                     let snapshot = without_locations(&desired);
                     let desired_unchanged = self.planned_from.as_ref() == Some(&snapshot);
-                    self.execute(planned.plan, desired_unchanged, &mut summary)
+                    let nudged = reasons
+                        .iter()
+                        .any(|r| matches!(r, Trigger::Reload | Trigger::Http));
+                    self.execute(planned.plan, desired_unchanged, nudged, &mut summary)
                         .await;
                     self.planned_from = Some(snapshot);
                 }
@@ -243,7 +251,13 @@ impl<C: ApiGateway> Reconciler<C> {
     }
 
     /// Drift, backoff, dry-run, then execution of one plan; updates per-key memory.
-    async fn execute(&mut self, plan: Plan, desired_unchanged: bool, summary: &mut CycleSummary) {
+    async fn execute(
+        &mut self,
+        plan: Plan,
+        desired_unchanged: bool,
+        nudged: bool,
+        summary: &mut CycleSummary,
+    ) {
         let now = Instant::now();
         let previous = std::mem::take(&mut self.keys);
         for key in &plan.in_sync {
@@ -259,6 +273,7 @@ impl<C: ApiGateway> Reconciler<C> {
                         ..status.unwrap_or_else(|| key_status(key, None, None))
                     },
                     retry_at: None,
+                    rejected_for: None,
                 },
             );
         }
@@ -291,6 +306,7 @@ impl<C: ApiGateway> Reconciler<C> {
                     action.resource_path.clone(),
                 ),
                 retry_at: None,
+                rejected_for: None,
             });
             memory.status.rest_api_name = action.api_name.clone().or(memory.status.rest_api_name);
             memory.status.resource_path =
@@ -307,6 +323,9 @@ impl<C: ApiGateway> Reconciler<C> {
                     memory.status.last_error = reason;
                     memory.retry_at = None;
                     summary.blocked += 1;
+                }
+                _ if !nudged && memory.rejected_for.as_ref() == Some(&action.desired) => {
+                    summary.failed += 1;
                 }
                 _ if memory.retry_at.is_some_and(|at| at > now) => {
                     summary.waiting += 1;
@@ -362,6 +381,16 @@ impl<C: ApiGateway> Reconciler<C> {
                     memory.status.last_error = None;
                     memory.status.failures = 0;
                     memory.retry_at = None;
+                    memory.rejected_for = None;
+                }
+                Outcome::Failed(e) if e.kind == FailureKind::Rejected => {
+                    summary.failed += 1;
+                    memory.status.failures += 1;
+                    memory.retry_at = None;
+                    memory.rejected_for = Some(result.action.desired.clone());
+                    memory.status.state = KeyState::Failed;
+                    memory.status.last_error = Some(e.to_string());
+                    tracing::error!(key = %result.action.key, "rejected, not retried until its spec changes: {e}");
                 }
                 Outcome::Failed(e) => {
                     summary.failed += 1;
@@ -372,6 +401,7 @@ impl<C: ApiGateway> Reconciler<C> {
                         memory.status.failures - 1,
                     );
                     memory.retry_at = Some(Instant::now() + wait);
+                    memory.rejected_for = None;
                     memory.status.state = KeyState::Failed;
                     memory.status.last_error = Some(e.to_string());
                     tracing::warn!(key = %result.action.key, retry_in = ?wait, "will retry: {e}");

@@ -87,6 +87,17 @@ fn interval() -> BTreeSet<Trigger> {
     BTreeSet::from([Trigger::Interval])
 }
 
+fn server_error() -> ApiError {
+    ApiError {
+        operation: "PutIntegrationResponse",
+        target: "t".into(),
+        status: Some(503),
+        code: Some("ServiceUnavailableException".into()),
+        message: "Service Unavailable".into(),
+        kind: FailureKind::Other,
+    }
+}
+
 fn bad_request() -> ApiError {
     ApiError {
         operation: "PutIntegrationResponse",
@@ -94,7 +105,7 @@ fn bad_request() -> ApiError {
         status: Some(400),
         code: Some("BadRequestException".into()),
         message: "Invalid mapping expression".into(),
-        kind: FailureKind::Other,
+        kind: FailureKind::Rejected,
     }
 }
 
@@ -109,7 +120,7 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
     );
     s.reconciler
         .client
-        .fail_next(&key("GET"), vec![bad_request()]);
+        .fail_next(&key("GET"), vec![server_error()]);
 
     let first = s.reconciler.cycle(&interval()).await;
     assert_eq!(
@@ -129,7 +140,7 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
         get.last_error
             .as_deref()
             .unwrap()
-            .contains("BadRequestException")
+            .contains("ServiceUnavailableException")
     );
 
     // The injected error is spent: were GET retried now, it would succeed. It must wait.
@@ -285,5 +296,45 @@ async fn dry_run_reports_drift_and_writes_nothing() {
     assert_eq!(
         s.reconciler.shared.status().keys[0].state,
         KeyState::Pending
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_asks() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    s.reconciler
+        .client
+        .fail_next(&key("GET"), vec![bad_request(), bad_request()]);
+    assert_eq!(s.reconciler.cycle(&interval()).await.failed, 1);
+    let status = s.reconciler.shared.status();
+    assert_eq!(status.keys[0].state, KeyState::Failed);
+    assert_eq!(
+        status.keys[0].retry_in_seconds, None,
+        "no retry is scheduled"
+    );
+
+    // Not retried on later cycles: the second injected error stays unused.
+    for _ in 0..3 {
+        let summary = s.reconciler.cycle(&interval()).await;
+        assert_eq!((summary.failed, summary.result), (1, "failed"));
+    }
+    assert_eq!(s.reconciler.client.call_counts(), CallCounts::default());
+    assert_eq!(template_of(&s.reconciler.client, "GET"), None);
+
+    // POST /reconcile retries it once (and it is refused again).
+    assert_eq!(
+        s.reconciler
+            .cycle(&BTreeSet::from([Trigger::Http]))
+            .await
+            .failed,
+        1
+    );
+    // A changed spec is a new write: it goes through.
+    std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "fixed")).unwrap();
+    let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert_eq!((summary.created, summary.result), (1, "converged"));
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("fixed")
     );
 }

@@ -55,6 +55,9 @@ pub enum FailureKind {
     NotFound,
     /// Throttled even after the SDK's own retries.
     Throttled,
+    /// Refused for good (400 BadRequest, a plain 409 Conflict, 401/403): retrying the
+    /// same request cannot help until the spec or the account changes.
+    Rejected,
     /// Anything else: bad request, access denied, server error, network.
     Other,
 }
@@ -93,7 +96,9 @@ impl fmt::Display for ApiError {
             (FailureKind::NotFound, _) => {
                 "; it was removed or renamed since it was read: the next cycle will see it"
             }
-            (_, Some(400)) => "; API Gateway refused the values: fix the spec",
+            (_, Some(400)) => {
+                "; API Gateway refused the values: fix the spec (not retried until it changes, or on SIGHUP / POST /reconcile)"
+            }
             (_, None) => "; check the network, the region and endpointUrl",
             _ => "",
         };
@@ -107,6 +112,9 @@ impl fmt::Display for ApiError {
 pub struct CallCounts {
     pub by_operation: BTreeMap<String, u64>,
     pub throttled: u64,
+    /// Failed attempts by kind: `http_<status>`, `timeout`, `connection`,
+    /// `bad_response` (a 2xx answer that could not be read), `other`.
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// The API Gateway operations the reconciler needs, and nothing else.

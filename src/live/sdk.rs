@@ -11,7 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextMut,
+    FinalizerInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_sdk_apigateway::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
@@ -88,6 +88,26 @@ impl Intercept for CountAttempts {
         if context.response().status().as_u16() == 429 {
             self.0.update(|c| c.throttled += 1);
         }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Err(error)) = context.output_or_error() else {
+            return Ok(());
+        };
+        let kind = match context.response().map(|r| r.status().as_u16()) {
+            Some(status) if status >= 400 => format!("http_{status}"),
+            Some(_) => "bad_response".to_owned(),
+            None if error.is_timeout_error() => "timeout".to_owned(),
+            None if error.is_connector_error() => "connection".to_owned(),
+            None => "other".to_owned(),
+        };
+        self.0.update(|c| *c.errors.entry(kind).or_default() += 1);
         Ok(())
     }
 }
