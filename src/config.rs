@@ -413,8 +413,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_config_gives_defaults() {
-        assert_eq!(Config::parse("", "c.yaml").unwrap(), Config::default());
+    fn empty_config_gives_defaults_and_the_server_binds_to_loopback() {
+        let c = Config::parse("", "c.yaml").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.listen, "127.0.0.1:9479");
     }
 
     #[test]

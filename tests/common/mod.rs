@@ -89,6 +89,17 @@ impl Moto {
 
     /// Run the binary with `args`, the given desired directory and config text.
     pub fn cli(&self, desired: &Path, config_yaml: &str, args: &[&str]) -> Output {
+        self.cli_with_env(desired, config_yaml, args, &[])
+    }
+
+    /// [`Moto::cli`] with extra environment variables (set after the test credentials).
+    pub fn cli_with_env(
+        &self,
+        desired: &Path,
+        config_yaml: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Output {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("reconciler.yaml");
         std::fs::write(&config, config_yaml).unwrap();
@@ -107,6 +118,7 @@ impl Moto {
             ])
             .args(args);
         with_test_credentials(&mut cmd);
+        cmd.envs(env.iter().copied());
         cmd.output().expect("run apigw-reconciler")
     }
 }
@@ -295,6 +307,17 @@ impl Moto {
     /// Start the daemon on `desired` with `config_yaml` (listen is added) and `args`
     /// after `run`; waits until /healthz answers.
     pub fn daemon(&self, desired: &Path, config_yaml: &str, args: &[&str]) -> Daemon {
+        self.daemon_with_env(desired, config_yaml, args, &[])
+    }
+
+    /// [`Moto::daemon`] with extra environment variables (set after the test credentials).
+    pub fn daemon_with_env(
+        &self,
+        desired: &Path,
+        config_yaml: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -319,6 +342,7 @@ impl Moto {
             .stdout(Stdio::null())
             .stderr(log);
         with_test_credentials(&mut cmd);
+        cmd.envs(env.iter().copied());
         let child = cmd.spawn().expect("start apigw-reconciler run");
         let daemon = Daemon {
             child,
@@ -337,7 +361,7 @@ impl Moto {
 }
 
 impl Daemon {
-    fn try_request(&self, method: &str, path: &str) -> Option<(u16, String)> {
+    pub fn try_request(&self, method: &str, path: &str) -> Option<(u16, String)> {
         use std::io::{Read, Write};
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream
@@ -363,6 +387,18 @@ impl Daemon {
 
     pub fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.request("GET", "/status").1).unwrap()
+    }
+
+    /// Send raw bytes on a new connection and return whatever comes back before the
+    /// server closes it or `timeout` passes (empty on timeout).
+    pub fn raw(&self, bytes: &[u8], timeout: Duration) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(timeout)).unwrap();
+        stream.write_all(bytes).unwrap();
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// The id of the last finished cycle (0 before the first).
