@@ -102,16 +102,18 @@ pub async fn execute<C: ApiGateway>(
     plan: &Plan,
     retry: &RetryPolicy,
 ) -> ExecutionReport {
-    execute_until(client, plan, retry, &AtomicBool::new(false)).await
+    execute_until(client, plan, retry, &AtomicBool::new(false), |_| {}).await
 }
 
 /// Like [`execute`], but starts no new action once `stop` is set (the call in flight
-/// finishes); the rest are reported as cancelled.
+/// finishes; the rest are reported as cancelled), and shows each result to `observe`
+/// as soon as it is known (the daemon's metrics move during long cycles).
 pub async fn execute_until<C: ApiGateway>(
     client: &C,
     plan: &Plan,
     retry: &RetryPolicy,
     stop: &AtomicBool,
+    mut observe: impl FnMut(&ActionResult),
 ) -> ExecutionReport {
     let mut ordered: Vec<&Action> = plan.actions.iter().collect();
     // Deletes first: a status-code change frees the old default response before the
@@ -133,11 +135,13 @@ pub async fn execute_until<C: ApiGateway>(
             }
             Outcome::Blocked | Outcome::Cancelled => {}
         }
-        report.results.push(ActionResult {
+        let result = ActionResult {
             action: action.clone(),
             outcome,
             attempts,
-        });
+        };
+        observe(&result);
+        report.results.push(result);
     }
     report
 }

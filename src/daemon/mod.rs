@@ -348,8 +348,8 @@ impl<C: ApiGateway> Reconciler<C> {
         }
 
         let retry = RetryPolicy::default();
-        let report = executor::execute_until(&self.client, &to_run, &retry, &self.stop).await;
-        for result in report.results {
+        let metrics = &self.shared.metrics;
+        let report = executor::execute_until(&self.client, &to_run, &retry, &self.stop, |result| {
             let kind = format!("{:?}", result.action.kind).to_lowercase();
             let outcome = match &result.outcome {
                 Outcome::Applied => "applied",
@@ -357,11 +357,13 @@ impl<C: ApiGateway> Reconciler<C> {
                 Outcome::Blocked => "blocked",
                 Outcome::Cancelled => "cancelled",
             };
-            self.shared
-                .metrics
+            metrics
                 .actions
                 .get_or_create(&vec![("kind", kind), ("outcome", outcome.to_owned())])
                 .inc();
+        })
+        .await;
+        for result in report.results {
             let memory = self
                 .keys
                 .get_mut(&result.action.key)

@@ -432,6 +432,12 @@ impl Daemon {
         assert!(status.success());
     }
 
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Wait for the process to exit and return its exit code.
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
         let start = Instant::now();
