@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::diff::{self, DiffError, DiffOptions, Plan};
 use crate::executor::{self, ExecutionReport, RetryPolicy};
-use crate::live::{self, ApiError, ApiGateway, LiveSnapshot};
+use crate::live::{self, ApiError, ApiGateway, ApiQuery, LiveSnapshot};
 use crate::spec::DesiredSet;
 
 /// Why a cycle could not produce a plan.
@@ -33,7 +33,11 @@ pub async fn plan<C: ApiGateway>(
     options: &DiffOptions,
 ) -> Result<Planned, CycleError> {
     let started = Instant::now();
-    let live = live::fetch(client, |apis| diff::apis_to_fetch(desired, apis, options)).await?;
+    let query = match diff::ids_without_listing(desired, options) {
+        Some(ids) => ApiQuery::Ids(ids),
+        None => ApiQuery::Listed(|apis: &[live::RestApiSummary]| diff::apis_to_fetch(desired, apis, options)),
+    };
+    let live = live::fetch(client, query).await?;
     let fetch_time = started.elapsed();
     let started = Instant::now();
     let plan = diff::diff(desired, &live, options)?;

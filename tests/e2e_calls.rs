@@ -56,3 +56,22 @@ async fn plan_calls_do_not_grow_with_resources_or_responses() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(calls_line(&out), "API calls: GetResources 1, GetRestApis 1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn specs_naming_apis_by_id_skip_the_api_listing() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let (api, res) = seed_scaffold(&client).await;
+    let by_id = format!(
+        "kind: IntegrationResponse\nrestApi: {}\nresourceId: {res}\nhttpMethod: GET\nstatusCode: 200\n---\n\
+         kind: IntegrationResponse\nrestApi: doesnotexist\nresourcePath: /x\nhttpMethod: GET\nstatusCode: 200\n",
+        api.api_id
+    );
+    let dir = desired_dir(&[("ids.yaml", &by_id)]);
+    let out = moto.cli(dir.path(), "region: us-east-1\n", &["apply"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stdout(&out).contains("no REST API with restApi doesnotexist"), "{}", show(&out));
+    assert!(stdout(&out).contains("Apply: 1 created"), "{}", show(&out));
+    assert_eq!(calls_line(&out), "API calls: GetResources 2, PutIntegrationResponse 1");
+    assert!(get_ir(&client, &api.api_id, &res, "GET", "200").await.is_some());
+}

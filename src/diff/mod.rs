@@ -138,6 +138,31 @@ pub fn apis_to_fetch(
         .collect()
 }
 
+/// When every spec names its API by id and no allow-list needs names, the ids to read
+/// without listing all APIs (saves GetRestApis, one call per 500 APIs per cycle).
+pub fn ids_without_listing(desired: &DesiredSet, options: &DiffOptions) -> Option<BTreeSet<String>> {
+    if options.allowed_apis.is_some() {
+        return None;
+    }
+    desired
+        .specs
+        .iter()
+        .map(|spec| match &spec.api {
+            ApiRef::Id(id) => Some(id.clone()),
+            ApiRef::Name(_) => None,
+        })
+        .collect()
+}
+
+/// `Name (id)`, or the id alone when the name was not read.
+fn label(api: &RestApiSummary) -> String {
+    if api.name.is_empty() {
+        api.id.clone()
+    } else {
+        format!("{} ({})", api.name, api.id)
+    }
+}
+
 fn in_scope(api: &RestApiSummary, options: &DiffOptions) -> bool {
     options
         .allowed_apis
@@ -149,7 +174,8 @@ fn in_scope(api: &RestApiSummary, options: &DiffOptions) -> bool {
 struct Resolved<'a> {
     spec: &'a Spec,
     key: Key,
-    api_name: String,
+    /// None when the API was read by id without listing names.
+    api_name: Option<String>,
     resource: &'a LiveResource,
 }
 
@@ -257,14 +283,15 @@ fn action_for(r: &Resolved<'_>) -> Option<Action> {
     let base = Action {
         kind: ActionKind::Create,
         key: r.key.clone(),
-        api_name: Some(r.api_name.clone()),
+        api_name: r.api_name.clone(),
         resource_path: Some(r.resource.path.clone()),
         desired: None,
         live: current.cloned(),
         reason: None,
         source: Some(r.spec.location.clone()),
     };
-    let target = format!("{} {} {}", r.api_name, r.resource.path, r.key.http_method);
+    let api = r.api_name.as_deref().unwrap_or(&r.key.rest_api_id);
+    let target = format!("{api} {} {}", r.resource.path, r.key.http_method);
     match (r.spec.state, current) {
         (State::Absent, None) => None,
         (State::Absent, Some(_)) => Some(Action {
@@ -358,10 +385,7 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!(
-                "REST API {} ({}) is not in the config's `restApis` list",
-                api.name, api.id
-            ),
+            format!("REST API {} is not in the config's `restApis` list", label(api)),
         )));
     }
     let resources = live
@@ -377,10 +401,7 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!(
-                "REST API {} ({}) has no resource {}; create it first",
-                api.name, api.id, spec.resource
-            ),
+            format!("REST API {} has no resource {}; create it first", label(api), spec.resource),
         )));
     };
     if !resource.methods.contains_key(&spec.http_method) {
@@ -389,10 +410,12 @@ fn resolve<'a>(
             &resource.id,
             format!(
                 "{} {} has no {} method; create the method and its integration first (PutMethod, PutIntegration)",
-                api.name, resource.path, spec.http_method
+                label(api),
+                resource.path,
+                spec.http_method
             ),
         );
-        action.api_name = Some(api.name.clone());
+        action.api_name = (!api.name.is_empty()).then(|| api.name.clone());
         action.resource_path = Some(resource.path.clone());
         return Ok(Err(action));
     }
@@ -404,7 +427,7 @@ fn resolve<'a>(
             http_method: spec.http_method.clone(),
             status_code: spec.status_code.clone(),
         },
-        api_name: api.name.clone(),
+        api_name: (!api.name.is_empty()).then(|| api.name.clone()),
         resource,
     }))
 }

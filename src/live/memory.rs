@@ -77,14 +77,20 @@ impl ApiGateway for MemoryApiGateway {
     }
 
     async fn resources(&self, rest_api_id: &str) -> Result<Vec<LiveResource>, ApiError> {
-        Ok(self
-            .state
+        self.state
             .lock()
             .unwrap()
             .resources
             .get(rest_api_id)
             .cloned()
-            .unwrap_or_default())
+            .ok_or_else(|| ApiError {
+                operation: "GetResources",
+                target: format!("restApi {rest_api_id}"),
+                status: Some(404),
+                code: Some("NotFoundException".into()),
+                message: "Invalid API identifier specified".into(),
+                kind: FailureKind::NotFound,
+            })
     }
 
     async fn put_integration_response(

@@ -14,7 +14,8 @@ use std::future::Future;
 
 use crate::model::{Key, Settings};
 
-/// One REST API as GetRestApis lists it.
+/// One REST API as GetRestApis lists it (`name` is empty when the API was read by
+/// id without listing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestApiSummary {
     pub id: String,
@@ -143,19 +144,60 @@ pub trait ApiGateway: Send + Sync {
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
-/// Read the REST API list and the resources of the given APIs.
-pub async fn fetch<C: ApiGateway>(
-    client: &C,
-    wanted: impl Fn(&[RestApiSummary]) -> BTreeSet<String>,
-) -> Result<LiveSnapshot, ApiError> {
-    let rest_apis = client.rest_apis().await?;
-    let mut resources = BTreeMap::new();
-    for id in wanted(&rest_apis) {
-        let items = client.resources(&id).await?;
-        resources.insert(id, items);
-    }
-    Ok(LiveSnapshot {
+/// How many APIs' resources are read at once (the rate limiter still paces them).
+const CONCURRENT_API_READS: usize = 4;
+
+/// Which APIs a fetch reads.
+pub enum ApiQuery<F> {
+    /// These ids; no GetRestApis call (an id that does not exist is left out).
+    Ids(BTreeSet<String>),
+    /// List all APIs (names must be resolved), then read those `F` picks.
+    Listed(F),
+}
+
+/// Read the resources of the APIs `query` selects, several APIs at a time.
+pub async fn fetch<C, F>(client: &C, query: ApiQuery<F>) -> Result<LiveSnapshot, ApiError>
+where
+    C: ApiGateway,
+    F: FnOnce(&[RestApiSummary]) -> BTreeSet<String>,
+{
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+    let (rest_apis, ids, listed) = match query {
+        ApiQuery::Ids(ids) => (Vec::new(), ids, false),
+        ApiQuery::Listed(pick) => {
+            let apis = client.rest_apis().await?;
+            let ids = pick(&apis);
+            (apis, ids, true)
+        }
+    };
+    let read: Vec<(String, Option<Vec<LiveResource>>)> = stream::iter(ids)
+        .map(|id| async move {
+            match client.resources(&id).await {
+                Ok(items) => Ok((id, Some(items))),
+                // Without the list, a missing API shows up here: leave it out and let
+                // the diff report the specs naming it as blocked.
+                Err(e) if !listed && e.kind == FailureKind::NotFound => Ok((id, None)),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(CONCURRENT_API_READS)
+        .try_collect()
+        .await?;
+    let mut snapshot = LiveSnapshot {
         rest_apis,
-        resources,
-    })
+        resources: BTreeMap::new(),
+    };
+    for (id, items) in read {
+        let Some(items) = items else { continue };
+        if !listed {
+            snapshot.rest_apis.push(RestApiSummary {
+                id: id.clone(),
+                name: String::new(),
+            });
+        }
+        snapshot.resources.insert(id, items);
+    }
+    snapshot.rest_apis.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(snapshot)
 }
