@@ -25,7 +25,7 @@ use crate::live::{ApiGateway, CallCounts, FailureKind};
 use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
-use crate::spec::{self, DesiredSet, Spec};
+use crate::spec::{self, DesiredSet, Spec, SpecCache};
 use crate::status::{CycleSummary, KeyState, KeyStatus, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 
@@ -53,6 +53,8 @@ struct Reconciler<C> {
     stop: Arc<AtomicBool>,
     desired: Option<DesiredSet>,
     desired_error: Option<String>,
+    /// Parsed spec files, re-read only when they change.
+    spec_cache: SpecCache,
     keys: BTreeMap<Key, KeyMemory>,
     /// The desired set (without locations) the last successful plan was made from.
     planned_from: Option<Vec<Spec>>,
@@ -113,6 +115,7 @@ impl<C: ApiGateway> Reconciler<C> {
             stop,
             desired: None,
             desired_error: None,
+            spec_cache: SpecCache::default(),
             keys: BTreeMap::new(),
             planned_from: None,
             cycle_id: 0,
@@ -130,7 +133,7 @@ impl<C: ApiGateway> Reconciler<C> {
 
     /// Load the desired directory; keep the last valid set when it is invalid.
     fn load(&mut self, files_may_have_changed: bool) {
-        match spec::load_desired(&self.config.desired_dir) {
+        match spec::load_desired_cached(&self.config.desired_dir, &mut self.spec_cache) {
             Ok(loaded) => {
                 if files_may_have_changed {
                     for warning in &loaded.warnings {

@@ -1,13 +1,14 @@
 //! Reading the desired directory: which files count, in what order, and the limits
 //! applied before parsing. This is the only file-system code of the spec module.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{DesiredSet, Location, SpecError, parse_files};
+use super::validate::{FileResult, assemble, parse_file};
+use super::{DesiredSet, Location, SpecError};
 use crate::yaml::Pos;
 
 /// Files larger than this are refused unread.
@@ -43,38 +44,133 @@ pub enum LoadError {
 
 /// Load and validate every spec under `dir`.
 pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
-    let (files, warnings, mut errors) =
-        collect_files(dir).map_err(|source| LoadError::Directory {
-            dir: dir.display().to_string(),
-            source,
-        })?;
-    let count = files.len();
-    match parse_files(&files) {
-        Ok(set) if errors.is_empty() => Ok(Loaded {
-            set,
-            warnings,
-            files: count,
-        }),
-        Ok(_) => Err(LoadError::Invalid(errors)),
-        Err(more) => {
-            errors.extend(more);
-            errors.sort();
-            Err(LoadError::Invalid(errors))
+    load_desired_cached(dir, &mut SpecCache::default())
+}
+
+/// What identifies a file's content without reading it: size, modification time and
+/// inode (an editor's atomic save or a symlink swap gives a new inode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    dev: u64,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            dev: meta.dev(),
+            ino: meta.ino(),
         }
     }
 }
 
-/// Every `*.yaml`/`*.yml` under `dir` in path order, skipping dot entries and symlinks
-/// that leave `dir`. Returns the files, warnings, and per-file errors (too large).
-pub fn collect_files(
-    dir: &Path,
-) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
+/// Parsed files by path, reused while a file's [`Stamp`] is unchanged, so a cycle
+/// re-reads and re-parses only the files that changed.
+#[derive(Debug, Default)]
+pub struct SpecCache {
+    files: HashMap<PathBuf, (Stamp, FileResult)>,
+    /// Files read and parsed (cache misses) so far.
+    pub parsed: u64,
+}
+
+/// [`load_desired`] reusing (and refreshing) `cache`.
+pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, LoadError> {
+    let directory_error = |source| LoadError::Directory {
+        dir: dir.display().to_string(),
+        source,
+    };
+    let (found, warnings, mut errors) = find_files(dir).map_err(directory_error)?;
+    let mut seen = HashSet::new();
+    for file in &found {
+        seen.insert(file.path.clone());
+        if cache.files.get(&file.path).is_some_and(|(stamp, _)| *stamp == file.stamp) {
+            continue;
+        }
+        let result = match read_limited(&file.path) {
+            Ok(Some(bytes)) => parse_file(&SourceFile {
+                display_name: file.display_name.clone(),
+                bytes,
+            }),
+            Ok(None) => Err(vec![too_large(&file.display_name)]),
+            Err(e) => {
+                errors.push(SpecError {
+                    location: Location {
+                        file: Arc::from(file.display_name.as_str()),
+                        pos: Pos { line: 1, col: 1 },
+                    },
+                    message: format!("cannot read the file: {e}"),
+                });
+                continue;
+            }
+        };
+        cache.parsed += 1;
+        cache.files.insert(file.path.clone(), (file.stamp.clone(), result));
+    }
+    cache.files.retain(|path, _| seen.contains(path));
+    let parsed = found.iter().filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
+    match assemble(parsed, std::mem::take(&mut errors)) {
+        Ok(set) => Ok(Loaded {
+            set,
+            warnings,
+            files: found.len(),
+        }),
+        Err(errors) => Err(LoadError::Invalid(errors)),
+    }
+}
+
+/// Every spec file under `dir` with its bytes, in path order (see [`find_files`]).
+pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
+    let (found, warnings, mut errors) = find_files(dir)?;
+    let mut files = Vec::new();
+    for file in found {
+        match read_limited(&file.path)? {
+            Some(bytes) => files.push(SourceFile {
+                display_name: file.display_name,
+                bytes,
+            }),
+            None => errors.push(too_large(&file.display_name)),
+        }
+    }
+    Ok((files, warnings, errors))
+}
+
+/// The file's bytes, or `None` when it is larger than [`MAX_FILE_BYTES`] (never more
+/// than that is read).
+fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
+}
+
+fn too_large(display_name: &str) -> SpecError {
+    SpecError {
+        location: Location {
+            file: Arc::from(display_name),
+            pos: Pos { line: 1, col: 1 },
+        },
+        message: format!("file is larger than {MAX_FILE_BYTES} bytes (1 MiB); split it into several files"),
+    }
+}
+
+/// A spec file found by the walk, not yet read.
+struct Found {
+    path: PathBuf,
+    display_name: String,
+    stamp: Stamp,
+}
+
+/// Every `*.yaml`/`*.yml` under `dir` in path order, skipping dot entries, symlinks
+/// that leave `dir` and directory loops (each with a warning), and files too large
+/// to read (each an error).
+fn find_files(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<String>, Vec<SpecError>)> {
     let root = fs::canonicalize(dir)?;
     if !root.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            "not a directory",
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
     }
     let mut walk = Walk {
         root: root.clone(),
@@ -84,15 +180,14 @@ pub fn collect_files(
         errors: Vec::new(),
     };
     walk.dir(dir)?;
-    walk.files
-        .sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    walk.files.sort_by(|a, b| a.display_name.cmp(&b.display_name));
     Ok((walk.files, walk.warnings, walk.errors))
 }
 
 struct Walk {
     root: PathBuf,
     visited: HashSet<PathBuf>,
-    files: Vec<SourceFile>,
+    files: Vec<Found>,
     warnings: Vec<String>,
     errors: Vec<SpecError>,
 }
@@ -110,10 +205,7 @@ impl Walk {
             let real = match fs::canonicalize(&path) {
                 Ok(real) => real,
                 Err(e) => {
-                    self.warnings.push(format!(
-                        "{}: skipped, cannot resolve it: {e}",
-                        path.display()
-                    ));
+                    self.warnings.push(format!("{}: skipped, cannot resolve it: {e}", path.display()));
                     continue;
                 }
             };
@@ -125,7 +217,8 @@ impl Walk {
                 ));
                 continue;
             }
-            if real.is_dir() {
+            let meta = fs::metadata(&real)?;
+            if meta.is_dir() {
                 if !self.visited.insert(real.clone()) {
                     self.warnings.push(format!(
                         "{}: skipped, directory loop (already read as {})",
@@ -136,32 +229,18 @@ impl Walk {
                 }
                 self.dir(&path)?;
             } else if is_spec_file(&path) {
-                self.file(&path)?;
+                let display_name = path.display().to_string();
+                if meta.len() > MAX_FILE_BYTES {
+                    self.errors.push(too_large(&display_name));
+                    continue;
+                }
+                self.files.push(Found {
+                    path,
+                    display_name,
+                    stamp: Stamp::of(&meta),
+                });
             }
         }
-        Ok(())
-    }
-
-    fn file(&mut self, path: &Path) -> std::io::Result<()> {
-        let display_name = path.display().to_string();
-        let mut bytes = Vec::new();
-        fs::File::open(path)?
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            self.errors.push(SpecError {
-                location: Location {
-                    file: Arc::from(display_name.as_str()),
-                    pos: Pos { line: 1, col: 1 },
-                },
-                message: format!("file is larger than {MAX_FILE_BYTES} bytes (1 MiB); split it into several files"),
-            });
-            return Ok(());
-        }
-        self.files.push(SourceFile {
-            display_name,
-            bytes,
-        });
         Ok(())
     }
 }
@@ -253,6 +332,38 @@ mod tests {
         assert!(errors[0].to_string().ends_with(
             "big.yaml:1:1: file is larger than 1048576 bytes (1 MiB); split it into several files"
         ));
+    }
+
+    #[test]
+    fn the_cache_reparses_only_changed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.yaml"), GOOD).unwrap();
+        fs::write(root.join("b.yaml"), GOOD.replace("GET", "POST")).unwrap();
+        let mut cache = SpecCache::default();
+        assert_eq!(load_desired_cached(root, &mut cache).unwrap().set.specs.len(), 2);
+        assert_eq!(cache.parsed, 2);
+        load_desired_cached(root, &mut cache).unwrap();
+        assert_eq!(cache.parsed, 2, "nothing changed, nothing re-read");
+
+        // An in-place edit (other size) and an atomic rename save are both seen.
+        fs::write(root.join("a.yaml"), GOOD.replace("GET", "PUT")).unwrap();
+        fs::write(root.join(".b.tmp"), GOOD.replace("GET", "PATCH")).unwrap();
+        fs::rename(root.join(".b.tmp"), root.join("b.yaml")).unwrap();
+        let set = load_desired_cached(root, &mut cache).unwrap().set;
+        assert_eq!(cache.parsed, 4);
+        let methods: Vec<_> = set.specs.iter().map(|s| s.http_method.as_str()).collect();
+        assert_eq!(methods, ["PUT", "PATCH"]);
+
+        // A removed file leaves the set and the cache; set rules still see every file.
+        fs::remove_file(root.join("a.yaml")).unwrap();
+        assert_eq!(load_desired_cached(root, &mut cache).unwrap().set.specs.len(), 1);
+        assert_eq!(cache.files.len(), 1);
+        fs::write(root.join("c.yaml"), GOOD.replace("GET", "PATCH")).unwrap();
+        let LoadError::Invalid(errors) = load_desired_cached(root, &mut cache).unwrap_err() else {
+            panic!("expected a duplicate")
+        };
+        assert!(errors[0].message.contains("duplicate integration response"), "{errors:?}");
     }
 
     #[test]

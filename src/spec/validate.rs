@@ -25,50 +25,67 @@ const FIELDS: [&str; 12] = [
 
 /// Parse and validate every document of every file; all errors, or the whole set.
 pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
+    let parsed: Vec<_> = files.iter().map(parse_file).collect();
+    assemble(&parsed, Vec::new())
+}
+
+/// The specs of one file, or all of its errors.
+pub type FileResult = Result<Vec<Spec>, Vec<SpecError>>;
+
+/// Parse and validate one file on its own (the rules over all files come later).
+pub fn parse_file(file: &SourceFile) -> FileResult {
+    let name: Arc<str> = Arc::from(file.display_name.as_str());
+    let at = |pos: Pos| Location {
+        file: name.clone(),
+        pos,
+    };
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
+        let valid = &file.bytes[..e.valid_up_to()];
+        let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+        let col = 1 + valid.iter().rev().take_while(|b| **b != b'\n').count();
+        vec![SpecError {
+            location: at(Pos { line, col }),
+            message: format!(
+                "file is not valid UTF-8 (bad byte at offset {}); save it as UTF-8",
+                e.valid_up_to()
+            ),
+        }]
+    })?;
+    let docs = yaml::parse_documents(text).map_err(|e| {
+        vec![SpecError {
+            location: at(e.pos),
+            message: e.message,
+        }]
+    })?;
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    for file in files {
-        let name: Arc<str> = Arc::from(file.display_name.as_str());
-        let at = |pos: Pos| Location {
-            file: name.clone(),
-            pos,
-        };
-        let text = match std::str::from_utf8(&file.bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                let valid = &file.bytes[..e.valid_up_to()];
-                let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
-                let col = 1 + valid.iter().rev().take_while(|b| **b != b'\n').count();
-                errors.push(SpecError {
-                    location: at(Pos { line, col }),
-                    message: format!(
-                        "file is not valid UTF-8 (bad byte at offset {}); save it as UTF-8",
-                        e.valid_up_to()
-                    ),
-                });
-                continue;
-            }
-        };
-        match yaml::parse_documents(text) {
-            Err(e) => errors.push(SpecError {
-                location: at(e.pos),
-                message: e.message,
-            }),
-            Ok(docs) => {
-                for doc in docs.into_iter().flatten() {
-                    let mut doc_errors = Vec::new();
-                    let spec = parse_spec(&doc, at(doc.pos), &mut |pos, message| {
-                        doc_errors.push(SpecError {
-                            location: at(pos),
-                            message,
-                        })
-                    });
-                    match spec {
-                        Some(spec) if doc_errors.is_empty() => specs.push(spec),
-                        _ => errors.extend(doc_errors),
-                    }
-                }
-            }
+    for doc in docs.into_iter().flatten() {
+        let mut doc_errors = Vec::new();
+        let spec = parse_spec(&doc, at(doc.pos), &mut |pos, message| {
+            doc_errors.push(SpecError {
+                location: at(pos),
+                message,
+            })
+        });
+        match spec {
+            Some(spec) if doc_errors.is_empty() => specs.push(spec),
+            _ => errors.extend(doc_errors),
+        }
+    }
+    if errors.is_empty() { Ok(specs) } else { Err(errors) }
+}
+
+/// The whole set from per-file results (and errors found before parsing): every
+/// error, or the set once the rules over all files hold.
+pub fn assemble<'a>(
+    parsed: impl IntoIterator<Item = &'a FileResult>,
+    mut errors: Vec<SpecError>,
+) -> Result<DesiredSet, Vec<SpecError>> {
+    let mut specs = Vec::new();
+    for result in parsed {
+        match result {
+            Ok(file_specs) => specs.extend(file_specs.iter().cloned()),
+            Err(file_errors) => errors.extend(file_errors.iter().cloned()),
         }
     }
     check_set(&specs, &mut errors);
