@@ -4,14 +4,16 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat};
-use crate::diff::{DiffOptions, Plan};
+use crate::diff::Plan;
 use crate::executor::RetryPolicy;
 use crate::live::ApiGateway;
-use crate::live::sdk::{ConnectOptions, SdkApiGateway};
+use crate::live::limited::RateLimited;
+use crate::live::sdk::SdkApiGateway;
 use crate::plan::{self as render, Style};
 use crate::reconcile;
 use crate::spec::{self, Loaded};
@@ -186,10 +188,16 @@ async fn run(cli: Cli) -> ExitCode {
             }
         },
     };
+    let started = Instant::now();
     let loaded = match load_specs(&config.desired_dir) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    let timings = Timings {
+        load: started.elapsed(),
+        ..Timings::default()
+    };
+    let verbose = cli.global.verbose;
     match cli.command {
         Command::Validate => {
             println!(
@@ -200,8 +208,10 @@ async fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Plan { output } => plan_command(&config, &loaded, output, style).await,
-        Command::Apply => apply_command(&config, &loaded, style).await,
+        Command::Plan { output } => {
+            plan_command(&config, &loaded, output, style, timings, verbose).await
+        }
+        Command::Apply => apply_command(&config, &loaded, style, timings, verbose).await,
         Command::Run { .. } => unreachable!("run is dispatched before the one-shot commands"),
     }
 }
@@ -245,34 +255,46 @@ fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
     }
 }
 
-fn diff_options(config: &Config) -> DiffOptions {
-    DiffOptions {
-        prune: config.prune,
-        max_deletes: config.max_deletes_per_cycle,
-        allowed_apis: config.rest_apis.clone(),
+type Client = RateLimited<SdkApiGateway>;
+
+/// How long each step of a one-shot command took (printed with -v).
+#[derive(Default)]
+struct Timings {
+    load: Duration,
+    fetch: Duration,
+    diff: Duration,
+    render: Duration,
+}
+
+impl Timings {
+    fn report(&self, verbose: u8) {
+        if verbose > 0 {
+            let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+            eprintln!(
+                "Timings: load {}, fetch {}, diff {}, render {}",
+                ms(self.load),
+                ms(self.fetch),
+                ms(self.diff),
+                ms(self.render)
+            );
+        }
     }
 }
 
-async fn connect(config: &Config) -> Result<SdkApiGateway, ExitCode> {
-    SdkApiGateway::connect(&ConnectOptions {
-        region: config.region.clone(),
-        endpoint_url: config.endpoint_url.clone(),
-        connect_timeout: Some(config.timeouts.connect),
-        attempt_timeout: Some(config.timeouts.attempt),
-        ..ConnectOptions::default()
-    })
-    .await
-    .map_err(fail)
+async fn connect(config: &Config) -> Result<Client, ExitCode> {
+    reconcile::connect(config).await.map_err(fail)
 }
 
 async fn make_plan(
     config: &Config,
     loaded: &Loaded,
-    client: &SdkApiGateway,
+    client: &Client,
+    timings: &mut Timings,
 ) -> Result<Plan, ExitCode> {
-    match reconcile::plan(client, &loaded.set, &diff_options(config)).await {
+    match reconcile::plan(client, &loaded.set, &reconcile::diff_options(config)).await {
         Ok(planned) => {
-            tracing::info!(fetch = ?planned.fetch_time, diff = ?planned.diff_time, "planned");
+            timings.fetch = planned.fetch_time;
+            timings.diff = planned.diff_time;
             Ok(planned.plan)
         }
         Err(e) => {
@@ -282,7 +304,7 @@ async fn make_plan(
     }
 }
 
-fn report_calls(client: &SdkApiGateway) {
+fn report_calls(client: &Client) {
     let calls = client.call_counts();
     let list: Vec<String> = calls
         .by_operation
@@ -304,20 +326,26 @@ async fn plan_command(
     loaded: &Loaded,
     output: OutputFormat,
     style: Style,
+    mut timings: Timings,
+    verbose: u8,
 ) -> ExitCode {
     let client = match connect(config).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = match make_plan(config, loaded, &client).await {
+    let plan = match make_plan(config, loaded, &client, &mut timings).await {
         Ok(plan) => plan,
         Err(code) => return code,
     };
-    match output {
-        OutputFormat::Text => print!("{}", render::render_text(&plan, style)),
-        OutputFormat::Json => println!("{}", render::render_json(&plan)),
-    }
+    let started = Instant::now();
+    let text = match output {
+        OutputFormat::Text => render::render_text(&plan, style),
+        OutputFormat::Json => render::render_json(&plan) + "\n",
+    };
+    timings.render = started.elapsed();
+    print!("{text}");
     report_calls(&client);
+    timings.report(verbose);
     if plan.is_converged() {
         ExitCode::SUCCESS
     } else {
@@ -325,12 +353,18 @@ async fn plan_command(
     }
 }
 
-async fn apply_command(config: &Config, loaded: &Loaded, style: Style) -> ExitCode {
+async fn apply_command(
+    config: &Config,
+    loaded: &Loaded,
+    style: Style,
+    mut timings: Timings,
+    verbose: u8,
+) -> ExitCode {
     let client = match connect(config).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = match make_plan(config, loaded, &client).await {
+    let plan = match make_plan(config, loaded, &client, &mut timings).await {
         Ok(plan) => plan,
         Err(code) => return code,
     };
@@ -341,6 +375,7 @@ async fn apply_command(config: &Config, loaded: &Loaded, style: Style) -> ExitCo
         print!("{}", render::render_report(&report, style));
     }
     report_calls(&client);
+    timings.report(verbose);
     if report.converged() {
         ExitCode::SUCCESS
     } else {

@@ -3,10 +3,40 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
 use crate::diff::{self, DiffError, DiffOptions, Plan};
 use crate::executor::{self, ExecutionReport, RetryPolicy};
+use crate::live::limited::RateLimited;
+use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::live::{self, ApiError, ApiGateway, ApiQuery, LiveSnapshot};
 use crate::spec::DesiredSet;
+
+/// The client a cycle uses: the SDK behind the configured rate limit, timeouts,
+/// region and endpoint.
+pub async fn connect(config: &Config) -> Result<RateLimited<SdkApiGateway>, String> {
+    let sdk = SdkApiGateway::connect(&ConnectOptions {
+        region: config.region.clone(),
+        endpoint_url: config.endpoint_url.clone(),
+        connect_timeout: Some(config.timeouts.connect),
+        attempt_timeout: Some(config.timeouts.attempt),
+        ..ConnectOptions::default()
+    })
+    .await?;
+    Ok(RateLimited::new(
+        sdk,
+        config.rate_limit.requests_per_second,
+        config.rate_limit.burst,
+    ))
+}
+
+/// The diff settings the config asks for.
+pub fn diff_options(config: &Config) -> DiffOptions {
+    DiffOptions {
+        prune: config.prune,
+        max_deletes: config.max_deletes_per_cycle,
+        allowed_apis: config.rest_apis.clone(),
+    }
+}
 
 /// Why a cycle could not produce a plan.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +65,9 @@ pub async fn plan<C: ApiGateway>(
     let started = Instant::now();
     let query = match diff::ids_without_listing(desired, options) {
         Some(ids) => ApiQuery::Ids(ids),
-        None => ApiQuery::Listed(|apis: &[live::RestApiSummary]| diff::apis_to_fetch(desired, apis, options)),
+        None => ApiQuery::Listed(|apis: &[live::RestApiSummary]| {
+            diff::apis_to_fetch(desired, apis, options)
+        }),
     };
     let live = live::fetch(client, query).await?;
     let fetch_time = started.elapsed();

@@ -17,10 +17,8 @@ use tracing::Instrument;
 
 use crate::backoff;
 use crate::config::Config;
-use crate::diff::{ActionKind, DiffOptions, Plan};
+use crate::diff::{ActionKind, Plan};
 use crate::executor::{self, Outcome, RetryPolicy};
-use crate::live::limited::RateLimited;
-use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::live::{ApiGateway, CallCounts, FailureKind};
 use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
@@ -31,8 +29,6 @@ use crate::watch::{self, DirWatcher};
 
 /// How the daemon gets its config (again, on SIGHUP).
 pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send>;
-
-type Client = RateLimited<SdkApiGateway>;
 
 /// What the daemon remembers about one key between cycles.
 #[derive(Clone, Debug)]
@@ -60,22 +56,6 @@ struct Reconciler<C> {
     planned_from: Option<Vec<Spec>>,
     cycle_id: u64,
     calls_seen: CallCounts,
-}
-
-async fn connect(config: &Config) -> Result<Client, String> {
-    let sdk = SdkApiGateway::connect(&ConnectOptions {
-        region: config.region.clone(),
-        endpoint_url: config.endpoint_url.clone(),
-        connect_timeout: Some(config.timeouts.connect),
-        attempt_timeout: Some(config.timeouts.attempt),
-        ..ConnectOptions::default()
-    })
-    .await?;
-    Ok(RateLimited::new(
-        sdk,
-        config.rate_limit.requests_per_second,
-        config.rate_limit.burst,
-    ))
 }
 
 fn unix_now() -> f64 {
@@ -120,14 +100,6 @@ impl<C: ApiGateway> Reconciler<C> {
             planned_from: None,
             cycle_id: 0,
             calls_seen: CallCounts::default(),
-        }
-    }
-
-    fn diff_options(&self) -> DiffOptions {
-        DiffOptions {
-            prune: self.config.prune,
-            max_deletes: self.config.max_deletes_per_cycle,
-            allowed_apis: self.config.rest_apis.clone(),
         }
     }
 
@@ -179,7 +151,13 @@ impl<C: ApiGateway> Reconciler<C> {
         let mut plan_ok = false;
         if let Some(desired) = self.desired.clone() {
             metrics.desired_specs.set(desired.specs.len() as i64);
-            match reconcile::plan(&self.client, &desired, &self.diff_options()).await {
+            match reconcile::plan(
+                &self.client,
+                &desired,
+                &reconcile::diff_options(&self.config),
+            )
+            .await
+            {
                 Ok(planned) => {
                     plan_ok = true;
                     let snapshot = without_locations(&desired);
@@ -471,7 +449,7 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let client = match connect(&config).await {
+    let client = match reconcile::connect(&config).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -529,7 +507,7 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
                             "`listen` changed: restart the daemon to move the HTTP server"
                         );
                     }
-                    match connect(&new).await {
+                    match reconcile::connect(&new).await {
                         Ok(client) => reconciler.client = client,
                         Err(e) => tracing::error!(
                             "config reloaded but cannot connect, keeping the old client: {e}"

@@ -140,7 +140,10 @@ pub fn apis_to_fetch(
 
 /// When every spec names its API by id and no allow-list needs names, the ids to read
 /// without listing all APIs (saves GetRestApis, one call per 500 APIs per cycle).
-pub fn ids_without_listing(desired: &DesiredSet, options: &DiffOptions) -> Option<BTreeSet<String>> {
+pub fn ids_without_listing(
+    desired: &DesiredSet,
+    options: &DiffOptions,
+) -> Option<BTreeSet<String>> {
     if options.allowed_apis.is_some() {
         return None;
     }
@@ -385,7 +388,10 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!("REST API {} is not in the config's `restApis` list", label(api)),
+            format!(
+                "REST API {} is not in the config's `restApis` list",
+                label(api)
+            ),
         )));
     }
     let resources = live
@@ -401,7 +407,11 @@ fn resolve<'a>(
         return Ok(Err(blocked(
             &api.id,
             &written_resource,
-            format!("REST API {} has no resource {}; create it first", label(api), spec.resource),
+            format!(
+                "REST API {} has no resource {}; create it first",
+                label(api),
+                spec.resource
+            ),
         )));
     };
     if !resource.methods.contains_key(&spec.http_method) {

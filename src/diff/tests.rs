@@ -465,7 +465,10 @@ fn specs_naming_apis_by_id_need_no_listing() {
         ids_without_listing(&set(vec![by_id.clone()]), &opts()),
         Some(["api1".to_owned()].into())
     );
-    assert_eq!(ids_without_listing(&set(vec![by_id.clone(), named]), &opts()), None);
+    assert_eq!(
+        ids_without_listing(&set(vec![by_id.clone(), named]), &opts()),
+        None
+    );
     let allow = DiffOptions {
         allowed_apis: Some(vec!["api1".into()]),
         ..opts()
@@ -476,16 +479,23 @@ fn specs_naming_apis_by_id_need_no_listing() {
 #[test]
 fn fetching_by_id_reads_no_list_and_leaves_missing_apis_out() {
     let fake = MemoryApiGateway::new(live_with(&[]));
-    let query = crate::live::ApiQuery::<fn(&[RestApiSummary]) -> std::collections::BTreeSet<String>>::Ids(
-        ["api1".to_owned(), "gone".to_owned()].into(),
-    );
+    let query =
+        crate::live::ApiQuery::<fn(&[RestApiSummary]) -> std::collections::BTreeSet<String>>::Ids(
+            ["api1".to_owned(), "gone".to_owned()].into(),
+        );
     let snapshot = run(crate::live::fetch(&fake, query)).unwrap();
     assert_eq!(snapshot.resources.keys().collect::<Vec<_>>(), ["api1"]);
     assert_eq!(snapshot.rest_apis[0].name, "");
     let mut s = spec("GET", "200", Settings::default());
     s.api = ApiRef::Id("gone".into());
     let plan = diff(&set(vec![s]), &snapshot, &opts()).unwrap();
-    assert!(plan.actions[0].reason.as_deref().unwrap().contains("no REST API with restApi gone"));
+    assert!(
+        plan.actions[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no REST API with restApi gone")
+    );
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {

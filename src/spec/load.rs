@@ -88,7 +88,11 @@ pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, 
     let mut seen = HashSet::new();
     for file in &found {
         seen.insert(file.path.clone());
-        if cache.files.get(&file.path).is_some_and(|(stamp, _)| *stamp == file.stamp) {
+        if cache
+            .files
+            .get(&file.path)
+            .is_some_and(|(stamp, _)| *stamp == file.stamp)
+        {
             continue;
         }
         let result = match read_limited(&file.path) {
@@ -109,10 +113,14 @@ pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, 
             }
         };
         cache.parsed += 1;
-        cache.files.insert(file.path.clone(), (file.stamp.clone(), result));
+        cache
+            .files
+            .insert(file.path.clone(), (file.stamp.clone(), result));
     }
     cache.files.retain(|path, _| seen.contains(path));
-    let parsed = found.iter().filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
+    let parsed = found
+        .iter()
+        .filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
     match assemble(parsed, std::mem::take(&mut errors)) {
         Ok(set) => Ok(Loaded {
             set,
@@ -124,7 +132,9 @@ pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, 
 }
 
 /// Every spec file under `dir` with its bytes, in path order (see [`find_files`]).
-pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
+pub fn collect_files(
+    dir: &Path,
+) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
     let (found, warnings, mut errors) = find_files(dir)?;
     let mut files = Vec::new();
     for file in found {
@@ -143,7 +153,9 @@ pub fn collect_files(dir: &Path) -> std::io::Result<(Vec<SourceFile>, Vec<String
 /// than that is read).
 fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
 }
 
@@ -153,7 +165,9 @@ fn too_large(display_name: &str) -> SpecError {
             file: Arc::from(display_name),
             pos: Pos { line: 1, col: 1 },
         },
-        message: format!("file is larger than {MAX_FILE_BYTES} bytes (1 MiB); split it into several files"),
+        message: format!(
+            "file is larger than {MAX_FILE_BYTES} bytes (1 MiB); split it into several files"
+        ),
     }
 }
 
@@ -170,7 +184,10 @@ struct Found {
 fn find_files(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<String>, Vec<SpecError>)> {
     let root = fs::canonicalize(dir)?;
     if !root.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        ));
     }
     let mut walk = Walk {
         root: root.clone(),
@@ -180,7 +197,8 @@ fn find_files(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<String>, Vec<SpecE
         errors: Vec::new(),
     };
     walk.dir(dir)?;
-    walk.files.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    walk.files
+        .sort_by(|a, b| a.display_name.cmp(&b.display_name));
     Ok((walk.files, walk.warnings, walk.errors))
 }
 
@@ -205,7 +223,10 @@ impl Walk {
             let real = match fs::canonicalize(&path) {
                 Ok(real) => real,
                 Err(e) => {
-                    self.warnings.push(format!("{}: skipped, cannot resolve it: {e}", path.display()));
+                    self.warnings.push(format!(
+                        "{}: skipped, cannot resolve it: {e}",
+                        path.display()
+                    ));
                     continue;
                 }
             };
@@ -341,7 +362,14 @@ mod tests {
         fs::write(root.join("a.yaml"), GOOD).unwrap();
         fs::write(root.join("b.yaml"), GOOD.replace("GET", "POST")).unwrap();
         let mut cache = SpecCache::default();
-        assert_eq!(load_desired_cached(root, &mut cache).unwrap().set.specs.len(), 2);
+        assert_eq!(
+            load_desired_cached(root, &mut cache)
+                .unwrap()
+                .set
+                .specs
+                .len(),
+            2
+        );
         assert_eq!(cache.parsed, 2);
         load_desired_cached(root, &mut cache).unwrap();
         assert_eq!(cache.parsed, 2, "nothing changed, nothing re-read");
@@ -357,13 +385,23 @@ mod tests {
 
         // A removed file leaves the set and the cache; set rules still see every file.
         fs::remove_file(root.join("a.yaml")).unwrap();
-        assert_eq!(load_desired_cached(root, &mut cache).unwrap().set.specs.len(), 1);
+        assert_eq!(
+            load_desired_cached(root, &mut cache)
+                .unwrap()
+                .set
+                .specs
+                .len(),
+            1
+        );
         assert_eq!(cache.files.len(), 1);
         fs::write(root.join("c.yaml"), GOOD.replace("GET", "PATCH")).unwrap();
         let LoadError::Invalid(errors) = load_desired_cached(root, &mut cache).unwrap_err() else {
             panic!("expected a duplicate")
         };
-        assert!(errors[0].message.contains("duplicate integration response"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("duplicate integration response"),
+            "{errors:?}"
+        );
     }
 
     #[test]

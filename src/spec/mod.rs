@@ -9,7 +9,10 @@ mod validate;
 use std::fmt;
 use std::sync::Arc;
 
-pub use load::{LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, collect_files, load_desired, load_desired_cached};
+pub use load::{
+    LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, collect_files, load_desired,
+    load_desired_cached,
+};
 pub use validate::parse_files;
 
 use crate::model::Settings;

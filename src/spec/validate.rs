@@ -72,7 +72,11 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
             _ => errors.extend(doc_errors),
         }
     }
-    if errors.is_empty() { Ok(specs) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The whole set from per-file results (and errors found before parsing): every
