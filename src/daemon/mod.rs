@@ -23,7 +23,7 @@ use crate::live::{ApiGateway, CallCounts, FailureKind};
 use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
-use crate::spec::{self, DesiredSet, Spec, SpecCache};
+use crate::spec::{self, DesiredSet, SpecCache};
 use crate::status::{CycleSummary, KeyState, KeyStatus, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 
@@ -52,8 +52,8 @@ struct Reconciler<C> {
     /// Parsed spec files, re-read only when they change.
     spec_cache: SpecCache,
     keys: BTreeMap<Key, KeyMemory>,
-    /// The desired set (without locations) the last successful plan was made from.
-    planned_from: Option<Vec<Spec>>,
+    /// The desired set the last successful plan was made from.
+    planned_from: Option<DesiredSet>,
     cycle_id: u64,
     calls_seen: CallCounts,
 }
@@ -63,20 +63,6 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// Specs compared without their locations: moving a spec within its file is no change.
-fn without_locations(set: &DesiredSet) -> Vec<Spec> {
-    set.specs
-        .iter()
-        .map(|s| Spec {
-            location: spec::Location {
-                file: Arc::from(""),
-                pos: Default::default(),
-            },
-            ..s.clone()
-        })
-        .collect()
 }
 
 impl<C: ApiGateway> Reconciler<C> {
@@ -160,14 +146,17 @@ impl<C: ApiGateway> Reconciler<C> {
             {
                 Ok(planned) => {
                     plan_ok = true;
-                    let snapshot = without_locations(&desired);
-                    let desired_unchanged = self.planned_from.as_ref() == Some(&snapshot);
+                    // Moving a spec within its file is no change.
+                    let desired_unchanged = self
+                        .planned_from
+                        .as_ref()
+                        .is_some_and(|before| before.same_ignoring_locations(&desired));
                     let nudged = reasons
                         .iter()
                         .any(|r| matches!(r, Trigger::Reload | Trigger::Http));
                     self.execute(planned.plan, desired_unchanged, nudged, &mut summary)
                         .await;
-                    self.planned_from = Some(snapshot);
+                    self.planned_from = Some(desired.clone());
                 }
                 Err(e) => {
                     tracing::error!("cycle failed: {e}");

@@ -191,9 +191,10 @@ pub fn diff(
     let mut plan = Plan::default();
     let mut resolved: Vec<Resolved<'_>> = Vec::new();
     let mut seen: HashMap<Key, &Location> = HashMap::new();
+    let index = Index::new(live);
 
     for spec in &desired.specs {
-        match resolve(spec, live, options)? {
+        match resolve(spec, &index, options)? {
             Ok(r) => {
                 if let Some(first) = seen.insert(r.key.clone(), &spec.location) {
                     return Err(DiffError::DuplicateKey {
@@ -332,12 +333,42 @@ fn action_for(r: &Resolved<'_>) -> Option<Action> {
     }
 }
 
+/// Lookups into a snapshot by API id and name, and by resource id and path, built
+/// once per diff so resolving N specs costs O(N), not O(N x resources).
+struct Index<'a> {
+    apis_by_id: HashMap<&'a str, &'a RestApiSummary>,
+    apis_by_name: HashMap<&'a str, Vec<&'a RestApiSummary>>,
+    resources: HashMap<&'a str, HashMap<ResourceRef, &'a LiveResource>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(live: &'a LiveSnapshot) -> Self {
+        let mut index = Index {
+            apis_by_id: HashMap::new(),
+            apis_by_name: HashMap::new(),
+            resources: HashMap::new(),
+        };
+        for api in &live.rest_apis {
+            index.apis_by_id.insert(&api.id, api);
+            index.apis_by_name.entry(&api.name).or_default().push(api);
+        }
+        for (api_id, resources) in &live.resources {
+            let by_ref = index.resources.entry(api_id).or_default();
+            for r in resources {
+                by_ref.insert(ResourceRef::Id(r.id.clone()), r);
+                by_ref.insert(ResourceRef::Path(r.path.clone()), r);
+            }
+        }
+        index
+    }
+}
+
 /// Resolve a spec's API name/id and resource path/id against the snapshot.
 /// `Ok(Err(action))` is a blocked action;
 /// `Err` is an error that stops the whole plan.
 fn resolve<'a>(
     spec: &'a Spec,
-    live: &'a LiveSnapshot,
+    live: &Index<'a>,
     options: &DiffOptions,
 ) -> Result<Result<Resolved<'a>, Action>, DiffError> {
     let written_api = match &spec.api {
@@ -363,10 +394,13 @@ fn resolve<'a>(
     };
 
     let api = match &spec.api {
-        ApiRef::Id(id) => live.rest_apis.iter().find(|a| &a.id == id),
+        ApiRef::Id(id) => live.apis_by_id.get(id.as_str()).copied(),
         ApiRef::Name(name) => {
-            let matching: Vec<&RestApiSummary> =
-                live.rest_apis.iter().filter(|a| &a.name == name).collect();
+            let matching = live
+                .apis_by_name
+                .get(name.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             if matching.len() > 1 {
                 return Err(DiffError::AmbiguousApiName {
                     name: name.clone(),
@@ -394,15 +428,11 @@ fn resolve<'a>(
             ),
         )));
     }
-    let resources = live
+    let resource = live
         .resources
-        .get(&api.id)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let resource = resources.iter().find(|r| match &spec.resource {
-        ResourceRef::Id(id) => &r.id == id,
-        ResourceRef::Path(path) => &r.path == path,
-    });
+        .get(api.id.as_str())
+        .and_then(|by_ref| by_ref.get(&spec.resource))
+        .copied();
     let Some(resource) = resource else {
         return Ok(Err(blocked(
             &api.id,

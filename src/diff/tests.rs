@@ -36,7 +36,7 @@ fn templates(pairs: &[(&str, &str)]) -> Settings {
 }
 
 fn set(specs: Vec<Spec>) -> DesiredSet {
-    DesiredSet { specs }
+    DesiredSet::new(specs)
 }
 
 /// Shop (api1) with /orders (r1): GET and POST with method responses 200, 400, 500.

@@ -84,10 +84,33 @@ pub struct Spec {
     pub location: Location,
 }
 
-/// All specs of the desired directory, validated as a whole.
+/// All specs of the desired directory, validated as a whole. Specs are shared
+/// (`Arc`) with the loader's cache, so a large set is held in memory once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DesiredSet {
-    pub specs: Vec<Spec>,
+    pub specs: Vec<Arc<Spec>>,
+}
+
+impl DesiredSet {
+    pub fn new(specs: Vec<Spec>) -> DesiredSet {
+        DesiredSet {
+            specs: specs.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// The same specs in the same order, wherever in their files they stand.
+    pub fn same_ignoring_locations(&self, other: &DesiredSet) -> bool {
+        self.specs.len() == other.specs.len()
+            && self.specs.iter().zip(&other.specs).all(|(a, b)| {
+                Arc::ptr_eq(a, b)
+                    || (a.api == b.api
+                        && a.resource == b.resource
+                        && a.http_method == b.http_method
+                        && a.status_code == b.status_code
+                        && a.settings == b.settings
+                        && a.state == b.state)
+            })
+    }
 }
 
 /// One validation problem, printed as `file:line:col: message`.

@@ -30,7 +30,7 @@ pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
 }
 
 /// The specs of one file, or all of its errors.
-pub type FileResult = Result<Vec<Spec>, Vec<SpecError>>;
+pub type FileResult = Result<Vec<Arc<Spec>>, Vec<SpecError>>;
 
 /// Parse and validate one file on its own (the rules over all files come later).
 pub fn parse_file(file: &SourceFile) -> FileResult {
@@ -68,7 +68,7 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
             })
         });
         match spec {
-            Some(spec) if doc_errors.is_empty() => specs.push(spec),
+            Some(spec) if doc_errors.is_empty() => specs.push(Arc::new(spec)),
             _ => errors.extend(doc_errors),
         }
     }
@@ -451,7 +451,7 @@ fn is_parameter_source(value: &str) -> bool {
 }
 
 /// Rules over the whole set: one document per identity, one default response per method.
-fn check_set(specs: &[Spec], errors: &mut Vec<SpecError>) {
+fn check_set(specs: &[Arc<Spec>], errors: &mut Vec<SpecError>) {
     let mut by_identity: HashMap<(&ApiRef, &ResourceRef, &str, &str), &Spec> = HashMap::new();
     let mut defaults: HashMap<(&ApiRef, &ResourceRef, &str), &Spec> = HashMap::new();
     for spec in specs {
