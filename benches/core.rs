@@ -67,7 +67,7 @@ fn write_specs(dir: &std::path::Path, resources: usize) {
                 template(i, code).trim_end().replace('\n', "\n    ")
             );
             docs += 1;
-            if docs % DOCS_PER_FILE == 0 {
+            if docs.is_multiple_of(DOCS_PER_FILE) {
                 std::fs::write(
                     dir.join(format!("specs-{:04}.yaml", docs / DOCS_PER_FILE)),
                     &file,
@@ -88,7 +88,7 @@ fn live(resources: usize) -> LiveSnapshot {
         .map(|i| {
             let mut method = method_with_responses(&CODES);
             for (k, code) in CODES.iter().copied().enumerate() {
-                let drifted = (i * CODES.len() + k) % 10 == 0;
+                let drifted = (i * CODES.len() + k).is_multiple_of(10);
                 let body = if drifted {
                     "drifted".to_owned()
                 } else {

@@ -70,8 +70,19 @@ async fn specs_naming_apis_by_id_skip_the_api_listing() {
     let dir = desired_dir(&[("ids.yaml", &by_id)]);
     let out = moto.cli(dir.path(), "region: us-east-1\n", &["apply"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(stdout(&out).contains("no REST API with restApi doesnotexist"), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("no REST API with restApi doesnotexist"),
+        "{}",
+        show(&out)
+    );
     assert!(stdout(&out).contains("Apply: 1 created"), "{}", show(&out));
-    assert_eq!(calls_line(&out), "API calls: GetResources 2, PutIntegrationResponse 1");
-    assert!(get_ir(&client, &api.api_id, &res, "GET", "200").await.is_some());
+    assert_eq!(
+        calls_line(&out),
+        "API calls: GetResources 2, PutIntegrationResponse 1"
+    );
+    assert!(
+        get_ir(&client, &api.api_id, &res, "GET", "200")
+            .await
+            .is_some()
+    );
 }
