@@ -51,7 +51,7 @@ fn template(i: usize, code: &str) -> String {
 
 fn write_specs(dir: &std::path::Path, resources: usize) {
     let mut file = String::new();
-    let mut docs = 0;
+    let mut docs = 0usize;
     for i in 0..resources {
         for code in CODES {
             let pattern = if code == "200" {
