@@ -1,12 +1,16 @@
 """Benchmarks against a local moto server: prints numbers, asserts nothing.
 
 0. Wall time of `plan` and `apply` for the seed example (median of N runs).
+S. With --scale 1000,10000: a fixture of that many integration responses (1 API,
+   resources x 2 methods x 2 responses, 10% drifted) and its specs; then API calls
+   per steady-state cycle, `plan` wall time split load/fetch/diff/render, apply
+   throughput under `rateLimit`, and the daemon's idle RSS holding them.
 1. Latency from a spec file being saved to the change being readable through the
    SDK, with the default debounce (500ms): median and p90 over N saves.
 2. Idle RSS and CPU of `run` managing 1,000 integration responses, measured over a
    quiet window after the first cycle converged.
 
-Usage: python3 scripts/bench.py [--runs N] [--saves N] [--idle-seconds S]
+Usage: python3 scripts/bench.py [--runs N] [--saves N] [--idle-seconds S] [--scale 1000,10000] [--only-scale]
 Needs: cargo, moto[server] (scripts/ensure-moto.sh), boto3 (comes with moto).
 """
 import argparse
@@ -165,6 +169,97 @@ def bench_cli(runs):
         moto.terminate()
 
 
+def scale_fixture(client, responses, drift=0.1):
+    """One API, responses/4 resources, GET and POST each with responses 200 and 500;
+    every response live, `drift` of them with another template. Returns specs text."""
+    resources = responses // 4
+    api = client.create_rest_api(name=f"Scale{responses}")["id"]
+    root = client.get_resources(restApiId=api)["items"][0]["id"]
+    docs, n = [], 0
+    for i in range(resources):
+        rid = client.create_resource(restApiId=api, parentId=root, pathPart=f"r{i}")["id"]
+        for method in ("GET", "POST"):
+            client.put_method(restApiId=api, resourceId=rid, httpMethod=method, authorizationType="NONE")
+            client.put_integration(restApiId=api, resourceId=rid, httpMethod=method, type="MOCK")
+            for code in ("200", "500"):
+                client.put_method_response(restApiId=api, resourceId=rid, httpMethod=method, statusCode=code)
+                template = f"{method} {i} {code}"
+                drifted = (n % int(1 / drift)) == 0
+                kwargs = {"selectionPattern": "5\\d{2}"} if code == "500" else {}
+                client.put_integration_response(restApiId=api, resourceId=rid, httpMethod=method, statusCode=code,
+                                                responseTemplates={"application/json": "old" if drifted else template},
+                                                **kwargs)
+                docs.append(spec(f"Scale{responses}", f"/r{i}", code, template,
+                                 "5\\d{2}" if code == "500" else None).replace("httpMethod: GET", f"httpMethod: {method}"))
+                n += 1
+    return "---\n".join(docs)
+
+
+def bench_scale(sizes, idle_seconds):
+    for responses in sizes:
+        moto, endpoint, client = start_moto()
+        try:
+            started = time.monotonic()
+            text = scale_fixture(client, responses)
+            built = time.monotonic() - started
+            desired = tempfile.mkdtemp()
+            with open(os.path.join(desired, "specs.yaml"), "w") as f:
+                f.write(text)
+            cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+            rate = 25
+            cfg.write(f"region: us-east-1\nrateLimit: {{requestsPerSecond: {rate}, burst: 10}}\n")
+            cfg.close()
+            base = [BIN, "--config", cfg.name, "--endpoint-url", endpoint, "--desired", desired, "-v"]
+
+            def run(*args):
+                start = time.monotonic()
+                done = subprocess.run(base + list(args), env=ENV, capture_output=True, text=True)
+                return done, time.monotonic() - start
+
+            def line(done, prefix):
+                return next((l for l in done.stderr.splitlines() if l.startswith(prefix)), "")
+
+            plan, plan_time = run("plan")
+            updates = plan.stdout.count("~ update")
+            apply, apply_time = run("apply")
+            stamps = []
+            for l in apply.stderr.splitlines():
+                if " applied " in l or l.rstrip().endswith(" applied"):
+                    try:
+                        stamps.append(time.mktime(time.strptime(l[:19], "%Y-%m-%dT%H:%M:%S")) + float("0." + l[20:26]))
+                    except ValueError:
+                        pass
+            stamps.sort()
+            # After the first `burst` writes the bucket is empty: what follows is the
+            # sustained rate.
+            achieved = (len(stamps) - 11) / (stamps[-1] - stamps[10]) if len(stamps) > 20 else 0
+            peak = max((sum(1 for t in stamps if s0 <= t < s0 + 1) for s0 in stamps), default=0)
+            steady, steady_time = run("plan")
+            times = [run("plan")[1] for _ in range(3)]
+            print(f"\n## {responses} integration responses (fixture built in {built:.0f} s)")
+            print(f"- first plan: exit {plan.returncode}, {updates} to update, {plan_time * 1000:.0f} ms; "
+                  f"{line(plan, 'Timings:')}")
+            print(f"- apply: exit {apply.returncode}, {apply_time:.1f} s; {len(stamps)} writes at "
+                  f"a sustained {achieved:.1f}/s after the burst, with rateLimit {rate}/s burst 10 = {achieved / rate:.2f} of the limit; "
+                  f"peak {peak} in any 1 s window (bucket allows burst + rate = {10 + rate})")
+            print(f"- steady-state plan: exit {steady.returncode}; {line(steady, 'API calls:')}; "
+                  f"{line(steady, 'Timings:')}; wall median {statistics.median(times) * 1000:.0f} ms")
+            daemon, status = start_daemon(endpoint, desired, "interval: 5m\n")
+            try:
+                wait_for(lambda: (s := status()) is not None and s.get("lastCycle", {}).get("result") == "converged",
+                         "daemon converged", deadline=300, step=0.1)
+                _, cpu0 = proc_stats(daemon.pid)
+                time.sleep(idle_seconds)
+                rss, cpu1 = proc_stats(daemon.pid)
+                print(f"- daemon idle holding {responses}: RSS {rss:.1f} MiB, CPU {100 * (cpu1 - cpu0) / idle_seconds:.2f}% "
+                      f"over {idle_seconds} s")
+            finally:
+                daemon.terminate()
+                daemon.wait()
+        finally:
+            moto.terminate()
+
+
 def proc_stats(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -209,11 +304,16 @@ def main():
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--idle-seconds", type=int, default=20)
+    parser.add_argument("--scale", default="", help="comma-separated sizes, e.g. 1000,10000")
+    parser.add_argument("--only-scale", action="store_true", help="skip the seed, latency and idle benchmarks")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    bench_cli(args.runs)
-    bench_latency(args.saves)
-    bench_idle(args.idle_seconds)
+    if not args.only_scale:
+        bench_cli(args.runs)
+        bench_latency(args.saves)
+        bench_idle(args.idle_seconds)
+    if args.scale:
+        bench_scale([int(n) for n in args.scale.split(",")], args.idle_seconds)
 
 
 if __name__ == "__main__":
