@@ -66,8 +66,12 @@ pub enum ColorChoice {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum OutputFormat {
+    /// Terraform-like text with unified template diffs
     Text,
+    /// One JSON object: {"summary": {...}, "actions": [...]}
     Json,
+    /// A pull-request comment: summary, table, collapsible diffs
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,7 +86,7 @@ pub enum Command {
     /// Exit code 0 when live matches the specs, 2 when changes are pending (or
     /// blocked), 1 on error.
     Plan {
-        /// Output format: text for people, json for machines
+        /// Output format: text for people, json for machines, markdown for reviews
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
@@ -343,6 +347,7 @@ async fn plan_command(
     let text = match output {
         OutputFormat::Text => render::render_text(&plan, style),
         OutputFormat::Json => render::render_json(&plan) + "\n",
+        OutputFormat::Markdown => render::render_markdown(&plan),
     };
     timings.render = started.elapsed();
     print!("{text}");

@@ -69,38 +69,119 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         if let Some(reason) = &action.reason {
             let _ = writeln!(out, "      {reason}");
         }
-        let empty = Settings::default();
-        let fields = match action.kind {
-            ActionKind::Create => {
-                field_changes(&empty, action.desired.as_ref().unwrap_or(&empty), style)
-            }
-            ActionKind::Update => field_changes(
-                action.live.as_ref().unwrap_or(&empty),
-                action.desired.as_ref().unwrap_or(&empty),
-                style,
-            ),
-            ActionKind::Delete | ActionKind::Blocked => String::new(),
-        };
-        out.push_str(&fields);
+        out.push_str(&action_fields(action, style));
     }
-    if plan.unmanaged_kept > 0 {
-        let _ = writeln!(
-            out,
-            "note: {} live integration response(s) on managed methods are not in any spec and are kept (prune is off)",
-            plan.unmanaged_kept
-        );
+    if let Some(note) = unmanaged_note(plan) {
+        let _ = writeln!(out, "note: {note}");
     }
     if plan.actions.is_empty() {
         out.push_str("No changes. Live integration responses match the specs.\n");
     }
-    let _ = writeln!(
-        out,
+    let _ = writeln!(out, "{}", summary_line(plan));
+    out
+}
+
+/// The field changes an action makes (create, update), indented.
+fn action_fields(action: &Action, style: Style) -> String {
+    let empty = Settings::default();
+    match action.kind {
+        ActionKind::Create => {
+            field_changes(&empty, action.desired.as_ref().unwrap_or(&empty), style)
+        }
+        ActionKind::Update => field_changes(
+            action.live.as_ref().unwrap_or(&empty),
+            action.desired.as_ref().unwrap_or(&empty),
+            style,
+        ),
+        ActionKind::Delete | ActionKind::Blocked => String::new(),
+    }
+}
+
+fn unmanaged_note(plan: &Plan) -> Option<String> {
+    (plan.unmanaged_kept > 0).then(|| {
+        format!(
+            "{} live integration response(s) on managed methods are not in any spec and are kept (prune is off)",
+            plan.unmanaged_kept
+        )
+    })
+}
+
+/// `Plan: N to create, N to update, N to delete, N blocked.`
+pub fn summary_line(plan: &Plan) -> String {
+    format!(
         "Plan: {} to create, {} to update, {} to delete, {} blocked.",
         plan.count(ActionKind::Create),
         plan.count(ActionKind::Update),
         plan.count(ActionKind::Delete),
         plan.count(ActionKind::Blocked)
-    );
+    )
+}
+
+/// The plan as Markdown for a pull-request comment: the summary, a table of actions,
+/// and each change's field and template diffs in a collapsible block.
+pub fn render_markdown(plan: &Plan) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from("### apigw-reconciler plan\n\n");
+    let _ = writeln!(out, "**{}**\n", summary_line(plan));
+    if plan.actions.is_empty() {
+        out.push_str("No changes. Live integration responses match the specs.\n");
+    }
+    if !plan.actions.is_empty() {
+        out.push_str("| action | API | resource | method | status | spec / reason |\n|---|---|---|---|---|---|\n");
+        for a in &plan.actions {
+            let (sym, _, word) = symbol(a.kind);
+            let api = match &a.api_name {
+                Some(name) => format!("{} (`{}`)", cell(name), a.key.rest_api_id),
+                None => format!("`{}`", a.key.rest_api_id),
+            };
+            let resource = a
+                .resource_path
+                .clone()
+                .unwrap_or_else(|| a.key.resource_id.clone());
+            let detail = [
+                a.source.as_ref().map(|s| format!("`{s}`")),
+                a.reason.as_deref().map(cell),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+            let _ = writeln!(
+                out,
+                "| `{sym}` {word} | {api} | `{}` | {} | {} | {detail} |",
+                cell(&resource),
+                a.key.http_method,
+                a.key.status_code
+            );
+        }
+    }
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Create | ActionKind::Update))
+    {
+        let fields = action_fields(a, Style { color: false });
+        // Unified-diff lines start at column 0 so the `diff` highlighting colours them.
+        let body: String = fields
+            .lines()
+            .map(|l| {
+                l.strip_prefix("        ")
+                    .or_else(|| l.strip_prefix("      "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let _ = write!(
+            out,
+            "\n<details><summary>{} {}</summary>\n\n```diff\n{}\n```\n</details>\n",
+            symbol(a.kind).2,
+            describe(a).replace('<', "&lt;"),
+            body.replace("```", "` ` `")
+        );
+    }
+    if let Some(note) = unmanaged_note(plan) {
+        let _ = writeln!(out, "\n_Note: {note}._");
+    }
     out
 }
 
@@ -362,5 +443,53 @@ mod tests {
             render_json(&plan),
             r#"{"summary":{"create":1,"update":0,"delete":0,"blocked":1},"actions":[{"action":"create","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200"},{"action":"blocked","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200","reason":"no method response"}]}"#
         );
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::*;
+    use crate::model::Key;
+
+    #[test]
+    fn markdown_has_a_summary_a_table_and_collapsible_diffs() {
+        let mut desired = Settings::default();
+        desired
+            .response_templates
+            .insert("application/json".into(), "{\"a\": 1}\n".into());
+        let plan = Plan {
+            actions: vec![Action {
+                kind: ActionKind::Create,
+                key: Key {
+                    rest_api_id: "api1".into(),
+                    resource_id: "r1".into(),
+                    http_method: "GET".into(),
+                    status_code: "200".into(),
+                },
+                api_name: Some("Shop|Front".into()),
+                resource_path: Some("/orders".into()),
+                desired: Some(desired),
+                live: None,
+                reason: None,
+                source: None,
+            }],
+            ..Plan::default()
+        };
+        let md = render_markdown(&plan);
+        assert!(
+            md.contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 blocked.**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `+` create | Shop\\|Front (`api1`) | `/orders` | GET | 200 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("<details><summary>create Shop|Front (api1) /orders GET 200</summary>"),
+            "{md}"
+        );
+        assert!(md.contains("```diff\nselectionPattern: (default response)\nresponseTemplates[\"application/json\"]:"), "{md}");
+        assert!(md.contains("\n+{\"a\": 1}\n"), "{md}");
+        assert!(render_markdown(&Plan::default()).contains("No changes."));
     }
 }
