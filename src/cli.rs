@@ -94,6 +94,19 @@ pub enum Command {
     ///
     /// Exit code 0 when converged, 1 when any action failed or is blocked, or on error.
     Apply,
+    /// Write the live integration responses of one REST API as specs (adoption).
+    ///
+    /// One file per resource path, in the restApiName + resourcePath form, stable
+    /// order, block scalars for multi-line templates. Without --out, prints them.
+    /// `plan` against the exported directory then reports no changes.
+    Export {
+        /// Name or id of the REST API to export
+        #[arg(long, value_name = "NAME_OR_ID")]
+        rest_api: String,
+        /// Directory to write the files to (created if missing; files are replaced)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Run the daemon: reconcile on file changes, every `interval`, on SIGHUP (which
     /// also reloads the config) and on `POST /reconcile`.
     ///
@@ -110,6 +123,17 @@ pub enum Command {
 pub fn main(cli: Cli) -> ExitCode {
     if let Command::Run { dry_run } = cli.command {
         return run_daemon(cli.global, dry_run);
+    }
+    if let Command::Export { rest_api, out } = &cli.command {
+        init_logging(cli.global.verbose);
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        };
+        return runtime.block_on(export_command(&cli.global, rest_api, out.as_deref()));
     }
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -218,7 +242,9 @@ async fn run(cli: Cli) -> ExitCode {
             plan_command(&config, &loaded, output, style, timings, verbose).await
         }
         Command::Apply => apply_command(&config, &loaded, style, timings, verbose).await,
-        Command::Run { .. } => unreachable!("run is dispatched before the one-shot commands"),
+        Command::Run { .. } | Command::Export { .. } => {
+            unreachable!("run and export are dispatched before the spec-reading commands")
+        }
     }
 }
 
@@ -388,4 +414,75 @@ async fn apply_command(
     } else {
         ExitCode::from(1)
     }
+}
+
+async fn export_command(global: &GlobalArgs, rest_api: &str, out: Option<&Path>) -> ExitCode {
+    let config = match load_config(global) {
+        Ok(config) => config,
+        Err(message) => return fail(message),
+    };
+    let client = match connect(&config).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let apis = match client.rest_apis().await {
+        Ok(apis) => apis,
+        Err(e) => return fail(e.to_string()),
+    };
+    let matching: Vec<_> = apis
+        .iter()
+        .filter(|a| a.id == rest_api || a.name == rest_api)
+        .collect();
+    let api = match matching.as_slice() {
+        [api] => *api,
+        [] => {
+            return fail(format!(
+                "no REST API named or with id `{rest_api}` in this account and region"
+            ));
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
+            return fail(format!(
+                "{} REST APIs are named `{rest_api}` (ids {}); export by id, and note that specs using \
+                 restApiName cannot tell them apart",
+                many.len(),
+                ids.join(", ")
+            ));
+        }
+    };
+    let resources = match client.resources(&api.id).await {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let files = crate::export::export_specs(&api.name, &resources);
+    let count: usize = files
+        .iter()
+        .map(|(_, text)| text.matches("kind: IntegrationResponse").count())
+        .sum();
+    match out {
+        None => {
+            let docs: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
+            print!("{}", docs.join("---\n"));
+        }
+        Some(dir) => {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return fail(format!("cannot create {}: {e}", dir.display()));
+            }
+            for (name, text) in &files {
+                let path = dir.join(name);
+                if let Err(e) = std::fs::write(&path, text) {
+                    return fail(format!("cannot write {}: {e}", path.display()));
+                }
+            }
+            eprintln!(
+                "exported {count} integration response(s) of {} ({}) into {} file(s) in {}",
+                api.name,
+                api.id,
+                files.len(),
+                dir.display()
+            );
+        }
+    }
+    report_calls(&client);
+    ExitCode::SUCCESS
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod diff;
 pub mod executor;
+pub mod export;
 pub mod live;
 pub mod metrics;
 pub mod model;
