@@ -203,8 +203,10 @@ def bench_scale(sizes, idle_seconds):
             text = scale_fixture(client, responses)
             built = time.monotonic() - started
             desired = tempfile.mkdtemp()
-            with open(os.path.join(desired, "specs.yaml"), "w") as f:
-                f.write(text)
+            docs = text.split("---\n")
+            for start in range(0, len(docs), 1000):  # spec files are limited to 1 MiB
+                with open(os.path.join(desired, f"specs-{start // 1000:03}.yaml"), "w") as f:
+                    f.write("---\n".join(docs[start:start + 1000]))
             cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
             rate = 25
             cfg.write(f"region: us-east-1\nrateLimit: {{requestsPerSecond: {rate}, burst: 10}}\n")
