@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat};
-use crate::diff::Plan;
 use crate::executor::RetryPolicy;
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
@@ -322,12 +321,12 @@ async fn make_plan(
     loaded: &Loaded,
     client: &Client,
     timings: &mut Timings,
-) -> Result<Plan, ExitCode> {
-    match reconcile::plan(client, &loaded.set, &reconcile::diff_options(config)).await {
+) -> Result<reconcile::Planned, ExitCode> {
+    match reconcile::plan(client, &loaded.set, config).await {
         Ok(planned) => {
             timings.fetch = planned.fetch_time;
             timings.diff = planned.diff_time;
-            Ok(planned.plan)
+            Ok(planned)
         }
         Err(e) => {
             report_calls(client);
@@ -366,7 +365,7 @@ async fn plan_command(
         Err(code) => return code,
     };
     let plan = match make_plan(config, loaded, &client, &mut timings).await {
-        Ok(plan) => plan,
+        Ok(planned) => planned.plan,
         Err(code) => return code,
     };
     let started = Instant::now();
@@ -397,19 +396,30 @@ async fn apply_command(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = match make_plan(config, loaded, &client, &mut timings).await {
-        Ok(plan) => plan,
+    let planned = match make_plan(config, loaded, &client, &mut timings).await {
+        Ok(planned) => planned,
         Err(code) => return code,
     };
-    print!("{}", render::render_text(&plan, style));
-    let report = reconcile::apply(&client, &plan, &RetryPolicy::default()).await;
+    print!("{}", render::render_text(&planned.plan, style));
+    let report = reconcile::apply(&client, &planned.plan, &RetryPolicy::default()).await;
     if !report.results.is_empty() {
         println!();
         print!("{}", render::render_report(&report, style));
     }
+    let stages = reconcile::stages_after(config, &report, &planned.live);
+    let mut deployed_all = true;
+    for (stage, result) in crate::redeploy::redeploy(&client, &stages).await {
+        match result {
+            Ok(()) => println!("deployed {stage}"),
+            Err(e) => {
+                deployed_all = false;
+                println!("failed to deploy {stage}: {e}");
+            }
+        }
+    }
     report_calls(&client);
     timings.report(verbose);
-    if report.converged() {
+    if report.converged() && deployed_all {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod redeploy;
 pub mod server;
 pub mod spec;
 pub mod status;

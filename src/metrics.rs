@@ -61,6 +61,11 @@ impl Default for Metrics {
             m.throttles.clone(),
         );
         registry.register(
+            "api_errors",
+            "Failed requests to API Gateway by kind (http_<status>, timeout, connection, bad_response)",
+            m.api_errors.clone(),
+        );
+        registry.register(
             "drift_detected",
             "Integration responses found changed outside our own writes",
             m.drift.clone(),
@@ -141,6 +146,7 @@ mod tests {
         let mut now = before.clone();
         now.by_operation.insert("GetResources".into(), 5);
         now.throttled = 1;
+        now.errors.insert("http_503".into(), 2);
         m.record_calls(&before, &now);
         m.cycles
             .get_or_create(&vec![("result", "converged".into())])
@@ -152,6 +158,10 @@ mod tests {
         );
         assert!(
             text.contains("apigw_reconciler_throttles_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("apigw_reconciler_api_errors_total{kind=\"http_503\"} 2"),
             "{text}"
         );
         assert!(

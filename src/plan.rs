@@ -74,6 +74,9 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
     if let Some(note) = unmanaged_note(plan) {
         let _ = writeln!(out, "note: {note}");
     }
+    for stage in &plan.redeploy {
+        let _ = writeln!(out, "{} {stage}", style.paint("36", "> redeploy"));
+    }
     if plan.actions.is_empty() {
         out.push_str("No changes. Live integration responses match the specs.\n");
     }
@@ -177,6 +180,14 @@ pub fn render_markdown(plan: &Plan) -> String {
             symbol(a.kind).2,
             describe(a).replace('<', "&lt;"),
             body.replace("```", "` ` `")
+        );
+    }
+    if !plan.redeploy.is_empty() {
+        let stages: Vec<String> = plan.redeploy.iter().map(|s| cell(&s.to_string())).collect();
+        let _ = writeln!(
+            out,
+            "\nStages redeployed after apply: {}",
+            stages.join(", ")
         );
     }
     if let Some(note) = unmanaged_note(plan) {

@@ -9,6 +9,7 @@ use crate::executor::{self, ExecutionReport, RetryPolicy};
 use crate::live::limited::RateLimited;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::live::{self, ApiError, ApiGateway, ApiQuery, LiveSnapshot};
+use crate::redeploy::{self, StageDeployment};
 use crate::spec::DesiredSet;
 
 /// The client a cycle uses: the SDK behind the configured rate limit, timeouts,
@@ -35,6 +36,7 @@ pub fn diff_options(config: &Config) -> DiffOptions {
         prune: config.prune,
         max_deletes: config.max_deletes_per_cycle,
         allowed_apis: config.rest_apis.clone(),
+        need_names: !config.deployments.is_empty(),
     }
 }
 
@@ -47,7 +49,7 @@ pub enum CycleError {
     Diff(#[from] DiffError),
 }
 
-/// A plan and how long its parts took.
+/// A plan, the stages it would redeploy, and how long its parts took.
 #[derive(Debug)]
 pub struct Planned {
     pub plan: Plan,
@@ -56,12 +58,13 @@ pub struct Planned {
     pub diff_time: Duration,
 }
 
-/// Fetch what `desired` refers to and diff it.
+/// Fetch what `desired` refers to and diff it, as `config` asks.
 pub async fn plan<C: ApiGateway>(
     client: &C,
     desired: &DesiredSet,
-    options: &DiffOptions,
+    config: &Config,
 ) -> Result<Planned, CycleError> {
+    let options = &diff_options(config);
     let started = Instant::now();
     let query = match diff::ids_without_listing(desired, options) {
         Some(ids) => ApiQuery::Ids(ids),
@@ -72,13 +75,29 @@ pub async fn plan<C: ApiGateway>(
     let live = live::fetch(client, query).await?;
     let fetch_time = started.elapsed();
     let started = Instant::now();
-    let plan = diff::diff(desired, &live, options)?;
+    let mut plan = diff::diff(desired, &live, options)?;
+    plan.redeploy = redeploy::stages_for(&config.deployments, &plan.changed_apis(), &live);
     Ok(Planned {
         plan,
         live,
         fetch_time,
         diff_time: started.elapsed(),
     })
+}
+
+/// The stages to deploy after `report`: those of the APIs it actually changed.
+pub fn stages_after(
+    config: &Config,
+    report: &ExecutionReport,
+    live: &LiveSnapshot,
+) -> Vec<StageDeployment> {
+    let changed: std::collections::BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == executor::Outcome::Applied)
+        .map(|r| r.action.key.rest_api_id.as_str())
+        .collect();
+    redeploy::stages_for(&config.deployments, &changed, live)
 }
 
 /// Execute a plan.

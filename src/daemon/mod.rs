@@ -137,13 +137,7 @@ impl<C: ApiGateway> Reconciler<C> {
         let mut plan_ok = false;
         if let Some(desired) = self.desired.clone() {
             metrics.desired_specs.set(desired.specs.len() as i64);
-            match reconcile::plan(
-                &self.client,
-                &desired,
-                &reconcile::diff_options(&self.config),
-            )
-            .await
-            {
+            match reconcile::plan(&self.client, &desired, &self.config).await {
                 Ok(planned) => {
                     plan_ok = true;
                     // Moving a spec within its file is no change.

@@ -22,6 +22,8 @@ pub struct DiffOptions {
     pub max_deletes: usize,
     /// Names or ids of the REST APIs in scope; `None` means all.
     pub allowed_apis: Option<Vec<String>>,
+    /// API names are needed even when every spec uses ids (stage redeploys by name).
+    pub need_names: bool,
 }
 
 impl Default for DiffOptions {
@@ -30,6 +32,7 @@ impl Default for DiffOptions {
             prune: false,
             max_deletes: 25,
             allowed_apis: None,
+            need_names: false,
         }
     }
 }
@@ -70,6 +73,9 @@ pub struct Plan {
     pub unmanaged_kept: usize,
     /// Resolved spec keys that need nothing.
     pub in_sync: Vec<Key>,
+    /// Stages that would be redeployed after this plan's writes (filled in from the
+    /// config's `deployments` by `reconcile::plan`).
+    pub redeploy: Vec<crate::redeploy::StageDeployment>,
 }
 
 impl Plan {
@@ -144,7 +150,7 @@ pub fn ids_without_listing(
     desired: &DesiredSet,
     options: &DiffOptions,
 ) -> Option<BTreeSet<String>> {
-    if options.allowed_apis.is_some() {
+    if options.allowed_apis.is_some() || options.need_names {
         return None;
     }
     desired

@@ -736,7 +736,7 @@ mod properties {
             desired in desired(),
             prune in any::<bool>(),
         ) {
-            let options = DiffOptions { prune, max_deletes: usize::MAX, allowed_apis: None };
+            let options = DiffOptions { prune, max_deletes: usize::MAX, ..DiffOptions::default() };
             let plan = diff(&desired, &live, &options).unwrap();
 
             let managed: BTreeSet<(String, String)> = desired

@@ -1,6 +1,7 @@
 //! A client-side rate limiter in front of any [`ApiGateway`], so the daemon never
 //! exceeds the account's quota by itself: one budget for every call
-//! (`rateLimit.requestsPerSecond`, `burst`) and GetResources' own (5 per 2 s).
+//! (`rateLimit.requestsPerSecond`, `burst`), GetResources' own (5 per 2 s) and
+//! CreateDeployment's (1 per 5 s).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub struct RateLimited<C> {
     inner: C,
     all: DefaultDirectRateLimiter,
     get_resources: DefaultDirectRateLimiter,
+    deployments: DefaultDirectRateLimiter,
 }
 
 fn quota(per_second: f64, burst: u32) -> Quota {
@@ -29,6 +31,7 @@ impl<C: ApiGateway> RateLimited<C> {
             inner,
             all: RateLimiter::direct(quota(requests_per_second, burst)),
             get_resources: RateLimiter::direct(quota(2.5, 5)),
+            deployments: RateLimiter::direct(quota(0.2, 1)),
         }
     }
 }
@@ -61,6 +64,19 @@ impl<C: ApiGateway> ApiGateway for RateLimited<C> {
     async fn delete_integration_response(&self, key: &Key) -> Result<(), ApiError> {
         self.all.until_ready().await;
         self.inner.delete_integration_response(key).await
+    }
+
+    async fn create_deployment(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.deployments.until_ready().await;
+        self.all.until_ready().await;
+        self.inner
+            .create_deployment(rest_api_id, stage, description)
+            .await
     }
 }
 

@@ -15,6 +15,8 @@ pub struct MemoryApiGateway {
     state: Mutex<LiveSnapshot>,
     /// Errors to return, once each, for writes to these keys.
     failures: Mutex<BTreeMap<Key, Vec<ApiError>>>,
+    /// (api id, stage) of every deployment made.
+    pub deployments: Mutex<Vec<(String, String)>>,
 }
 
 impl MemoryApiGateway {
@@ -22,6 +24,7 @@ impl MemoryApiGateway {
         MemoryApiGateway {
             state: Mutex::new(state),
             failures: Mutex::default(),
+            deployments: Mutex::default(),
         }
     }
 
@@ -119,6 +122,19 @@ impl ApiGateway for MemoryApiGateway {
                     kind: FailureKind::NotFound,
                 })
         })
+    }
+
+    async fn create_deployment(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+        _description: &str,
+    ) -> Result<(), ApiError> {
+        self.deployments
+            .lock()
+            .unwrap()
+            .push((rest_api_id.to_owned(), stage.to_owned()));
+        Ok(())
     }
 }
 

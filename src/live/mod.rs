@@ -142,6 +142,13 @@ pub trait ApiGateway: Send + Sync {
         &self,
         key: &Key,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Deploy the API's current state to `stage` (creating the stage if needed).
+    fn create_deployment(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 /// How many APIs' resources are read at once (the rate limiter still paces them).

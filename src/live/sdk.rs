@@ -264,7 +264,20 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
             }
         }
     };
-    let kind = match (code.as_deref(), status) {
+    let kind = classify(code.as_deref(), status, &message);
+    ApiError {
+        operation,
+        target,
+        status,
+        code,
+        message,
+        kind,
+    }
+}
+
+/// How a failed call should be treated, from its error code, HTTP status and message.
+fn classify(code: Option<&str>, status: Option<u16>, message: &str) -> FailureKind {
+    match (code, status) {
         (Some("ConflictException"), _)
             if message.to_ascii_lowercase().contains("try again later") =>
         {
@@ -274,15 +287,8 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
         (Some("TooManyRequestsException" | "LimitExceededException"), _) | (_, Some(429)) => {
             FailureKind::Throttled
         }
+        (_, Some(400..=499)) => FailureKind::Rejected,
         _ => FailureKind::Other,
-    };
-    ApiError {
-        operation,
-        target,
-        status,
-        code,
-        message,
-        kind,
     }
 }
 
@@ -426,5 +432,69 @@ impl ApiGateway for SdkApiGateway {
             .await
             .map(|_| ())
             .map_err(|e| api_error("DeleteIntegrationResponse", key.to_string(), e))
+    }
+
+    async fn create_deployment(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.client
+            .create_deployment()
+            .rest_api_id(rest_api_id)
+            .stage_name(stage)
+            .description(description)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                api_error(
+                    "CreateDeployment",
+                    format!("restApi {rest_api_id} stage {stage}"),
+                    e,
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_classified_for_retrying() {
+        let later =
+            "Unable to complete operation due to concurrent modification. Please try again later.";
+        assert_eq!(
+            classify(Some("ConflictException"), Some(409), later),
+            FailureKind::RetryLater
+        );
+        assert_eq!(
+            classify(Some("ConflictException"), Some(409), "Conflict"),
+            FailureKind::Rejected
+        );
+        assert_eq!(
+            classify(Some("BadRequestException"), Some(400), "Invalid"),
+            FailureKind::Rejected
+        );
+        assert_eq!(
+            classify(Some("AccessDeniedException"), Some(403), "no"),
+            FailureKind::Rejected
+        );
+        assert_eq!(
+            classify(Some("NotFoundException"), Some(404), "gone"),
+            FailureKind::NotFound
+        );
+        assert_eq!(
+            classify(Some("LimitExceededException"), Some(429), "quota"),
+            FailureKind::Throttled
+        );
+        assert_eq!(
+            classify(Some("TooManyRequestsException"), Some(429), "slow"),
+            FailureKind::Throttled
+        );
+        assert_eq!(classify(None, Some(503), "unavailable"), FailureKind::Other);
+        assert_eq!(classify(None, None, "connection reset"), FailureKind::Other);
     }
 }
