@@ -22,6 +22,7 @@ pub struct Metrics {
     pub throttles: Counter,
     pub api_errors: Family<Labels, Counter>,
     pub drift: Counter,
+    pub deployments: Family<Labels, Counter>,
     pub blocked: Gauge,
     pub failing: Gauge,
     pub desired_valid: Gauge,
@@ -40,6 +41,7 @@ impl Default for Metrics {
             throttles: Counter::default(),
             api_errors: Family::default(),
             drift: Counter::default(),
+            deployments: Family::default(),
             blocked: Gauge::default(),
             failing: Gauge::default(),
             desired_valid: Gauge::default(),
@@ -59,6 +61,11 @@ impl Default for Metrics {
             "throttles",
             "Requests answered 429 (throttled) by API Gateway",
             m.throttles.clone(),
+        );
+        registry.register(
+            "deployments",
+            "Stage deployments after changes, by outcome (deployed, failed)",
+            m.deployments.clone(),
         );
         registry.register(
             "api_errors",

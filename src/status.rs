@@ -82,6 +82,8 @@ pub struct CycleSummary {
     pub blocked: usize,
     pub waiting: usize,
     pub drift: usize,
+    /// Stage deployments made.
+    pub deployed: usize,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -19,10 +19,11 @@ use crate::backoff;
 use crate::config::Config;
 use crate::diff::{ActionKind, Plan};
 use crate::executor::{self, Outcome, RetryPolicy};
-use crate::live::{ApiGateway, CallCounts, FailureKind};
+use crate::live::{ApiGateway, CallCounts, FailureKind, LiveSnapshot};
 use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
+use crate::redeploy::{self, StageDeployment};
 use crate::spec::{self, DesiredSet, SpecCache};
 use crate::status::{CycleSummary, KeyState, KeyStatus, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
@@ -51,6 +52,8 @@ struct Reconciler<C> {
     desired_error: Option<String>,
     /// Parsed spec files, re-read only when they change.
     spec_cache: SpecCache,
+    /// Stage deployments owed (changes applied, deployment not yet succeeded).
+    pending_deployments: BTreeSet<StageDeployment>,
     keys: BTreeMap<Key, KeyMemory>,
     /// The desired set the last successful plan was made from.
     planned_from: Option<DesiredSet>,
@@ -82,6 +85,7 @@ impl<C: ApiGateway> Reconciler<C> {
             desired: None,
             desired_error: None,
             spec_cache: SpecCache::default(),
+            pending_deployments: BTreeSet::new(),
             keys: BTreeMap::new(),
             planned_from: None,
             cycle_id: 0,
@@ -148,8 +152,10 @@ impl<C: ApiGateway> Reconciler<C> {
                     let nudged = reasons
                         .iter()
                         .any(|r| matches!(r, Trigger::Reload | Trigger::Http));
-                    self.execute(planned.plan, desired_unchanged, nudged, &mut summary)
+                    let changed = self
+                        .execute(planned.plan, desired_unchanged, nudged, &mut summary)
                         .await;
+                    self.redeploy(&changed, &planned.live, &mut summary).await;
                     self.planned_from = Some(desired.clone());
                 }
                 Err(e) => {
@@ -221,7 +227,7 @@ impl<C: ApiGateway> Reconciler<C> {
         desired_unchanged: bool,
         nudged: bool,
         summary: &mut CycleSummary,
-    ) {
+    ) -> BTreeSet<String> {
         let now = Instant::now();
         let previous = std::mem::take(&mut self.keys);
         for key in &plan.in_sync {
@@ -308,7 +314,7 @@ impl<C: ApiGateway> Reconciler<C> {
             self.keys.insert(action.key.clone(), memory);
         }
         if to_run.actions.is_empty() {
-            return;
+            return BTreeSet::new();
         }
 
         let retry = RetryPolicy::default();
@@ -327,6 +333,12 @@ impl<C: ApiGateway> Reconciler<C> {
                 .inc();
         })
         .await;
+        let changed = report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Applied)
+            .map(|r| r.action.key.rest_api_id.clone())
+            .collect();
         for result in report.results {
             let memory = self
                 .keys
@@ -377,6 +389,45 @@ impl<C: ApiGateway> Reconciler<C> {
             memory.status.retry_in_seconds = memory
                 .retry_at
                 .map(|at| at.saturating_duration_since(Instant::now()).as_secs_f64());
+        }
+        changed
+    }
+
+    /// Deploy the configured stages of the APIs this cycle changed, plus those whose
+    /// deployment failed before (retried every cycle until it succeeds).
+    async fn redeploy(
+        &mut self,
+        changed: &BTreeSet<String>,
+        live: &LiveSnapshot,
+        summary: &mut CycleSummary,
+    ) {
+        if self.dry_run {
+            return;
+        }
+        let changed: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
+        self.pending_deployments.extend(redeploy::stages_for(
+            &self.config.deployments,
+            &changed,
+            live,
+        ));
+        if self.pending_deployments.is_empty() || self.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let stages: Vec<_> = self.pending_deployments.iter().cloned().collect();
+        for (stage, result) in redeploy::redeploy(&self.client, &stages).await {
+            let outcome = if result.is_ok() { "deployed" } else { "failed" };
+            self.shared
+                .metrics
+                .deployments
+                .get_or_create(&vec![("outcome", outcome.to_owned())])
+                .inc();
+            match result {
+                Ok(()) => {
+                    summary.deployed += 1;
+                    self.pending_deployments.remove(&stage);
+                }
+                Err(_) => summary.failed += 1,
+            }
         }
     }
 

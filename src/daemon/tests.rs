@@ -338,3 +338,44 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
         Some("fixed")
     );
 }
+
+#[tokio::test]
+async fn changed_apis_get_their_stages_redeployed_once_per_cycle() {
+    let mut s = setup(
+        &[(
+            "a.yaml",
+            &format!("{}---\n{}", spec("GET", "g"), spec("POST", "p")),
+        )],
+        false,
+    );
+    s.reconciler.config.deployments = vec![crate::config::Deployment {
+        rest_api: "Shop".into(),
+        stage: "prod".into(),
+        description: None,
+    }];
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        (summary.created, summary.deployed),
+        (2, 1),
+        "two writes, one deployment"
+    );
+    assert_eq!(
+        *s.reconciler.client.deployments.lock().unwrap(),
+        [("api1".to_owned(), "prod".to_owned())]
+    );
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(summary.deployed, 0, "nothing changed, nothing deployed");
+    assert_eq!(s.reconciler.client.deployments.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn dry_run_never_deploys() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], true);
+    s.reconciler.config.deployments = vec![crate::config::Deployment {
+        rest_api: "api1".into(),
+        stage: "prod".into(),
+        description: None,
+    }];
+    s.reconciler.cycle(&interval()).await;
+    assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
+}
