@@ -21,9 +21,11 @@ const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
 
 /// Keep AWS API Gateway integration responses equal to a directory of YAML specs.
 ///
-/// Specs live in the desired directory (one integration response per YAML document);
-/// `plan` shows what would change, `apply` makes one reconcile cycle. AWS credentials
-/// come from the usual chain (environment, profile, SSO, instance role).
+/// Specs live in the desired directory (one integration response per YAML document).
+/// `validate` checks them offline, `plan` shows what would change, `apply` makes one
+/// reconcile cycle, `run` keeps reconciling as a daemon, and `export` writes what is
+/// live today as specs. AWS credentials come from the usual chain (environment,
+/// profile, SSO, instance role); they are never printed.
 #[derive(Debug, Parser)]
 #[command(name = "apigw-reconciler", version, propagate_version = true)]
 pub struct Cli {
