@@ -51,9 +51,39 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
             ),
         }]
     })?;
+    // A byte order mark (what some Windows editors save) is allowed before YAML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // YAML allows no control characters but tab, line breaks and NEL; the parser would
+    // take a NUL as the end of the input and silently drop what follows it.
+    if let Some((offset, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    {
+        let before = &text[..offset];
+        let line = 1 + before.matches('\n').count();
+        let col = 1 + before.rsplit('\n').next().unwrap_or("").chars().count();
+        return Err(vec![SpecError {
+            location: at(Pos { line, col }),
+            message: format!(
+                "control character U+{:04X} is not allowed in YAML; remove it (a NUL would otherwise cut the file short)",
+                u32::from(c)
+            ),
+        }]);
+    }
     let docs = yaml::parse_documents(text).map_err(|e| {
+        // The parser reports some errors where it notices them, which can be past the
+        // last line: point at the last line instead.
+        let lines = text.lines().count().max(1);
+        let pos = if e.pos.line > lines {
+            Pos {
+                line: lines,
+                col: 1,
+            }
+        } else {
+            e.pos
+        };
         vec![SpecError {
-            location: at(e.pos),
+            location: at(pos),
             message: e.message,
         }]
     })?;
@@ -537,7 +567,7 @@ mod tests {
     #[test]
     fn yaml_syntax_errors_have_their_position() {
         let e = error("kind: IntegrationResponse\nrestApiName: [A\n");
-        assert!(e.starts_with("d/x.yaml:3:"), "{e}");
+        assert!(e.starts_with("d/x.yaml:2:"), "{e}");
         assert!(e.contains("YAML syntax error"), "{e}");
     }
 
@@ -793,6 +823,41 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn control_characters_are_errors_where_they_stand() {
+        let e = error("kind: IntegrationResponse\nrestApiName: Bad\u{0}Inputs\n");
+        assert!(
+            e.starts_with("d/x.yaml:2:17: control character U+0000 is not allowed in YAML"),
+            "{e}"
+        );
+        // Nothing after a NUL may vanish: the second document's error is still found.
+        let errors = parse(&format!(
+            "{GOOD}\u{0}\n---\n{}",
+            GOOD.replace("\"200\"", "\"2OO\"")
+        ))
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("d/x.yaml:6:1: control character"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_allowed() {
+        assert_eq!(parse(&format!("\u{feff}{GOOD}")).unwrap().specs.len(), 1);
+    }
+
+    #[test]
+    fn syntax_errors_never_point_past_the_last_line() {
+        let e = error("kind: IntegrationResponse\nresponseTemplates:\n  a/b: x\n  text/plain\n");
+        let line: usize = e.split(':').nth(1).unwrap().parse().unwrap();
+        assert_eq!(line, 4, "{e}");
     }
 
     #[test]
