@@ -127,8 +127,36 @@ enum Frame {
     },
 }
 
+/// Lines of `text` that hold something: line breaks are `\n`, `\r\n` or a lone `\r`
+/// (as YAML counts them), and nothing after a final break is a line. At least 1.
+fn line_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    let ends_with_break = text.ends_with('\n') || text.ends_with('\r');
+    (breaks + usize::from(!ends_with_break)).max(1)
+}
+
 /// Parse every document of a YAML stream.
+///
+/// The parser places empty values and some syntax errors at the next token, which can
+/// be past the last line; such positions are moved to the start of the last line so
+/// that every error names a line of the file.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    let last_line = line_count(text);
+    let clamp = |pos: Pos| {
+        if pos.line > last_line {
+            Pos {
+                line: last_line,
+                col: 1,
+            }
+        } else {
+            pos
+        }
+    };
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -138,10 +166,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
 
     loop {
         let (event, marker) = parser.next_token().map_err(|e| YamlError {
-            pos: Pos::from_marker(e.marker()),
+            pos: clamp(Pos::from_marker(e.marker())),
             message: format!("YAML syntax error: {}", e.info()),
         })?;
-        let pos = Pos::from_marker(&marker);
+        let pos = clamp(Pos::from_marker(&marker));
         let finished: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => None,
@@ -306,6 +334,19 @@ mod tests {
         let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.pos.line, 3);
         assert!(err.message.contains("duplicate key `a` (first at line 1)"));
+    }
+
+    #[test]
+    fn positions_never_pass_the_last_line() {
+        // An empty value is placed at the next token: the end of the stream.
+        let docs = parse_documents("a:\n  b: # comment").unwrap();
+        let inner = docs[0].as_ref().unwrap().as_map().unwrap()[0]
+            .1
+            .as_map()
+            .unwrap();
+        assert_eq!(inner[0].1.pos.line, 2);
+        assert_eq!(line_count("a\r\nb\rc\n"), 3);
+        assert_eq!(line_count(""), 1);
     }
 
     #[test]

@@ -214,7 +214,7 @@ async fn an_invalid_set_keeps_the_last_valid_one_and_is_not_ready() {
     );
     let status = s.reconciler.shared.status();
     assert!(!status.ready && !status.desired_set_valid);
-    assert!(status.desired_set_error.unwrap().contains("a.yaml:3:1"));
+    assert!(status.desired_set_error.unwrap().contains("a.yaml:2:1"));
 
     std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g2")).unwrap();
     s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;

@@ -71,19 +71,8 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
         }]);
     }
     let docs = yaml::parse_documents(text).map_err(|e| {
-        // The parser reports some errors where it notices them, which can be past the
-        // last line: point at the last line instead.
-        let lines = text.lines().count().max(1);
-        let pos = if e.pos.line > lines {
-            Pos {
-                line: lines,
-                col: 1,
-            }
-        } else {
-            e.pos
-        };
         vec![SpecError {
-            location: at(pos),
+            location: at(e.pos),
             message: e.message,
         }]
     })?;
