@@ -226,16 +226,6 @@ impl SdkApiGateway {
             calls,
         })
     }
-
-    /// The counter of calls this client has made.
-    pub fn calls(&self) -> &CallCounter {
-        &self.calls
-    }
-
-    /// The underlying SDK client (tests use it to build fixtures).
-    pub fn sdk(&self) -> &Client {
-        &self.client
-    }
 }
 
 fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(

@@ -131,24 +131,6 @@ pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, 
     }
 }
 
-/// Every spec file under `dir` with its bytes, in path order (see [`find_files`]).
-pub fn collect_files(
-    dir: &Path,
-) -> std::io::Result<(Vec<SourceFile>, Vec<String>, Vec<SpecError>)> {
-    let (found, warnings, mut errors) = find_files(dir)?;
-    let mut files = Vec::new();
-    for file in found {
-        match read_limited(&file.path)? {
-            Some(bytes) => files.push(SourceFile {
-                display_name: file.display_name,
-                bytes,
-            }),
-            None => errors.push(too_large(&file.display_name)),
-        }
-    }
-    Ok((files, warnings, errors))
-}
-
 /// The file's bytes, or `None` when it is larger than [`MAX_FILE_BYTES`] (never more
 /// than that is read).
 fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {

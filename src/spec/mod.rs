@@ -10,8 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use load::{
-    LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, collect_files, load_desired,
-    load_desired_cached,
+    LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired, load_desired_cached,
 };
 pub use validate::parse_files;
 
