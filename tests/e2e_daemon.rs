@@ -415,3 +415,37 @@ async fn a_git_checkout_touching_many_files_converges_in_few_cycles() {
         "20 files in one checkout took {cycles} cycles"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line_with_the_cycle_and_each_action() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let (api, res) = seed_scaffold(&client).await;
+    let desired = desired_dir(&[("api.yaml", &seed_spec("json"))]);
+    let daemon = moto.daemon(
+        desired.path(),
+        &format!("{QUIET}log: {{format: json, level: info}}\n"),
+        &[],
+    );
+    wait_live(WAIT, "applied", || async {
+        seed_template(&client, &api, &res).await.as_deref() == Some("json")
+    })
+    .await;
+    wait_until(WAIT, "the cycle's summary line", || {
+        daemon.log().contains("cycle done")
+    });
+    let lines: Vec<serde_json::Value> = daemon
+        .log()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let applied = lines
+        .iter()
+        .find(|l| l["message"] == "applied")
+        .expect("an action line");
+    assert_eq!(applied["key"], format!("{}/{res}/GET/200", api.api_id));
+    assert_eq!(applied["span"]["reasons"], "startup");
+    assert_eq!(applied["span"]["id"], 1);
+    let done = lines.iter().find(|l| l["message"] == "cycle done").unwrap();
+    assert_eq!(done["result"], "converged");
+}
