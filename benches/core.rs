@@ -3,7 +3,6 @@
 //!
 //! `cargo bench --bench core` (prints a table; asserts nothing).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -111,7 +110,7 @@ fn live(resources: usize) -> LiveSnapshot {
             LiveResource {
                 id: format!("id{i}"),
                 path: format!("/r{i}"),
-                methods: BTreeMap::from([("GET".to_owned(), method)]),
+                methods: [("GET".to_owned(), method)].into(),
             }
         })
         .collect();

@@ -17,5 +17,6 @@ pub mod redeploy;
 pub mod server;
 pub mod spec;
 pub mod status;
+pub mod vecmap;
 pub mod watch;
 pub mod yaml;

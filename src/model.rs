@@ -1,10 +1,11 @@
 //! The plain data every other module speaks: the identity of an integration response
 //! and its settings, with the normalisation that makes "applied" compare equal.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+
+use crate::vecmap::VecMap;
 
 /// The identity of one integration response after name/path resolution.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -30,9 +31,9 @@ impl fmt::Display for Key {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     pub selection_pattern: Option<String>,
-    pub response_parameters: BTreeMap<String, String>,
+    pub response_parameters: VecMap<String, String>,
     /// Content type -> template. An empty template means passthrough.
-    pub response_templates: BTreeMap<String, String>,
+    pub response_templates: VecMap<String, String>,
     pub content_handling: Option<String>,
 }
 
@@ -62,9 +63,26 @@ impl Settings {
         self.normalized().selection_pattern.is_none()
     }
 
-    /// Field-by-field equality after normalisation.
+    /// Field-by-field equality after normalisation (without building the normalised
+    /// copies: the diff asks this once per spec).
     pub fn same_as(&self, other: &Settings) -> bool {
-        self.normalized() == other.normalized()
+        fn pattern(s: &Settings) -> Option<&str> {
+            s.selection_pattern
+                .as_deref()
+                .filter(|p| !p.is_empty() && *p != "-")
+        }
+        fn handling(s: &Settings) -> Option<&str> {
+            s.content_handling.as_deref().filter(|c| !c.is_empty())
+        }
+        fn templates(s: &Settings) -> impl Iterator<Item = (&String, &String)> {
+            s.response_templates
+                .iter()
+                .filter(|(_, body)| !body.is_empty())
+        }
+        pattern(self) == pattern(other)
+            && handling(self) == handling(other)
+            && self.response_parameters == other.response_parameters
+            && templates(self).eq(templates(other))
     }
 }
 

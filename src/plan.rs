@@ -2,7 +2,7 @@
 //! template changes as unified diffs, colour only when asked) and for machines
 //! (the JSON object DESIGN.md fixes).
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use std::fmt::Write;
 
 use serde_json::json;
@@ -253,8 +253,8 @@ fn field_changes(old: &Settings, new: &Settings, style: Style) -> String {
 fn map_changes(
     out: &mut String,
     name: &str,
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
+    old: &VecMap<String, String>,
+    new: &VecMap<String, String>,
     style: Style,
     as_text: bool,
 ) {

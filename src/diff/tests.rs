@@ -8,6 +8,7 @@ use crate::executor::{self, Outcome, RetryPolicy};
 use crate::live::memory::{MemoryApiGateway, method_with_responses};
 use crate::live::{ApiError, FailureKind, LiveMethod};
 use crate::spec::SourceFile;
+use crate::vecmap::VecMap;
 use crate::yaml::Pos;
 
 fn spec(method: &str, status: &str, settings: Settings) -> Spec {
@@ -58,12 +59,12 @@ fn live_with(get: &[(&str, Settings)]) -> LiveSnapshot {
                 LiveResource {
                     id: "root".into(),
                     path: "/".into(),
-                    methods: BTreeMap::new(),
+                    methods: Default::default(),
                 },
                 LiveResource {
                     id: "r1".into(),
                     path: "/orders".into(),
-                    methods: BTreeMap::from([
+                    methods: VecMap::from([
                         ("GET".to_owned(), get_method),
                         (
                             "POST".to_owned(),
@@ -170,8 +171,8 @@ fn every_normalisation_makes_equal_settings_a_no_op() {
 fn each_field_change_is_an_update() {
     let base = Settings {
         selection_pattern: Some("4\\d{2}".into()),
-        response_parameters: BTreeMap::from([("method.response.header.A".into(), "'a'".into())]),
-        response_templates: BTreeMap::from([("application/json".into(), "{}".into())]),
+        response_parameters: VecMap::from([("method.response.header.A".into(), "'a'".into())]),
+        response_templates: VecMap::from([("application/json".into(), "{}".into())]),
         content_handling: Some("CONVERT_TO_TEXT".into()),
     };
     let mut changes: Vec<(&str, Settings)> = Vec::new();

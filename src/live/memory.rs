@@ -143,6 +143,6 @@ pub fn method_with_responses(codes: &[&str]) -> LiveMethod {
     LiveMethod {
         has_integration: true,
         method_responses: codes.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(),
-        integration_responses: BTreeMap::new(),
+        integration_responses: Default::default(),
     }
 }

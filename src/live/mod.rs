@@ -13,6 +13,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::model::{Key, Settings};
+use crate::vecmap::VecMap;
 
 /// One REST API as GetRestApis lists it (`name` is empty when the API was read by
 /// id without listing).
@@ -27,7 +28,7 @@ pub struct RestApiSummary {
 pub struct LiveResource {
     pub id: String,
     pub path: String,
-    pub methods: BTreeMap<String, LiveMethod>,
+    pub methods: VecMap<String, LiveMethod>,
 }
 
 /// A method: whether it has an integration, its method responses' status codes and
@@ -36,7 +37,7 @@ pub struct LiveResource {
 pub struct LiveMethod {
     pub has_integration: bool,
     pub method_responses: BTreeSet<String>,
-    pub integration_responses: BTreeMap<String, Settings>,
+    pub integration_responses: VecMap<String, Settings>,
 }
 
 /// What one fetch saw: all REST APIs (for name resolution) and the resources of the

@@ -1,7 +1,7 @@
 //! [`ApiGateway`] over `aws-sdk-apigateway`: client set-up (region, endpoint,
 //! timeouts, the SDK's retries), pagination, error translation and call counting.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ use super::{
     ApiError, ApiGateway, CallCounts, FailureKind, LiveMethod, LiveResource, RestApiSummary,
 };
 use crate::model::{Key, Settings};
+use crate::vecmap::VecMap;
 
 /// Page size for GetRestApis and GetResources (the API's maximum).
 const PAGE_SIZE: i32 = 500;
@@ -282,7 +283,7 @@ fn classify(code: Option<&str>, status: Option<u16>, message: &str) -> FailureKi
     }
 }
 
-fn sorted_map(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+fn sorted_map(map: Option<&HashMap<String, String>>) -> VecMap<String, String> {
     map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
 }
@@ -389,7 +390,7 @@ impl ApiGateway for SdkApiGateway {
         // Send the normalised form: the default response has no pattern, and empty
         // (passthrough) templates are left out, which API Gateway treats the same.
         let s = settings.normalized();
-        let non_empty = |m: BTreeMap<String, String>| {
+        let non_empty = |m: VecMap<String, String>| {
             (!m.is_empty()).then(|| m.into_iter().collect::<HashMap<_, _>>())
         };
         self.client

@@ -1,7 +1,9 @@
 //! Turning source texts into validated [`Spec`]s: every rule of the spec format,
 //! each error pinned to the line and column it is about.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use crate::vecmap::VecMap;
 use std::sync::Arc;
 
 use super::{ApiRef, DesiredSet, Location, ResourceRef, SourceFile, Spec, SpecError, State};
@@ -235,7 +237,7 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
     if let (Some(p), Some(n)) = (&selection_pattern, get("selectionPattern"))
         && !p.is_empty()
         && p != "-"
-        && let Err(e) = fancy_regex::Regex::new(p)
+        && let Some(e) = regex_error(p)
     {
         report(
             n.pos,
@@ -382,9 +384,9 @@ fn string_map(
     name: &str,
     null_is_empty: bool,
     report: &mut Report<'_>,
-) -> Option<BTreeMap<String, String>> {
+) -> Option<VecMap<String, String>> {
     let Some(n) = n else {
-        return Some(BTreeMap::new());
+        return Some(VecMap::new());
     };
     let Some(pairs) = n.as_map() else {
         report(
@@ -393,7 +395,7 @@ fn string_map(
         );
         return None;
     };
-    let mut out = BTreeMap::new();
+    let mut out = VecMap::new();
     let mut ok = true;
     for (k, v) in pairs {
         let key = match k.as_str() {
@@ -437,6 +439,29 @@ fn describe(n: &Node) -> String {
         Some(s) => format!("`{s}`"),
         None => n.kind_name().to_owned(),
     }
+}
+
+/// Why `pattern` is not a valid regular expression, if it is not. Compiling a regex
+/// costs far more than parsing a spec, and large sets repeat a few patterns
+/// ("4\\d{2}", "5\\d{2}") thousands of times, so verdicts are remembered (bounded).
+fn regex_error(pattern: &str) -> Option<String> {
+    thread_local! {
+        static SEEN: std::cell::RefCell<HashMap<String, Option<String>>> = Default::default();
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(verdict) = seen.get(pattern) {
+            return verdict.clone();
+        }
+        let verdict = fancy_regex::Regex::new(pattern)
+            .err()
+            .map(|e| e.to_string());
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        seen.insert(pattern.to_owned(), verdict.clone());
+        verdict
+    })
 }
 
 fn is_status_code(s: &str) -> bool {
