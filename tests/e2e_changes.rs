@@ -84,28 +84,6 @@ fn btree(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A live integration response made directly through the SDK (not by the tool).
-async fn put_live(
-    client: &Client,
-    api: &str,
-    res: &str,
-    method: &str,
-    code: &str,
-    pattern: Option<&str>,
-) {
-    client
-        .put_integration_response()
-        .rest_api_id(api)
-        .resource_id(res)
-        .http_method(method)
-        .status_code(code)
-        .set_selection_pattern(pattern.map(str::to_owned))
-        .response_templates("application/json", "{\"live\": true}")
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Status codes of the live integration responses of one method, read with
 /// GetResources(embed=methods) like the tool does.
 async fn live_codes(client: &Client, api: &str, res: &str, method: &str) -> BTreeSet<String> {

@@ -72,27 +72,6 @@ fn actions_by_status(doc: &serde_json::Value) -> BTreeMap<(String, String), Stri
         .collect()
 }
 
-async fn put_live(
-    client: &Client,
-    api: &str,
-    res: &str,
-    method: &str,
-    code: &str,
-    pattern: Option<&str>,
-) {
-    client
-        .put_integration_response()
-        .rest_api_id(api)
-        .resource_id(res)
-        .http_method(method)
-        .status_code(code)
-        .set_selection_pattern(pattern.map(str::to_owned))
-        .response_templates("application/json", "{\"live\": true}")
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Every live integration response of an API as "path METHOD status".
 async fn live_inventory(client: &Client, api: &str) -> BTreeSet<String> {
     let out = client

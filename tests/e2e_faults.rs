@@ -12,142 +12,29 @@ mod common;
 mod faults;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::Client;
-use common::{Moto, REGION, create_api, create_method, create_resource, show, wait_until};
+use common::{Daemon, Moto, create_api, create_method, create_resource, metric, show, wait_until};
 use faults::{Fault, FaultPlan, Op, Proxy, Rule, Stats};
 
 // ---------------------------------------------------------------------------------
-// Running the binary against an arbitrary endpoint (the proxy).
+// Running the binary against the proxy.
 
-/// Run the binary once against `endpoint`.
 fn cli(endpoint: &str, desired: &Path, config_yaml: &str, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("reconciler.yaml");
-    std::fs::write(&config, config_yaml).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-    cmd.arg("--config")
-        .arg(&config)
-        .arg("--desired")
-        .arg(desired)
-        .args(["--endpoint-url", endpoint, "--region", REGION])
-        .args(["--color", "never"])
-        .args(args);
-    common::with_test_credentials(&mut cmd);
-    cmd.output().expect("run apigw-reconciler")
+    common::run_cli(endpoint, desired, config_yaml, args, &[])
 }
 
-/// `apigw-reconciler run` against `endpoint`, killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log_path: PathBuf,
-    _dir: tempfile::TempDir,
+fn start_daemon(endpoint: &str, desired: &Path, config_yaml: &str) -> Daemon {
+    common::start_daemon(endpoint, desired, config_yaml, &[], &[])
 }
 
-impl Daemon {
-    fn start(endpoint: &str, desired: &Path, config_yaml: &str) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config_path = dir.path().join("reconciler.yaml");
-        std::fs::write(
-            &config_path,
-            format!("{config_yaml}\nlisten: 127.0.0.1:{port}\n"),
-        )
-        .unwrap();
-        let log_path = dir.path().join("daemon.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-        cmd.arg("--config")
-            .arg(&config_path)
-            .arg("--desired")
-            .arg(desired)
-            .args(["--endpoint-url", endpoint, "--region", REGION, "run"])
-            .stdout(Stdio::null())
-            .stderr(log);
-        common::with_test_credentials(&mut cmd);
-        let child = cmd.spawn().expect("start apigw-reconciler run");
-        let daemon = Daemon {
-            child,
-            port,
-            log_path,
-            _dir: dir,
-        };
-        wait_until(Duration::from_secs(30), "the daemon's /healthz", || {
-            daemon
-                .try_request("GET", "/healthz")
-                .is_some_and(|(code, _)| code == 200)
-        });
-        daemon
-    }
-
-    fn try_request(&self, method: &str, path: &str) -> Option<(u16, String)> {
-        use std::io::{Read, Write};
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok()?;
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        let code = response.split_whitespace().nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-        Some((code, body))
-    }
-
-    fn request(&self, method: &str, path: &str) -> (u16, String) {
-        self.try_request(method, path)
-            .unwrap_or_else(|| panic!("{method} {path} failed\n{}", self.log()))
-    }
-
-    fn status(&self) -> serde_json::Value {
-        serde_json::from_str(&self.request("GET", "/status").1).unwrap()
-    }
-
-    fn cycle_id(&self) -> u64 {
-        self.status()["lastCycle"]["id"].as_u64().unwrap_or(0)
-    }
-
-    fn metrics(&self) -> String {
-        self.request("GET", "/metrics").1
-    }
-
-    /// Wait until two more cycles have finished: the second one started after now.
-    fn wait_two_cycles(&self, deadline: Duration) {
-        let seen = self.cycle_id();
-        wait_until(deadline, "a new cycle", || self.cycle_id() > seen + 1);
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The sum of the samples of `text` whose line starts with `prefix`.
-fn metric(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+/// Wait until two more cycles have finished: the second one started after now.
+fn wait_two_cycles(daemon: &Daemon, deadline: Duration) {
+    let seen = daemon.cycle_id();
+    wait_until(deadline, "a new cycle", || daemon.cycle_id() > seen + 1);
 }
 
 // ---------------------------------------------------------------------------------
@@ -612,7 +499,7 @@ async fn daemon_through_twenty_percent_faults_converges_and_counts_every_fault()
         "interval: 1s\nbackoff:\n  initial: 100ms\n  max: 1s\nrateLimit:\n  requestsPerSecond: 200\n  burst: 200\n",
     );
     let started = Instant::now();
-    let daemon = Daemon::start(&proxy.url, s.desired_dir.path(), &config);
+    let daemon = start_daemon(&proxy.url, s.desired_dir.path(), &config);
     let deadline = Duration::from_secs(120);
     loop {
         let status = daemon.status();
@@ -634,7 +521,7 @@ async fn daemon_through_twenty_percent_faults_converges_and_counts_every_fault()
     // Faults off; two more cycles so that every request made under faults has been
     // answered and counted by a finished cycle.
     proxy.set_plan(FaultPlan::none());
-    daemon.wait_two_cycles(Duration::from_secs(30));
+    wait_two_cycles(&daemon, Duration::from_secs(30));
     let stats = proxy.stats();
     let m = daemon.metrics();
     eprintln!(
@@ -766,7 +653,7 @@ async fn refused_writes_are_terminal_per_key_not_retried_forever() {
         ));
     let proxy = Proxy::start(&moto.endpoint, 0xC0FFEE, plan);
     let config = "region: us-east-1\ninterval: 1s\nbackoff:\n  initial: 100ms\n  max: 1s\nrateLimit:\n  requestsPerSecond: 200\n  burst: 200\ntimeouts:\n  connect: 1s\n  attempt: 1s\n";
-    let daemon = Daemon::start(&proxy.url, dir.path(), config);
+    let daemon = start_daemon(&proxy.url, dir.path(), config);
     wait_until(Duration::from_secs(40), "10 cycles", || {
         daemon.cycle_id() >= 10
     });
@@ -861,7 +748,7 @@ async fn limit_exceeded_storm_backs_off_then_converges() {
 
     // Window 1: every call throttled, from the daemon's start (the fetch fails).
     let t0 = Instant::now();
-    let daemon = Daemon::start(&proxy.url, dir.path(), config);
+    let daemon = start_daemon(&proxy.url, dir.path(), config);
     std::thread::sleep(window.saturating_sub(t0.elapsed()));
     proxy.set_plan(FaultPlan::none());
     let fetch_storm = proxy.stats().received_between(t0, t0 + window);
@@ -915,7 +802,7 @@ async fn limit_exceeded_storm_backs_off_then_converges() {
     )
     .await;
     let recovery2 = recovered.elapsed();
-    daemon.wait_two_cycles(Duration::from_secs(30));
+    wait_two_cycles(&daemon, Duration::from_secs(30));
     let stats = proxy.stats();
     let m = daemon.metrics();
     eprintln!(

@@ -100,27 +100,39 @@ impl Moto {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Output {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("reconciler.yaml");
-        std::fs::write(&config, config_yaml).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-        cmd.arg("--config")
-            .arg(&config)
-            .arg("--desired")
-            .arg(desired)
-            .args([
-                "--endpoint-url",
-                &self.endpoint,
-                "--region",
-                REGION,
-                "--color",
-                "never",
-            ])
-            .args(args);
-        with_test_credentials(&mut cmd);
-        cmd.envs(env.iter().copied());
-        cmd.output().expect("run apigw-reconciler")
+        run_cli(&self.endpoint, desired, config_yaml, args, env)
     }
+}
+
+/// Run the binary once against `endpoint` (moto, or a proxy in front of it) with the
+/// given desired directory, config text, arguments and extra environment.
+pub fn run_cli(
+    endpoint: &str,
+    desired: &Path,
+    config_yaml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reconciler.yaml");
+    std::fs::write(&config, config_yaml).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("--desired")
+        .arg(desired)
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            REGION,
+            "--color",
+            "never",
+        ])
+        .args(args);
+    with_test_credentials(&mut cmd);
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run apigw-reconciler")
 }
 
 impl Drop for Moto {
@@ -318,46 +330,59 @@ impl Moto {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config_path = dir.path().join("reconciler.yaml");
-        std::fs::write(
-            &config_path,
-            format!("{config_yaml}\nlisten: 127.0.0.1:{port}\n"),
-        )
-        .unwrap();
-        let log_path = dir.path().join("daemon.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-        cmd.arg("--config")
-            .arg(&config_path)
-            .arg("--desired")
-            .arg(desired)
-            .args(["--endpoint-url", &self.endpoint, "--region", REGION, "run"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(log);
-        with_test_credentials(&mut cmd);
-        cmd.envs(env.iter().copied());
-        let child = cmd.spawn().expect("start apigw-reconciler run");
-        let daemon = Daemon {
-            child,
-            port,
-            config_path,
-            log_path,
-            _dir: dir,
-        };
-        wait_until(Duration::from_secs(30), "the daemon's /healthz", || {
-            daemon
-                .try_request("GET", "/healthz")
-                .is_some_and(|(code, _)| code == 200)
-        });
-        daemon
+        start_daemon(&self.endpoint, desired, config_yaml, args, env)
     }
+}
+
+/// Start `apigw-reconciler run` against `endpoint` (moto, or a proxy in front of it)
+/// with `config_yaml` (a free loopback `listen` is added) and `args` after `run`;
+/// waits until /healthz answers.
+pub fn start_daemon(
+    endpoint: &str,
+    desired: &Path,
+    config_yaml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config_path = dir.path().join("reconciler.yaml");
+    std::fs::write(
+        &config_path,
+        format!("{config_yaml}\nlisten: 127.0.0.1:{port}\n"),
+    )
+    .unwrap();
+    let log_path = dir.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.arg("--config")
+        .arg(&config_path)
+        .arg("--desired")
+        .arg(desired)
+        .args(["--endpoint-url", endpoint, "--region", REGION, "run"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log);
+    with_test_credentials(&mut cmd);
+    cmd.envs(env.iter().copied());
+    let child = cmd.spawn().expect("start apigw-reconciler run");
+    let daemon = Daemon {
+        child,
+        port,
+        config_path,
+        log_path,
+        _dir: dir,
+    };
+    wait_until(Duration::from_secs(30), "the daemon's /healthz", || {
+        daemon
+            .try_request("GET", "/healthz")
+            .is_some_and(|(code, _)| code == 200)
+    });
+    daemon
 }
 
 impl Daemon {
@@ -408,12 +433,12 @@ impl Daemon {
 
     /// The sum of a metric's samples whose line starts with `prefix` (name and labels).
     pub fn metric(&self, prefix: &str) -> f64 {
-        self.request("GET", "/metrics")
-            .1
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        metric(&self.metrics(), prefix)
+    }
+
+    /// The `/metrics` text, for reading several samples from one scrape.
+    pub fn metrics(&self) -> String {
+        self.request("GET", "/metrics").1
     }
 
     /// Wait for a cycle that starts after now to finish.
@@ -464,6 +489,38 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The sum of the samples in metrics `text` whose line starts with `prefix` (name and
+/// labels).
+pub fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A live integration response made directly through the SDK (not by the tool), with
+/// an `application/json` template `{"live": true}`.
+pub async fn put_live(
+    client: &Client,
+    api: &str,
+    res: &str,
+    method: &str,
+    code: &str,
+    pattern: Option<&str>,
+) {
+    client
+        .put_integration_response()
+        .rest_api_id(api)
+        .resource_id(res)
+        .http_method(method)
+        .status_code(code)
+        .set_selection_pattern(pattern.map(str::to_owned))
+        .response_templates("application/json", "{\"live\": true}")
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Wait (async-friendly: polls from a blocking thread) for the SDK to show `cond`.
