@@ -127,24 +127,25 @@ pub fn main(cli: Cli) -> ExitCode {
     }
     if let Command::Export { rest_api, out } = &cli.command {
         init_logging(cli.global.verbose);
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match runtime() {
             Ok(rt) => rt,
-            Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+            Err(code) => return code,
         };
         return runtime.block_on(export_command(&cli.global, rest_api, out.as_deref()));
     }
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     runtime.block_on(run(cli))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
 }
 
 fn init_logging(verbose: u8) {
@@ -187,12 +188,9 @@ fn run_daemon(global: GlobalArgs, dry_run: bool) -> ExitCode {
         _ => "debug",
     };
     init_tracing(level, config.log.format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     runtime.block_on(crate::daemon::run(
         Box::new(move || load_config(&global)),

@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::process::Output;
 
 use aws_sdk_apigateway::Client;
@@ -22,28 +21,6 @@ fn config(prune: bool, max_deletes: Option<usize>) -> String {
         text.push_str(&format!("maxDeletesPerCycle: {max}\n"));
     }
     text
-}
-
-/// One spec document; `extra` is more YAML lines (each ending in a newline).
-fn spec(api: &str, path: &str, method: &str, code: &str, extra: &str) -> String {
-    format!(
-        "kind: IntegrationResponse\nrestApiName: {api}\nresourcePath: {path}\nhttpMethod: {method}\nstatusCode: \"{code}\"\n{extra}"
-    )
-}
-
-/// Run the CLI and insist on its exit code.
-#[track_caller]
-fn run(moto: &Moto, dir: &Path, config: &str, args: &[&str], code: i32) -> Output {
-    let out = moto.cli(dir, config, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "`{}` in {}:\n{}",
-        args.join(" "),
-        dir.display(),
-        show(&out)
-    );
-    out
 }
 
 #[track_caller]

@@ -101,15 +101,7 @@ async fn a_broken_file_deletes_nothing_and_recovery_is_automatic() {
     let moto = Moto::start();
     let client = moto.client().await;
     let (api, res) = seed_scaffold(&client).await;
-    client
-        .put_method_response()
-        .rest_api_id(&api.api_id)
-        .resource_id(&res)
-        .http_method("GET")
-        .status_code("500")
-        .send()
-        .await
-        .unwrap();
+    add_method_response(&client, &api.api_id, &res, "GET", "500").await;
     let error_spec =
         seed_spec("err").replace("\"200\"", "\"500\"") + "selectionPattern: \"5\\\\d{2}\"\n";
     let desired = desired_dir(&[("ok.yaml", &seed_spec("ok")), ("error.yaml", &error_spec)]);
@@ -235,15 +227,7 @@ async fn sighup_reloads_the_config() {
     let moto = Moto::start();
     let client = moto.client().await;
     let (api, res) = seed_scaffold(&client).await;
-    client
-        .put_method_response()
-        .rest_api_id(&api.api_id)
-        .resource_id(&res)
-        .http_method("GET")
-        .status_code("404")
-        .send()
-        .await
-        .unwrap();
+    add_method_response(&client, &api.api_id, &res, "GET", "404").await;
     client
         .put_integration_response()
         .rest_api_id(&api.api_id)

@@ -15,27 +15,6 @@ fn config(prune: bool) -> String {
     format!("region: us-east-1\nprune: {prune}\n")
 }
 
-/// One spec document; `extra` is more YAML lines (each ending in a newline).
-fn spec(api: &str, path: &str, method: &str, code: &str, extra: &str) -> String {
-    format!(
-        "kind: IntegrationResponse\nrestApiName: {api}\nresourcePath: {path}\nhttpMethod: {method}\nstatusCode: \"{code}\"\n{extra}"
-    )
-}
-
-#[track_caller]
-fn run(moto: &Moto, dir: &Path, config: &str, args: &[&str], code: i32) -> Output {
-    let out = moto.cli(dir, config, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "`{}` in {}:\n{}",
-        args.join(" "),
-        dir.display(),
-        show(&out)
-    );
-    out
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -188,15 +167,7 @@ async fn missing_method_response_blocks_only_that_spec_and_the_other_is_applied(
     );
 
     // Once the method response exists, the next cycle applies it.
-    client
-        .put_method_response()
-        .rest_api_id(&api.api_id)
-        .resource_id(&res)
-        .http_method("GET")
-        .status_code("500")
-        .send()
-        .await
-        .unwrap();
+    add_method_response(&client, &api.api_id, &res, "GET", "500").await;
     let apply = run(&moto, dir.path(), &cfg, &["apply"], 0);
     assert_contains(
         &stdout(&apply),

@@ -251,16 +251,49 @@ pub async fn create_method(
         .await
         .unwrap();
     for code in codes {
-        client
-            .put_method_response()
-            .rest_api_id(api_id)
-            .resource_id(resource_id)
-            .http_method(method)
-            .status_code(*code)
-            .send()
-            .await
-            .unwrap();
+        add_method_response(client, api_id, resource_id, method, code).await;
     }
+}
+
+/// A method response for `code` on an existing method.
+pub async fn add_method_response(
+    client: &Client,
+    api_id: &str,
+    resource_id: &str,
+    method: &str,
+    code: &str,
+) {
+    client
+        .put_method_response()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .status_code(code)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One spec document; `extra` is more YAML lines (each ending in a newline).
+pub fn spec(api: &str, path: &str, method: &str, code: &str, extra: &str) -> String {
+    format!(
+        "kind: IntegrationResponse\nrestApiName: {api}\nresourcePath: {path}\nhttpMethod: {method}\nstatusCode: \"{code}\"\n{extra}"
+    )
+}
+
+/// Run the CLI against moto and insist on its exit code.
+#[track_caller]
+pub fn run(moto: &Moto, dir: &Path, config: &str, args: &[&str], code: i32) -> Output {
+    let out = moto.cli(dir, config, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "`{}` in {}:\n{}",
+        args.join(" "),
+        dir.display(),
+        show(&out)
+    );
+    out
 }
 
 /// The seed example's scaffold: MyDemoAPI, /mydemoresource, GET, MOCK, method response 200.
