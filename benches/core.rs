@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use apigw_reconciler::diff::{DiffOptions, diff};
-use apigw_reconciler::live::memory::method_with_responses;
+use apigw_reconciler::live::memory::method_declaring;
 use apigw_reconciler::live::{LiveResource, LiveSnapshot, RestApiSummary};
 use apigw_reconciler::model::Settings;
 use apigw_reconciler::plan::{Style, render_text};
@@ -85,7 +85,7 @@ fn write_specs(dir: &std::path::Path, resources: usize) {
 fn live(resources: usize) -> LiveSnapshot {
     let items = (0..resources)
         .map(|i| {
-            let mut method = method_with_responses(&CODES);
+            let mut method = method_declaring(&CODES, &["X-Id"]);
             for (k, code) in CODES.iter().copied().enumerate() {
                 let drifted = (i * CODES.len() + k).is_multiple_of(10);
                 let body = if drifted {

@@ -223,6 +223,22 @@ mod tests {
         assert_eq!(reparse(&files)[1], s);
     }
 
+    #[test]
+    fn passthrough_entries_are_exported_as_empty_strings_and_read_back() {
+        let mut s = Settings::default();
+        s.response_templates
+            .insert("application/json".into(), String::new());
+        let files = export_specs("Shop", &[resource("/cors", vec![("200", s.clone())])]);
+        assert!(
+            files[0]
+                .1
+                .contains("responseTemplates:\n  application/json: \"\"\n"),
+            "{}",
+            files[0].1
+        );
+        assert_eq!(reparse(&files)[0], s);
+    }
+
     fn text() -> impl Strategy<Value = String> {
         prop::collection::vec(
             prop::sample::select(vec![

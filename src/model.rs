@@ -32,15 +32,18 @@ impl fmt::Display for Key {
 pub struct Settings {
     pub selection_pattern: Option<String>,
     pub response_parameters: VecMap<String, String>,
-    /// Content type -> template. An empty template means passthrough.
+    /// Content type -> template. An empty template is a *passthrough entry*: a real
+    /// entry (API Gateway stores `""` as null and keeps the key, and the key decides
+    /// which template a client's `Accept` header selects), never the same as no key.
     pub response_templates: VecMap<String, String>,
     pub content_handling: Option<String>,
 }
 
 impl Settings {
     /// The form two settings are compared in: `""` and `"-"` selection patterns are the
-    /// default response (`None`), and empty templates (passthrough) are dropped, since
-    /// API Gateway stores them as null or leaves them out.
+    /// default response (`None`; API Gateway stores no pattern for them). Template keys
+    /// are kept whatever their value: `{application/json: ""}` and `{}` differ on AWS
+    /// (Terraform's acceptance tests against real AWS assert the key survives).
     pub fn normalized(&self) -> Settings {
         Settings {
             selection_pattern: self
@@ -48,12 +51,7 @@ impl Settings {
                 .clone()
                 .filter(|p| !p.is_empty() && p != "-"),
             response_parameters: self.response_parameters.clone(),
-            response_templates: self
-                .response_templates
-                .iter()
-                .filter(|(_, body)| !body.is_empty())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            response_templates: self.response_templates.clone(),
             content_handling: self.content_handling.clone().filter(|c| !c.is_empty()),
         }
     }
@@ -74,15 +72,10 @@ impl Settings {
         fn handling(s: &Settings) -> Option<&str> {
             s.content_handling.as_deref().filter(|c| !c.is_empty())
         }
-        fn templates(s: &Settings) -> impl Iterator<Item = (&String, &String)> {
-            s.response_templates
-                .iter()
-                .filter(|(_, body)| !body.is_empty())
-        }
         pattern(self) == pattern(other)
             && handling(self) == handling(other)
             && self.response_parameters == other.response_parameters
-            && templates(self).eq(templates(other))
+            && self.response_templates == other.response_templates
     }
 }
 
@@ -115,14 +108,18 @@ mod tests {
     }
 
     #[test]
-    fn empty_templates_are_passthrough_and_equal_to_no_template() {
+    fn a_passthrough_entry_differs_from_no_entry_and_from_a_template() {
         let mut s = Settings::default();
         s.response_templates
             .insert("application/json".into(), String::new());
-        assert!(s.same_as(&Settings::default()));
-        s.response_templates
-            .insert("application/json".into(), "x".into());
         assert!(!s.same_as(&Settings::default()));
+        assert!(!Settings::default().same_as(&s));
+        assert_eq!(s.normalized(), s, "normalising keeps the key");
+        assert!(s.same_as(&s.clone()));
+        let mut t = s.clone();
+        t.response_templates
+            .insert("application/json".into(), "x".into());
+        assert!(!s.same_as(&t));
     }
 
     #[test]

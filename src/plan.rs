@@ -274,15 +274,19 @@ fn map_changes(
             let _ = writeln!(out, "      {name}: {line}");
             continue;
         }
-        let _ = writeln!(out, "      {name}[{key:?}]:");
+        let _ = writeln!(out, "      {name}[{key:?}]:{}", template_change(a, b));
         let (a, b) = (
             a.map(String::as_str).unwrap_or(""),
             b.map(String::as_str).unwrap_or(""),
         );
+        if a.is_empty() && b.is_empty() {
+            continue;
+        }
         let diff = TextDiff::from_lines(a, b);
         for line in diff
             .unified_diff()
             .context_radius(3)
+            .missing_newline_hint(false)
             .header("live", "desired")
             .to_string()
             .lines()
@@ -295,10 +299,45 @@ fn map_changes(
             };
             let _ = writeln!(out, "        {painted}");
         }
-        if !b.is_empty() && !b.ends_with('\n') || !a.is_empty() && !a.ends_with('\n') {
-            let _ = writeln!(out, "        (no newline at end of template)");
+        // Say which side lacks the final newline: only that side's template does.
+        for (side, text) in [("live", a), ("desired", b)] {
+            if !text.is_empty() && !text.ends_with('\n') {
+                let _ = writeln!(out, "        (no newline at end of the {side} template)");
+            }
         }
     }
+}
+
+/// What happens to one template key, beyond its text diff: passthrough entries (`""`)
+/// have no text, so they are named.
+fn template_change(live: Option<&String>, desired: Option<&String>) -> &'static str {
+    match (live.map(|t| t.is_empty()), desired.map(|t| t.is_empty())) {
+        (None, Some(true)) => " + passthrough entry (no template: the body passes through)",
+        (None, Some(false)) => " + template",
+        (Some(true), None) => " - passthrough entry",
+        (Some(false), None) => " - template",
+        (Some(false), Some(true)) => " template -> passthrough entry",
+        (Some(true), Some(false)) => " passthrough entry -> template",
+        _ => "",
+    }
+}
+
+/// An integration response's fields under their spec names (normalised: the default
+/// response's pattern is null, a passthrough entry is `""`), or null when there is none,
+/// as `before`/`after` in Terraform's JSON plan.
+fn fields_json(settings: Option<&Settings>) -> serde_json::Value {
+    let Some(s) = settings.map(Settings::normalized) else {
+        return serde_json::Value::Null;
+    };
+    let map = |m: &VecMap<String, String>| -> serde_json::Map<String, serde_json::Value> {
+        m.iter().map(|(k, v)| (k.clone(), json!(v))).collect()
+    };
+    json!({
+        "selectionPattern": s.selection_pattern,
+        "responseParameters": map(&s.response_parameters),
+        "responseTemplates": map(&s.response_templates),
+        "contentHandling": s.content_handling,
+    })
 }
 
 /// The JSON plan: `{"summary": {...}, "actions": [...]}`.
@@ -317,6 +356,8 @@ pub fn render_json(plan: &Plan) -> String {
             if let Some(reason) = &a.reason {
                 v["reason"] = json!(reason);
             }
+            v["before"] = fields_json(a.live.as_ref());
+            v["after"] = fields_json(a.desired.as_ref());
             v
         })
         .collect();
@@ -440,6 +481,124 @@ mod tests {
     }
 
     #[test]
+    fn passthrough_entries_are_named_in_text_and_json() {
+        let passthrough = Settings {
+            response_templates: [("application/json".to_owned(), String::new())].into(),
+            ..Settings::default()
+        };
+        let plan = Plan {
+            actions: vec![action(
+                ActionKind::Update,
+                Some(Settings::default()),
+                Some(passthrough.clone()),
+            )],
+            ..Plan::default()
+        };
+        let text = render_text(&plan, Style { color: false });
+        assert!(
+            text.contains(
+                "      responseTemplates[\"application/json\"]: + passthrough entry (no template: the body passes through)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("@@"), "no text to diff: {text}");
+        let json: serde_json::Value = serde_json::from_str(&render_json(&plan)).unwrap();
+        assert_eq!(json["actions"][0]["before"]["responseTemplates"], json!({}));
+        assert_eq!(
+            json["actions"][0]["after"]["responseTemplates"],
+            json!({"application/json": ""})
+        );
+        let md = render_markdown(&plan);
+        assert!(md.contains("+ passthrough entry"), "{md}");
+        // And the other way round.
+        let back = Plan {
+            actions: vec![action(
+                ActionKind::Update,
+                Some(passthrough),
+                Some(Settings {
+                    response_templates: [("application/json".to_owned(), "<a/>\n".to_owned())]
+                        .into(),
+                    ..Settings::default()
+                }),
+            )],
+            ..Plan::default()
+        };
+        let text = render_text(&back, Style { color: false });
+        assert!(
+            text.contains("]: passthrough entry -> template\n"),
+            "{text}"
+        );
+        assert!(text.contains("        +<a/>\n"), "{text}");
+    }
+
+    #[test]
+    fn the_missing_newline_note_names_the_side_that_lacks_it() {
+        let plan = |live: &str, desired: &str| {
+            render_text(
+                &Plan {
+                    actions: vec![action(
+                        ActionKind::Update,
+                        Some(template(live)),
+                        Some(template(desired)),
+                    )],
+                    ..Plan::default()
+                },
+                Style { color: false },
+            )
+        };
+        let text = plan("<a/>", "<b/>\n");
+        assert!(
+            text.contains("(no newline at end of the live template)"),
+            "{text}"
+        );
+        assert!(!text.contains("desired template)"), "{text}");
+        let text = plan("<a/>\n", "<b/>");
+        assert!(
+            text.contains("(no newline at end of the desired template)"),
+            "{text}"
+        );
+        assert!(!text.contains("live template)"), "{text}");
+        assert!(!plan("<a/>\n", "<b/>\n").contains("no newline"));
+    }
+
+    #[test]
+    fn json_before_and_after_are_the_fields_live_and_desired() {
+        let live = Settings {
+            selection_pattern: Some("-".into()),
+            response_parameters: [("method.response.header.A".to_owned(), "'a'".to_owned())].into(),
+            ..template("<a/>")
+        };
+        let desired = Settings {
+            selection_pattern: Some("5\\d{2}".into()),
+            content_handling: Some("CONVERT_TO_TEXT".into()),
+            ..template("<b/>")
+        };
+        let plan = Plan {
+            actions: vec![
+                action(ActionKind::Update, Some(live.clone()), Some(desired)),
+                action(ActionKind::Delete, Some(live), None),
+            ],
+            ..Plan::default()
+        };
+        let json: serde_json::Value = serde_json::from_str(&render_json(&plan)).unwrap();
+        assert_eq!(
+            json["actions"][0]["before"],
+            json!({"selectionPattern": null, "responseParameters": {"method.response.header.A": "'a'"},
+                   "responseTemplates": {"application/xml": "<a/>"}, "contentHandling": null})
+        );
+        assert_eq!(
+            json["actions"][0]["after"],
+            json!({"selectionPattern": "5\\d{2}", "responseParameters": {},
+                   "responseTemplates": {"application/xml": "<b/>"}, "contentHandling": "CONVERT_TO_TEXT"})
+        );
+        assert_eq!(json["actions"][1]["after"], serde_json::Value::Null);
+        assert_eq!(
+            json["actions"][1]["before"]["responseTemplates"],
+            json!({"application/xml": "<a/>"})
+        );
+    }
+
+    #[test]
     fn json_has_the_documented_shape() {
         let mut blocked = action(ActionKind::Blocked, None, None);
         blocked.reason = Some("no method response".into());
@@ -452,7 +611,7 @@ mod tests {
         };
         assert_eq!(
             render_json(&plan),
-            r#"{"summary":{"create":1,"update":0,"delete":0,"blocked":1},"actions":[{"action":"create","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200"},{"action":"blocked","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200","reason":"no method response"}]}"#
+            r#"{"summary":{"create":1,"update":0,"delete":0,"blocked":1},"actions":[{"action":"create","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200","before":null,"after":{"selectionPattern":null,"responseParameters":{},"responseTemplates":{},"contentHandling":null}},{"action":"blocked","restApiId":"api1","resourceId":"r1","httpMethod":"GET","statusCode":"200","reason":"no method response","before":null,"after":null}]}"#
         );
     }
 }

@@ -327,15 +327,33 @@ fn action_for(r: &Resolved<'_>) -> Option<Action> {
             reason: Some(format!(
                 "{target} has no integration; create the integration first (PutIntegration), then the next cycle applies this"
             )),
+            desired: Some(r.spec.settings.clone()),
             ..base
         }),
-        (State::Present, _) if !method.method_responses.contains(&r.key.status_code) => {
+        (State::Present, _) if !method.method_responses.contains_key(&r.key.status_code) => {
             Some(Action {
                 kind: ActionKind::Blocked,
                 reason: Some(format!(
                     "{target} has no method response with status {}; create it first (PutMethodResponse), then the next cycle applies this",
                     r.key.status_code
                 )),
+                desired: Some(r.spec.settings.clone()),
+                ..base
+            })
+        }
+        (State::Present, _) if !undeclared_headers(method, r).is_empty() => {
+            let missing = undeclared_headers(method, r);
+            Some(Action {
+                kind: ActionKind::Blocked,
+                reason: Some(format!(
+                    "{target} method response {} does not declare {}; API Gateway refuses such a mapping \
+                     (400 \"Invalid mapping expression parameter specified\"): add {} to the method response's \
+                     responseParameters (PutMethodResponse or UpdateMethodResponse), then the next cycle applies this",
+                    r.key.status_code,
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" }
+                )),
+                desired: Some(r.spec.settings.clone()),
                 ..base
             })
         }
@@ -349,6 +367,30 @@ fn action_for(r: &Resolved<'_>) -> Option<Action> {
             ..base
         }),
     }
+}
+
+/// The `method.response.header.<name>` targets a spec maps that its method response
+/// does not declare. API Gateway refuses the whole write for any of them with 400
+/// "Invalid mapping expression specified: ... Invalid mapping expression parameter
+/// specified: method.response.header.<name>" (the message quotes the key as written;
+/// the check is taken to be exact, as a Java map lookup of the declared keys is).
+fn undeclared_headers(method: &crate::live::LiveMethod, r: &Resolved<'_>) -> Vec<String> {
+    let declared = method
+        .method_responses
+        .get(&r.key.status_code)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    r.spec
+        .settings
+        .response_parameters
+        .keys()
+        .filter(|target| {
+            target
+                .strip_prefix("method.response.header.")
+                .is_some_and(|name| !declared.iter().any(|d| d == name))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Lookups into a snapshot by API id and name, and by resource id and path, built
@@ -412,7 +454,7 @@ fn resolve<'a>(
         },
         api_name: None,
         resource_path: None,
-        desired: None,
+        desired: Some(spec.settings.clone()),
         live: None,
         reason: Some(reason),
         source: Some(spec.location.clone()),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::executor::{self, Outcome, RetryPolicy};
-use crate::live::memory::{MemoryApiGateway, method_with_responses};
+use crate::live::memory::{MemoryApiGateway, method_declaring, method_with_responses};
 use crate::live::{ApiError, FailureKind, LiveMethod};
 use crate::spec::SourceFile;
 use crate::vecmap::VecMap;
@@ -40,9 +40,10 @@ fn set(specs: Vec<Spec>) -> DesiredSet {
     DesiredSet::new(specs)
 }
 
-/// Shop (api1) with /orders (r1): GET and POST with method responses 200, 400, 500.
+/// Shop (api1) with /orders (r1): GET and POST with method responses 200, 400, 500
+/// (declaring headers A and B).
 fn live_with(get: &[(&str, Settings)]) -> LiveSnapshot {
-    let mut get_method = method_with_responses(&["200", "400", "500"]);
+    let mut get_method = method_declaring(&["200", "400", "500"], &["A", "B"]);
     for (code, s) in get {
         get_method
             .integration_responses
@@ -68,7 +69,7 @@ fn live_with(get: &[(&str, Settings)]) -> LiveSnapshot {
                         ("GET".to_owned(), get_method),
                         (
                             "POST".to_owned(),
-                            method_with_responses(&["200", "400", "500"]),
+                            method_declaring(&["200", "400", "500"], &["A", "B"]),
                         ),
                     ]),
                 },
@@ -137,13 +138,8 @@ fn every_normalisation_makes_equal_settings_a_no_op() {
             live_default.clone(),
         ),
         (
-            "empty template (passthrough) vs none",
+            "passthrough entry vs a null read back as passthrough",
             templates(&[("application/json", "")]),
-            live_default.clone(),
-        ),
-        (
-            "none vs empty template",
-            Settings::default(),
             templates(&[("application/json", "")]),
         ),
         ("empty maps", Settings::default(), Settings::default()),
@@ -165,6 +161,83 @@ fn every_normalisation_makes_equal_settings_a_no_op() {
         .unwrap();
         assert!(plan.is_converged(), "{name}: {:?}", plan.actions);
     }
+}
+
+#[test]
+fn a_passthrough_entry_is_a_real_entry_both_ways() {
+    // Terraform's acceptance tests against AWS: `{"application/json" = ""}` is kept as a
+    // key, so it differs from no entry and from a template.
+    let passthrough = templates(&[("application/json", "")]);
+    for (name, desired, live) in [
+        (
+            "add a passthrough entry",
+            passthrough.clone(),
+            Settings::default(),
+        ),
+        (
+            "remove a passthrough entry",
+            Settings::default(),
+            passthrough.clone(),
+        ),
+        (
+            "template to passthrough",
+            passthrough.clone(),
+            templates(&[("application/json", "{}")]),
+        ),
+        (
+            "passthrough under another type",
+            templates(&[("text/plain", "")]),
+            passthrough.clone(),
+        ),
+    ] {
+        let plan = diff(
+            &set(vec![spec("GET", "200", desired.clone())]),
+            &live_with(&[("200", live)]),
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(
+            kinds(&plan),
+            vec![(ActionKind::Update, "api1/r1/GET/200".to_owned())],
+            "{name}"
+        );
+        assert_eq!(plan.actions[0].desired.as_ref(), Some(&desired), "{name}");
+    }
+}
+
+#[test]
+fn a_mapping_to_an_undeclared_header_is_blocked_with_the_header_to_declare() {
+    let mut s = Settings::default();
+    s.response_parameters
+        .insert("method.response.header.A".into(), "'a'".into());
+    s.response_parameters
+        .insert("method.response.header.X-Trace".into(), "'t'".into());
+    let plan = diff(
+        &set(vec![spec("GET", "200", s.clone())]),
+        &live_with(&[]),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![(ActionKind::Blocked, "api1/r1/GET/200".to_owned())]
+    );
+    let reason = plan.actions[0].reason.clone().unwrap();
+    assert!(
+        reason.contains("method response 200 does not declare method.response.header.X-Trace;"),
+        "{reason}"
+    );
+    assert!(!reason.contains("header.A"), "A is declared: {reason}");
+    assert_eq!(
+        plan.actions[0].desired.as_ref(),
+        Some(&s),
+        "the plan shows what waits"
+    );
+    // Declared: a create.
+    s.response_parameters
+        .remove("method.response.header.X-Trace");
+    let plan = diff(&set(vec![spec("GET", "200", s)]), &live_with(&[]), &opts()).unwrap();
+    assert_eq!(kinds(&plan)[0].0, ActionKind::Create);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! An in-memory [`ApiGateway`] for unit tests of the core (diff, executor, cycle).
 //! It enforces what API Gateway enforces for integration responses: the method and
-//! its integration must exist. The end-to-end tests use the real SDK instead.
+//! its integration must exist, and mapped headers must be declared. The end-to-end tests use the real SDK instead.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
@@ -102,6 +102,26 @@ impl ApiGateway for MemoryApiGateway {
         settings: &Settings,
     ) -> Result<(), ApiError> {
         self.with_method(key, "PutIntegrationResponse", |m| {
+            // What API Gateway checks and moto does not: every mapped response header
+            // is declared by the method response with the same status code.
+            let declared = m.method_responses.get(&key.status_code);
+            if let Some(target) = settings.response_parameters.keys().find(|target| {
+                target
+                    .strip_prefix("method.response.header.")
+                    .is_some_and(|name| !declared.is_some_and(|d| d.iter().any(|h| h == name)))
+            }) {
+                return Err(ApiError {
+                    operation: "PutIntegrationResponse",
+                    target: key.to_string(),
+                    status: Some(400),
+                    code: Some("BadRequestException".into()),
+                    message: format!(
+                        "Invalid mapping expression specified: Validation Result: warnings : [], \
+                         errors : [Invalid mapping expression parameter specified: {target}]"
+                    ),
+                    kind: FailureKind::Rejected,
+                });
+            }
             m.integration_responses
                 .insert(key.status_code.clone(), settings.normalized());
             Ok(())
@@ -138,11 +158,22 @@ impl ApiGateway for MemoryApiGateway {
     }
 }
 
-/// A method with an integration and method responses for `codes`, for fixtures.
+/// A method with an integration and method responses for `codes` (declaring no
+/// headers), for fixtures.
 pub fn method_with_responses(codes: &[&str]) -> LiveMethod {
+    method_declaring(codes, &[])
+}
+
+/// A method with an integration and method responses for `codes`, each declaring the
+/// response headers `headers`, for fixtures.
+pub fn method_declaring(codes: &[&str], headers: &[&str]) -> LiveMethod {
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
     LiveMethod {
         has_integration: true,
-        method_responses: codes.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(),
+        method_responses: codes
+            .iter()
+            .map(|c| (c.to_string(), headers.clone()))
+            .collect(),
         integration_responses: Default::default(),
     }
 }

@@ -31,12 +31,14 @@ pub struct LiveResource {
     pub methods: VecMap<String, LiveMethod>,
 }
 
-/// A method: whether it has an integration, its method responses' status codes and
-/// its integration responses by status code.
+/// A method: whether it has an integration, its method responses and its integration
+/// responses by status code.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LiveMethod {
     pub has_integration: bool,
-    pub method_responses: BTreeSet<String>,
+    /// Status code -> the header names the method response declares (its
+    /// `method.response.header.<name>` response parameters, without the prefix).
+    pub method_responses: VecMap<String, Vec<String>>,
     pub integration_responses: VecMap<String, Settings>,
 }
 

@@ -113,35 +113,50 @@ impl Intercept for CountAttempts {
     }
 }
 
-/// API Gateway answers with `null` map values (a passthrough template is returned as
-/// `"application/json": null`), which the SDK's strict parser refuses ("dense map cannot
-/// contain null values"), failing the read of the whole API. When a successful
-/// response failed to parse, drop the null members and parse it again: null and absent
-/// mean the same for every field we read.
+/// API Gateway answers with `null` map values, which the SDK's strict parser refuses
+/// ("dense map cannot contain null values"), failing the read of the whole API. A
+/// passthrough template is the common case: PutIntegrationResponse with
+/// `{"application/json": ""}` is answered, and later read, as `{"application/json": null}`
+/// (LocalStack's snapshot `test_put_integration_response_with_response_template`,
+/// recorded against AWS). When a successful response failed to parse, rewrite it and
+/// parse again: a null *template* becomes `""`, a present key (a passthrough entry,
+/// which changes what a client's `Accept` header selects); any other null member is
+/// dropped, since null and absent mean the same for every other field.
 #[derive(Debug)]
-struct DropNullMapValues;
+struct NullMapValues;
 
-fn drop_nulls(value: &mut serde_json::Value) -> bool {
+/// Maps whose values are templates: a null value there is a passthrough entry.
+const TEMPLATE_MAPS: [&str; 2] = ["responseTemplates", "requestTemplates"];
+
+fn rewrite_nulls(value: &mut serde_json::Value, templates: bool) -> bool {
     match value {
         serde_json::Value::Object(map) => {
-            let before = map.len();
-            map.retain(|_, v| !v.is_null());
-            let mut changed = map.len() != before;
-            for v in map.values_mut() {
-                changed |= drop_nulls(v);
+            let mut changed = false;
+            if templates {
+                for v in map.values_mut().filter(|v| v.is_null()) {
+                    *v = serde_json::Value::String(String::new());
+                    changed = true;
+                }
+            } else {
+                let before = map.len();
+                map.retain(|_, v| !v.is_null());
+                changed = map.len() != before;
+            }
+            for (k, v) in map.iter_mut() {
+                changed |= rewrite_nulls(v, TEMPLATE_MAPS.contains(&k.as_str()));
             }
             changed
         }
-        serde_json::Value::Array(items) => {
-            items.iter_mut().fold(false, |acc, v| drop_nulls(v) | acc)
-        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |acc, v| rewrite_nulls(v, false) | acc),
         _ => false,
     }
 }
 
-impl Intercept for DropNullMapValues {
+impl Intercept for NullMapValues {
     fn name(&self) -> &'static str {
-        "DropNullMapValues"
+        "NullMapValues"
     }
 
     fn modify_before_attempt_completion(
@@ -167,7 +182,7 @@ impl Intercept for DropNullMapValues {
         else {
             return Ok(());
         };
-        if !drop_nulls(&mut json) {
+        if !rewrite_nulls(&mut json, false) {
             return Ok(());
         }
         *response.body_mut() = SdkBody::from(json.to_string());
@@ -220,7 +235,7 @@ impl SdkApiGateway {
         let calls = CallCounter::default();
         let sdk_config = aws_sdk_apigateway::config::Builder::from(&config)
             .interceptor(CountAttempts(calls.clone()))
-            .interceptor(DropNullMapValues)
+            .interceptor(NullMapValues)
             .build();
         Ok(SdkApiGateway {
             client: Client::from_conf(sdk_config),
@@ -301,7 +316,19 @@ fn to_live_resource(r: &aws_sdk_apigateway::types::Resource) -> LiveResource {
                     .method_responses()
                     .into_iter()
                     .flatten()
-                    .map(|(code, _)| code.clone())
+                    .map(|(code, response)| {
+                        let mut headers: Vec<String> = response
+                            .response_parameters()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(name, _required)| {
+                                name.strip_prefix("method.response.header.")
+                                    .map(str::to_owned)
+                            })
+                            .collect();
+                        headers.sort();
+                        (code.clone(), headers)
+                    })
                     .collect(),
                 integration_responses: integration
                     .and_then(|i| i.integration_responses())
@@ -387,8 +414,8 @@ impl ApiGateway for SdkApiGateway {
         key: &Key,
         settings: &Settings,
     ) -> Result<(), ApiError> {
-        // Send the normalised form: the default response has no pattern, and empty
-        // (passthrough) templates are left out, which API Gateway treats the same.
+        // Send the normalised form: the default response has no pattern. Passthrough
+        // entries go as `""` (API Gateway keeps the key and stores the value as null).
         let s = settings.normalized();
         let non_empty = |m: VecMap<String, String>| {
             (!m.is_empty()).then(|| m.into_iter().collect::<HashMap<_, _>>())
@@ -452,6 +479,32 @@ impl ApiGateway for SdkApiGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_templates_become_passthrough_entries_and_other_nulls_go() {
+        let mut body = serde_json::json!({"items": [{"resourceMethods": {"GET": {
+            "methodResponses": {"200": {"responseModels": {"application/json": null}}},
+            "methodIntegration": {"requestTemplates": {"application/json": null},
+                "integrationResponses": {"200": {"selectionPattern": null,
+                    "responseTemplates": {"application/json": null, "text/html": "<p/>"}}}}}}}]});
+        assert!(rewrite_nulls(&mut body, false));
+        let method = &body["items"][0]["resourceMethods"]["GET"];
+        let ir = &method["methodIntegration"]["integrationResponses"]["200"];
+        assert_eq!(
+            ir["responseTemplates"],
+            serde_json::json!({"application/json": "", "text/html": "<p/>"})
+        );
+        assert!(ir.get("selectionPattern").is_none());
+        assert_eq!(
+            method["methodIntegration"]["requestTemplates"]["application/json"],
+            ""
+        );
+        assert_eq!(
+            method["methodResponses"]["200"]["responseModels"],
+            serde_json::json!({})
+        );
+        assert!(!rewrite_nulls(&mut body, false), "nothing left to rewrite");
+    }
 
     #[test]
     fn failures_are_classified_for_retrying() {

@@ -269,8 +269,11 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
                 report(
                     v.pos,
                     format!(
-                        "response parameter value `{value}` must be `integration.response.header.<name>`, \
-                         `integration.response.body[.<JSONPath>]` or a quoted static value like `'text'`"
+                        "response parameter value `{value}` must be one of the sources API Gateway maps into \
+                         an integration response: `integration.response.header.<name>`, \
+                         `integration.response.multivalueheader.<name>`, `integration.response.body`, \
+                         `integration.response.body.<JSONPath>`, `context.<variable>`, `stageVariables.<name>`, \
+                         or a quoted static value like `'text'`"
                     ),
                 );
             }
@@ -278,6 +281,22 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
     }
     let response_templates =
         string_map(get("responseTemplates"), "responseTemplates", true, report);
+    if let Some(n) = get("responseTemplates").and_then(Node::as_map) {
+        for (k, _) in n {
+            if let Some(key) = k.as_str()
+                && !key.is_empty()
+                && !is_media_type(key)
+            {
+                report(
+                    k.pos,
+                    format!(
+                        "response template key `{key}` must be a media type like `application/json` \
+                         (type/subtype); API Gateway refuses others with 400 \"Invalid content type specified\""
+                    ),
+                );
+            }
+        }
+    }
 
     let content_handling = string_field(get("contentHandling"), "contentHandling", report);
     if let (Some(c), Some(n)) = (&content_handling, get("contentHandling"))
@@ -481,17 +500,51 @@ fn is_parameter_target(key: &str) -> bool {
         .is_some_and(is_header_name)
 }
 
+/// The sources AWS's mapping reference lists for integration-response header mappings
+/// ("Parameter mapping source reference", API Gateway developer guide). Names after a
+/// prefix are only checked for being present and free of whitespace: API Gateway, not
+/// us, decides which context variables exist.
 fn is_parameter_source(value: &str) -> bool {
-    if let Some(name) = value.strip_prefix("integration.response.header.") {
+    let named = |rest: &str| !rest.is_empty() && !rest.chars().any(char::is_whitespace);
+    if let Some(name) = value
+        .strip_prefix("integration.response.header.")
+        .or_else(|| value.strip_prefix("integration.response.multivalueheader."))
+    {
         return is_header_name(name);
     }
     if value == "integration.response.body" {
         return true;
     }
-    if let Some(path) = value.strip_prefix("integration.response.body.") {
-        return !path.is_empty() && !path.chars().any(char::is_whitespace);
+    if let Some(rest) = value
+        .strip_prefix("integration.response.body.")
+        .or_else(|| value.strip_prefix("context."))
+        .or_else(|| value.strip_prefix("stageVariables."))
+    {
+        return named(rest);
     }
     value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'')
+}
+
+/// `type/subtype` with RFC 9110 token characters, optionally followed by parameters
+/// (`; charset=utf-8`), which a media type may carry.
+fn is_media_type(key: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+    };
+    let (essence, params) = key.split_once(';').unwrap_or((key, ""));
+    let Some((kind, subtype)) = essence.trim_end().split_once('/') else {
+        return false;
+    };
+    token(kind)
+        && token(subtype)
+        && (params.is_empty()
+            || params.split(';').all(|p| {
+                p.trim()
+                    .split_once('=')
+                    .is_some_and(|(name, value)| token(name) && !value.is_empty())
+            }))
 }
 
 /// Rules over the whole set: one document per identity, one default response per method.
@@ -722,10 +775,31 @@ mod tests {
             "{method.response.header.A: static}",
         ));
         assert!(e.contains("`static` must be"), "{e}");
+        for bad in [
+            "context.",
+            "stageVariables.",
+            "integration.response.multivalueheader.",
+            "method.request.header.A",
+        ] {
+            let e = error(&with(
+                "responseParameters",
+                &format!("{{method.response.header.A: {bad}}}"),
+            ));
+            assert!(e.contains(&format!("`{bad}` must be")), "{e}");
+        }
         parse(&with(
             "responseParameters",
             "{method.response.header.A: integration.response.header.B, method.response.header.C: integration.response.body, \
              method.response.header.D: integration.response.body.error.message, method.response.header.E: \"'*'\"}",
+        ))
+        .unwrap();
+        // Every source AWS's mapping reference lists for integration responses.
+        parse(&with(
+            "responseParameters",
+            "{method.response.header.A: integration.response.multivalueheader.Set-Cookie, \
+             method.response.header.B: context.requestId, method.response.header.C: context.identity.sourceIp, \
+             method.response.header.D: stageVariables.origin, \
+             method.response.header.E: \"'GET,POST,OPTIONS'\", method.response.header.F: \"'realm=\\\"x\\\"'\"}",
         ))
         .unwrap();
         assert!(
@@ -756,6 +830,24 @@ mod tests {
             set.specs[0].settings.response_templates["application/json"],
             ""
         );
+    }
+
+    #[test]
+    fn response_template_keys_must_be_media_types() {
+        assert_eq!(
+            error(&with("responseTemplates", "{json: x}")),
+            "d/x.yaml:6:21: response template key `json` must be a media type like `application/json` \
+             (type/subtype); API Gateway refuses others with 400 \"Invalid content type specified\""
+        );
+        for bad in ["\"application/\"", "\"a b/c\"", "\"/json\""] {
+            let e = error(&with("responseTemplates", &format!("{{{bad}: x}}")));
+            assert!(e.contains("must be a media type"), "{bad}: {e}");
+        }
+        parse(&with(
+            "responseTemplates",
+            "{application/json: x, application/vnd.api+json: y, text/html; charset=utf-8: z, \"*/*\": w}",
+        ))
+        .unwrap();
     }
 
     #[test]
