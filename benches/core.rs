@@ -156,7 +156,7 @@ fn main() {
         load_desired_cached(dir.path(), &mut cache).unwrap();
         let warm = t.elapsed();
         let t = Instant::now();
-        let text = render_text(&plan, Style { color: false });
+        let text = render_text(&plan, &[], Style { color: false });
         let render = t.elapsed();
         assert_eq!(set.specs.len(), responses);
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);

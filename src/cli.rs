@@ -148,19 +148,26 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
 }
 
+/// One-shot commands: our warnings only by default (a missing credential makes the
+/// SDK's provider chain log a multi-line debug dump as a WARN before our own clear
+/// error); the libraries' warnings from -v on.
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+    let (others, ours) = match verbose {
+        0 => ("error", "warn"),
+        1 => ("warn", "info"),
+        _ => ("warn", "debug"),
     };
-    init_tracing(level, LogFormat::Text);
+    init_tracing_with(others, ours, LogFormat::Text);
 }
 
 /// Logs to stderr at `level` (RUST_LOG overrides), as text or JSON lines.
 fn init_tracing(level: &str, format: LogFormat) {
+    init_tracing_with("warn", level, format)
+}
+
+fn init_tracing_with(others: &str, ours: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("warn,apigw_reconciler={level}"))
+        tracing_subscriber::EnvFilter::new(format!("{others},apigw_reconciler={ours}"))
     });
     // Colour codes only for a person at a terminal, never into files or collectors.
     let builder = tracing_subscriber::fmt()
@@ -364,21 +371,22 @@ async fn plan_command(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = match make_plan(config, loaded, &client, &mut timings).await {
-        Ok(planned) => planned.plan,
+    let (plan, redeploy) = match make_plan(config, loaded, &client, &mut timings).await {
+        Ok(planned) => (planned.plan, planned.redeploy),
         Err(code) => return code,
     };
     let started = Instant::now();
     let text = match output {
-        OutputFormat::Text => render::render_text(&plan, style),
+        OutputFormat::Text => render::render_text(&plan, &redeploy, style),
         OutputFormat::Json => render::render_json(&plan) + "\n",
-        OutputFormat::Markdown => render::render_markdown(&plan),
+        OutputFormat::Markdown => render::render_markdown(&plan, &redeploy),
     };
     timings.render = started.elapsed();
     print!("{text}");
     report_calls(&client);
     timings.report(verbose);
-    if plan.is_converged() {
+    // A stage that would be redeployed is a pending change too.
+    if plan.is_converged() && redeploy.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
@@ -400,13 +408,16 @@ async fn apply_command(
         Ok(planned) => planned,
         Err(code) => return code,
     };
-    print!("{}", render::render_text(&planned.plan, style));
+    print!(
+        "{}",
+        render::render_text(&planned.plan, &planned.redeploy, style)
+    );
     let report = reconcile::apply(&client, &planned.plan, &RetryPolicy::default()).await;
     if !report.results.is_empty() {
         println!();
         print!("{}", render::render_report(&report, style));
     }
-    let stages = reconcile::stages_after(config, &report, &planned.live);
+    let stages = reconcile::stages_after(config, &planned, &report);
     let mut deployed_all = true;
     for (stage, result) in crate::redeploy::redeploy(&client, &stages).await {
         match result {

@@ -11,6 +11,7 @@ use similar::TextDiff;
 use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{ExecutionReport, Outcome};
 use crate::model::Settings;
+use crate::redeploy::StageDeployment;
 
 /// ANSI colours, or none.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +52,9 @@ pub fn describe(action: &Action) -> String {
     format!("{api} {resource} {} {}", k.http_method, k.status_code)
 }
 
-/// The text plan, ending with the `Plan: ...` summary line.
-pub fn render_text(plan: &Plan, style: Style) -> String {
+/// The text plan and the stages it would redeploy, ending with the `Plan: ...`
+/// summary line.
+pub fn render_text(plan: &Plan, redeploy: &[StageDeployment], style: Style) -> String {
     let mut out = String::new();
     for action in &plan.actions {
         let (sym, color, word) = symbol(action.kind);
@@ -74,8 +76,13 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
     if let Some(note) = unmanaged_note(plan) {
         let _ = writeln!(out, "note: {note}");
     }
-    for stage in &plan.redeploy {
-        let _ = writeln!(out, "{} {stage}", style.paint("36", "> redeploy"));
+    for stage in redeploy {
+        let _ = writeln!(
+            out,
+            "{} {stage}: {}",
+            style.paint("36", "> redeploy"),
+            stage.reason
+        );
     }
     if plan.actions.is_empty() {
         out.push_str("No changes. Live integration responses match the specs.\n");
@@ -122,7 +129,7 @@ pub fn summary_line(plan: &Plan) -> String {
 
 /// The plan as Markdown for a pull-request comment: the summary, a table of actions,
 /// and each change's field and template diffs in a collapsible block.
-pub fn render_markdown(plan: &Plan) -> String {
+pub fn render_markdown(plan: &Plan, redeploy: &[StageDeployment]) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut out = String::from("### apigw-reconciler plan\n\n");
     let _ = writeln!(out, "**{}**\n", summary_line(plan));
@@ -182,8 +189,11 @@ pub fn render_markdown(plan: &Plan) -> String {
             body.replace("```", "` ` `")
         );
     }
-    if !plan.redeploy.is_empty() {
-        let stages: Vec<String> = plan.redeploy.iter().map(|s| cell(&s.to_string())).collect();
+    if !redeploy.is_empty() {
+        let stages: Vec<String> = redeploy
+            .iter()
+            .map(|s| cell(&format!("{s} ({})", s.reason)))
+            .collect();
         let _ = writeln!(
             out,
             "\nStages redeployed after apply: {}",
@@ -463,7 +473,7 @@ mod tests {
             )],
             ..Plan::default()
         };
-        let text = render_text(&plan, Style { color: false });
+        let text = render_text(&plan, &[], Style { color: false });
         assert!(
             text.starts_with("~ update  Shop (api1) /orders GET 200\n"),
             "{text}"
@@ -477,7 +487,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\x1b'));
-        assert!(render_text(&plan, Style { color: true }).contains("\x1b[33m"));
+        assert!(render_text(&plan, &[], Style { color: true }).contains("\x1b[33m"));
     }
 
     #[test]
@@ -494,7 +504,7 @@ mod tests {
             )],
             ..Plan::default()
         };
-        let text = render_text(&plan, Style { color: false });
+        let text = render_text(&plan, &[], Style { color: false });
         assert!(
             text.contains(
                 "      responseTemplates[\"application/json\"]: + passthrough entry (no template: the body passes through)\n"
@@ -508,7 +518,7 @@ mod tests {
             json["actions"][0]["after"]["responseTemplates"],
             json!({"application/json": ""})
         );
-        let md = render_markdown(&plan);
+        let md = render_markdown(&plan, &[]);
         assert!(md.contains("+ passthrough entry"), "{md}");
         // And the other way round.
         let back = Plan {
@@ -523,7 +533,7 @@ mod tests {
             )],
             ..Plan::default()
         };
-        let text = render_text(&back, Style { color: false });
+        let text = render_text(&back, &[], Style { color: false });
         assert!(
             text.contains("]: passthrough entry -> template\n"),
             "{text}"
@@ -543,6 +553,7 @@ mod tests {
                     )],
                     ..Plan::default()
                 },
+                &[],
                 Style { color: false },
             )
         };
@@ -645,7 +656,7 @@ mod markdown_tests {
             }],
             ..Plan::default()
         };
-        let md = render_markdown(&plan);
+        let md = render_markdown(&plan, &[]);
         assert!(
             md.contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 blocked.**"),
             "{md}"
@@ -660,6 +671,6 @@ mod markdown_tests {
         );
         assert!(md.contains("```diff\nselectionPattern: (default response)\nresponseTemplates[\"application/json\"]:"), "{md}");
         assert!(md.contains("\n+{\"a\": 1}\n"), "{md}");
-        assert!(render_markdown(&Plan::default()).contains("No changes."));
+        assert!(render_markdown(&Plan::default(), &[]).contains("No changes."));
     }
 }

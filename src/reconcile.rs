@@ -9,7 +9,7 @@ use crate::executor::{self, ExecutionReport, RetryPolicy};
 use crate::live::limited::RateLimited;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::live::{self, ApiError, ApiGateway, ApiQuery, LiveSnapshot};
-use crate::redeploy::{self, StageDeployment};
+use crate::redeploy::{self, StageDeployment, StageStamps};
 use crate::spec::DesiredSet;
 
 /// The client a cycle uses: the SDK behind the configured rate limit, timeouts,
@@ -49,11 +49,16 @@ pub enum CycleError {
     Diff(#[from] DiffError),
 }
 
-/// A plan, the stages it would redeploy, and how long its parts took.
+/// A plan, the stages it would redeploy, what was read, and how long its parts took.
 #[derive(Debug)]
 pub struct Planned {
     pub plan: Plan,
+    /// Configured stages whose deployment would not match the state after the plan's
+    /// writes (the cycle pairs them with the plan; the diff knows nothing of stages).
+    pub redeploy: Vec<StageDeployment>,
     pub live: LiveSnapshot,
+    /// What the configured stages serve now (read only when `deployments` is set).
+    pub stamps: StageStamps,
     pub fetch_time: Duration,
     pub diff_time: Duration,
 }
@@ -73,31 +78,47 @@ pub async fn plan<C: ApiGateway>(
         }),
     };
     let live = live::fetch(client, query).await?;
+    let stamps = redeploy::read_stamps(client, &config.deployments, &live).await?;
     let fetch_time = started.elapsed();
     let started = Instant::now();
-    let mut plan = diff::diff(desired, &live, options)?;
-    plan.redeploy = redeploy::stages_for(&config.deployments, &plan.changed_apis(), &live);
+    let plan = diff::diff(desired, &live, options)?;
+    let redeploy = redeploy::due(
+        &config.deployments,
+        &live,
+        &stamps,
+        &plan.managed,
+        &plan.writes(),
+    );
     Ok(Planned {
         plan,
+        redeploy,
         live,
+        stamps,
         fetch_time,
         diff_time: started.elapsed(),
     })
 }
 
-/// The stages to deploy after `report`: those of the APIs it actually changed.
+/// The stages to deploy after `report`: those whose deployment does not match what
+/// is live once the writes that succeeded are counted.
 pub fn stages_after(
     config: &Config,
+    planned: &Planned,
     report: &ExecutionReport,
-    live: &LiveSnapshot,
 ) -> Vec<StageDeployment> {
-    let changed: std::collections::BTreeSet<&str> = report
+    let applied: Vec<&diff::Action> = report
         .results
         .iter()
         .filter(|r| r.outcome == executor::Outcome::Applied)
-        .map(|r| r.action.key.rest_api_id.as_str())
+        .map(|r| &r.action)
         .collect();
-    redeploy::stages_for(&config.deployments, &changed, live)
+    redeploy::due(
+        &config.deployments,
+        &planned.live,
+        &planned.stamps,
+        &planned.plan.managed,
+        &applied,
+    )
 }
 
 /// Execute a plan.

@@ -57,6 +57,16 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "POST",
         "arn:aws:apigateway:*::/restapis/*/deployments",
     ),
+    (
+        "get_stages",
+        "GET",
+        "arn:aws:apigateway:*::/restapis/*/stages",
+    ),
+    (
+        "get_deployment",
+        "GET",
+        "arn:aws:apigateway:*::/restapis/*/deployments/*",
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -213,6 +213,7 @@ async fn changing_or_removing_each_field_is_one_update_that_reaches_the_live_sta
         let api = create_api(&client, &name).await;
         let res = create_resource(&client, &api.api_id, &api.root_id, "things").await;
         create_method(&client, &api.api_id, &res, "GET", &["200"]).await;
+        declare_headers(&client, &api.api_id, &res, "GET", "200", &["X-A", "X-B"]).await;
         let dir = desired_dir(&[("ir.yaml", &spec(&name, "/things", "GET", "200", case.v1))]);
 
         run(&moto, dir.path(), &cfg, &["apply"], 0);

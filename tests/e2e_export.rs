@@ -79,6 +79,21 @@ async fn build(client: &Client, with_responses: bool) -> String {
     ] {
         create_method(client, &api.api_id, &ids[path], method, codes).await;
     }
+    // Every mapped header is declared, as real API Gateway requires.
+    for ir in responses() {
+        if let Some((k, _)) = ir.parameter {
+            let header = k.trim_start_matches("method.response.header.");
+            declare_headers(
+                client,
+                &api.api_id,
+                &ids[ir.path],
+                ir.method,
+                ir.code,
+                &[header],
+            )
+            .await;
+        }
+    }
     if with_responses {
         for ir in responses() {
             let mut put = client

@@ -489,3 +489,70 @@ fn validate_needs_no_network() {
     let out = run_offline(dir.path(), &["plan"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
 }
+
+/// Without credentials, a one-shot command prints our one clear error and nothing of
+/// the SDK's provider chain. The chain's WARN appears when the instance-metadata
+/// endpoint answers (here a local stub refusing with 403, as a locked-down host does).
+#[test]
+fn without_credentials_only_our_error_is_printed() {
+    use std::io::{Read, Write};
+    let imds = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds_url = format!("http://{}", imds.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in imds.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndenied",
+            );
+        }
+    });
+    let dir = desired_dir(&[("a.yaml", &spec("Anything", "/things", "GET", "200", ""))]);
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("reconciler.yaml");
+    std::fs::write(&config, "region: us-east-1\n").unwrap();
+    let run = |verbose: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--desired")
+            .arg(dir.path())
+            .args([
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--color",
+                "never",
+                "plan",
+            ])
+            .args(verbose.then_some("-v"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("AWS_CONFIG_FILE", home.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("none"))
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds_url);
+        cmd.output().expect("run apigw-reconciler")
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "only the call count and our error:\n{err}");
+    assert_eq!(lines[0], "API calls: none", "{err}");
+    assert!(
+        lines[1].contains("no usable AWS credentials: set AWS_PROFILE"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("check the network"),
+        "not a network problem:\n{err}"
+    );
+    // With -v the details are there for whoever asks.
+    let out = run(true);
+    assert!(
+        stderr(&out).contains("provider failed to provide credentials"),
+        "{}",
+        show(&out)
+    );
+}

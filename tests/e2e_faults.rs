@@ -158,6 +158,17 @@ async fn scenario(client: &Client) -> Scenario {
                     &["200", "400", "404", "500", "503"],
                 )
                 .await;
+                if method == "POST" {
+                    common::declare_headers(
+                        client,
+                        &api.api_id,
+                        &res,
+                        method,
+                        "200",
+                        &["X-Request-Id"],
+                    )
+                    .await;
+                }
                 let i = method_index;
                 method_index += 1;
                 managed_methods.insert(format!("{}/{res}/{method}", api.api_id));

@@ -18,12 +18,12 @@ use tracing::Instrument;
 use crate::backoff;
 use crate::config::Config;
 use crate::diff::{ActionKind, Plan};
-use crate::executor::{self, Outcome, RetryPolicy};
-use crate::live::{ApiGateway, CallCounts, FailureKind, LiveSnapshot};
+use crate::executor::{self, ExecutionReport, Outcome, RetryPolicy};
+use crate::live::{ApiGateway, CallCounts, FailureKind};
 use crate::model::{Key, Settings};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
-use crate::redeploy::{self, StageDeployment};
+use crate::redeploy;
 use crate::spec::{self, DesiredSet, SpecCache};
 use crate::status::{CycleSummary, KeyState, KeyStatus, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
@@ -52,8 +52,6 @@ struct Reconciler<C> {
     desired_error: Option<String>,
     /// Parsed spec files, re-read only when they change.
     spec_cache: SpecCache,
-    /// Stage deployments owed (changes applied, deployment not yet succeeded).
-    pending_deployments: BTreeSet<StageDeployment>,
     keys: BTreeMap<Key, KeyMemory>,
     /// The desired set the last successful plan was made from.
     planned_from: Option<DesiredSet>,
@@ -85,7 +83,6 @@ impl<C: ApiGateway> Reconciler<C> {
             desired: None,
             desired_error: None,
             spec_cache: SpecCache::default(),
-            pending_deployments: BTreeSet::new(),
             keys: BTreeMap::new(),
             planned_from: None,
             cycle_id: 0,
@@ -152,10 +149,10 @@ impl<C: ApiGateway> Reconciler<C> {
                     let nudged = reasons
                         .iter()
                         .any(|r| matches!(r, Trigger::Reload | Trigger::Http));
-                    let changed = self
-                        .execute(planned.plan, desired_unchanged, nudged, &mut summary)
+                    let report = self
+                        .execute(&planned.plan, desired_unchanged, nudged, &mut summary)
                         .await;
-                    self.redeploy(&changed, &planned.live, &mut summary).await;
+                    self.redeploy(&planned, &report, &mut summary).await;
                     self.planned_from = Some(desired.clone());
                 }
                 Err(e) => {
@@ -223,11 +220,11 @@ impl<C: ApiGateway> Reconciler<C> {
     /// Drift, backoff, dry-run, then execution of one plan; updates per-key memory.
     async fn execute(
         &mut self,
-        plan: Plan,
+        plan: &Plan,
         desired_unchanged: bool,
         nudged: bool,
         summary: &mut CycleSummary,
-    ) -> BTreeSet<String> {
+    ) -> ExecutionReport {
         let now = Instant::now();
         let previous = std::mem::take(&mut self.keys);
         for key in &plan.in_sync {
@@ -249,7 +246,7 @@ impl<C: ApiGateway> Reconciler<C> {
         }
 
         let mut to_run = Plan::default();
-        for action in plan.actions {
+        for action in &plan.actions {
             let before = previous.get(&action.key);
             let was_in_sync = before.is_some_and(|m| m.status.state == KeyState::InSync);
             let appeared = before.is_none() && action.kind == ActionKind::Delete;
@@ -265,8 +262,8 @@ impl<C: ApiGateway> Reconciler<C> {
                     key = %action.key,
                     correcting = !self.dry_run,
                     "drift detected: {} was changed outside apigw-reconciler\n{}",
-                    describe(&action),
-                    render_text(&one, Style { color: false })
+                    describe(action),
+                    render_text(&one, &[], Style { color: false })
                 );
             }
             let mut memory = before.cloned().unwrap_or_else(|| KeyMemory {
@@ -287,7 +284,7 @@ impl<C: ApiGateway> Reconciler<C> {
                     if memory.status.state != KeyState::Blocked
                         || memory.status.last_error != reason
                     {
-                        tracing::warn!(key = %action.key, "blocked: {}: {}", describe(&action), reason.as_deref().unwrap_or(""));
+                        tracing::warn!(key = %action.key, "blocked: {}: {}", describe(action), reason.as_deref().unwrap_or(""));
                     }
                     memory.status.state = KeyState::Blocked;
                     memory.status.last_error = reason;
@@ -302,7 +299,7 @@ impl<C: ApiGateway> Reconciler<C> {
                 }
                 _ if self.dry_run => {
                     if memory.status.state != KeyState::Pending {
-                        tracing::info!(key = %action.key, "dry-run: would {:?} {}", action.kind, describe(&action));
+                        tracing::info!(key = %action.key, "dry-run: would {:?} {}", action.kind, describe(action));
                     }
                     memory.status.state = KeyState::Pending;
                 }
@@ -314,7 +311,7 @@ impl<C: ApiGateway> Reconciler<C> {
             self.keys.insert(action.key.clone(), memory);
         }
         if to_run.actions.is_empty() {
-            return BTreeSet::new();
+            return ExecutionReport::default();
         }
 
         let retry = RetryPolicy::default();
@@ -333,18 +330,12 @@ impl<C: ApiGateway> Reconciler<C> {
                 .inc();
         })
         .await;
-        let changed = report
-            .results
-            .iter()
-            .filter(|r| r.outcome == Outcome::Applied)
-            .map(|r| r.action.key.rest_api_id.clone())
-            .collect();
-        for result in report.results {
+        for result in &report.results {
             let memory = self
                 .keys
                 .get_mut(&result.action.key)
                 .expect("every executed key is remembered");
-            match result.outcome {
+            match &result.outcome {
                 Outcome::Applied => {
                     match result.action.kind {
                         ActionKind::Create => summary.created += 1,
@@ -390,31 +381,24 @@ impl<C: ApiGateway> Reconciler<C> {
                 .retry_at
                 .map(|at| at.saturating_duration_since(Instant::now()).as_secs_f64());
         }
-        changed
+        report
     }
 
-    /// Deploy the configured stages of the APIs this cycle changed, plus those whose
-    /// deployment failed before (retried every cycle until it succeeds).
+    /// Deploy the configured stages whose deployment does not match what is live after
+    /// this cycle's writes. Nothing is remembered between cycles: a stage whose
+    /// deployment failed (or never happened, because the process died) still carries
+    /// the old stamp, so the next cycle deploys it.
     async fn redeploy(
         &mut self,
-        changed: &BTreeSet<String>,
-        live: &LiveSnapshot,
+        planned: &reconcile::Planned,
+        report: &ExecutionReport,
         summary: &mut CycleSummary,
     ) {
-        if self.dry_run {
+        if self.dry_run || self.stop.load(Ordering::SeqCst) {
             return;
         }
-        let changed: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
-        self.pending_deployments.extend(redeploy::stages_for(
-            &self.config.deployments,
-            &changed,
-            live,
-        ));
-        if self.pending_deployments.is_empty() || self.stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let stages: Vec<_> = self.pending_deployments.iter().cloned().collect();
-        for (stage, result) in redeploy::redeploy(&self.client, &stages).await {
+        let stages = reconcile::stages_after(&self.config, planned, report);
+        for (_, result) in redeploy::redeploy(&self.client, &stages).await {
             let outcome = if result.is_ok() { "deployed" } else { "failed" };
             self.shared
                 .metrics
@@ -422,10 +406,7 @@ impl<C: ApiGateway> Reconciler<C> {
                 .get_or_create(&vec![("outcome", outcome.to_owned())])
                 .inc();
             match result {
-                Ok(()) => {
-                    summary.deployed += 1;
-                    self.pending_deployments.remove(&stage);
-                }
+                Ok(()) => summary.deployed += 1,
                 Err(_) => summary.failed += 1,
             }
         }

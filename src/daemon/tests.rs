@@ -339,6 +339,14 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
     );
 }
 
+fn prod_stage(api: &str) -> Vec<crate::config::Deployment> {
+    vec![crate::config::Deployment {
+        rest_api: api.into(),
+        stage: "prod".into(),
+        description: None,
+    }]
+}
+
 #[tokio::test]
 async fn changed_apis_get_their_stages_redeployed_once_per_cycle() {
     let mut s = setup(
@@ -348,11 +356,7 @@ async fn changed_apis_get_their_stages_redeployed_once_per_cycle() {
         )],
         false,
     );
-    s.reconciler.config.deployments = vec![crate::config::Deployment {
-        rest_api: "Shop".into(),
-        stage: "prod".into(),
-        description: None,
-    }];
+    s.reconciler.config.deployments = prod_stage("Shop");
     let summary = s.reconciler.cycle(&interval()).await;
     assert_eq!(
         (summary.created, summary.deployed),
@@ -366,16 +370,75 @@ async fn changed_apis_get_their_stages_redeployed_once_per_cycle() {
     let summary = s.reconciler.cycle(&interval()).await;
     assert_eq!(summary.deployed, 0, "nothing changed, nothing deployed");
     assert_eq!(s.reconciler.client.deployments.lock().unwrap().len(), 1);
+    // A change made elsewhere and corrected is a change: deployed once more.
+    std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g2")).unwrap();
+    let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert_eq!((summary.updated, summary.deployed), (1, 1));
+}
+
+#[tokio::test]
+async fn a_deployment_lost_to_a_failure_or_a_crash_is_made_by_a_fresh_daemon_exactly_once() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    s.reconciler.config.deployments = prod_stage("api1");
+    s.reconciler
+        .client
+        .deployment_failures
+        .lock()
+        .unwrap()
+        .push(ApiError {
+            operation: "CreateDeployment",
+            target: "restApi api1 stage prod".into(),
+            status: Some(503),
+            code: None,
+            message: "unavailable".into(),
+            kind: FailureKind::Other,
+        });
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        (summary.created, summary.deployed, summary.failed),
+        (1, 0, 1)
+    );
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("g")
+    );
+    assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
+
+    // The process dies: nothing of its memory survives, only the live API.
+    let (config, client) = (s.reconciler.config.clone(), s.reconciler.client);
+    let (tx, _rx) = mpsc::channel(4);
+    let mut fresh = Reconciler::new(
+        config,
+        false,
+        client,
+        Shared::new(tx),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let summary = fresh.cycle(&interval()).await;
+    assert_eq!(
+        (summary.created, summary.updated, summary.deployed),
+        (0, 0, 1),
+        "no write is needed, but the stage is owed a deployment"
+    );
+    let summary = fresh.cycle(&interval()).await;
+    assert_eq!(summary.deployed, 0, "exactly once");
+    assert_eq!(fresh.client.deployments.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn dry_run_never_deploys() {
     let mut s = setup(&[("a.yaml", &spec("GET", "g"))], true);
-    s.reconciler.config.deployments = vec![crate::config::Deployment {
-        rest_api: "api1".into(),
-        stage: "prod".into(),
-        description: None,
-    }];
+    s.reconciler.config.deployments = prod_stage("api1");
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(summary.result, "pending", "the write is only reported");
+    assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
+    // Even with nothing to write, a stage owed a deployment is not deployed.
+    s.reconciler.dry_run = false;
+    s.reconciler.config.deployments.clear();
     s.reconciler.cycle(&interval()).await;
+    s.reconciler.dry_run = true;
+    s.reconciler.config.deployments = prod_stage("api1");
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(summary.deployed, 0);
     assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
 }

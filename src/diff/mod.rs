@@ -73,9 +73,8 @@ pub struct Plan {
     pub unmanaged_kept: usize,
     /// Resolved spec keys that need nothing.
     pub in_sync: Vec<Key>,
-    /// Stages that would be redeployed after this plan's writes (filled in from the
-    /// config's `deployments` by `reconcile::plan`).
-    pub redeploy: Vec<crate::redeploy::StageDeployment>,
+    /// The methods the specs manage (API id, resource id, method), resolved.
+    pub managed: BTreeSet<(String, String, String)>,
 }
 
 impl Plan {
@@ -88,12 +87,11 @@ impl Plan {
         self.actions.is_empty()
     }
 
-    /// REST API ids that this plan would write to.
-    pub fn changed_apis(&self) -> BTreeSet<&str> {
+    /// The actions that would write (everything but blocked).
+    pub fn writes(&self) -> Vec<&Action> {
         self.actions
             .iter()
             .filter(|a| a.kind != ActionKind::Blocked)
-            .map(|a| a.key.rest_api_id.as_str())
             .collect()
     }
 }
@@ -237,6 +235,10 @@ pub fn diff(
         }
     }
 
+    plan.managed = managed
+        .keys()
+        .map(|(a, r, m)| (a.to_string(), r.to_string(), m.to_string()))
+        .collect();
     for ((api_id, _, method_name), resource) in managed {
         let method = &resource.methods[method_name];
         for (status, live_settings) in &method.integration_responses {

@@ -66,6 +66,18 @@ impl<C: ApiGateway> ApiGateway for RateLimited<C> {
         self.inner.delete_integration_response(key).await
     }
 
+    async fn stage_deployments(
+        &self,
+        rest_api_id: &str,
+        stages: &[String],
+    ) -> Result<std::collections::BTreeMap<String, Option<String>>, ApiError> {
+        // GetStages, then one GetDeployment per stage: each costs from the budget.
+        for _ in 0..=stages.len() {
+            self.all.until_ready().await;
+        }
+        self.inner.stage_deployments(rest_api_id, stages).await
+    }
+
     async fn create_deployment(
         &self,
         rest_api_id: &str,

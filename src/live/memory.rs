@@ -17,14 +17,17 @@ pub struct MemoryApiGateway {
     failures: Mutex<BTreeMap<Key, Vec<ApiError>>>,
     /// (api id, stage) of every deployment made.
     pub deployments: Mutex<Vec<(String, String)>>,
+    /// (api id, stage) -> the description of the deployment the stage serves.
+    pub stages: Mutex<BTreeMap<(String, String), String>>,
+    /// Errors CreateDeployment returns, once each, before it succeeds again.
+    pub deployment_failures: Mutex<Vec<ApiError>>,
 }
 
 impl MemoryApiGateway {
     pub fn new(state: LiveSnapshot) -> Self {
         MemoryApiGateway {
             state: Mutex::new(state),
-            failures: Mutex::default(),
-            deployments: Mutex::default(),
+            ..MemoryApiGateway::default()
         }
     }
 
@@ -144,16 +147,41 @@ impl ApiGateway for MemoryApiGateway {
         })
     }
 
+    async fn stage_deployments(
+        &self,
+        rest_api_id: &str,
+        stages: &[String],
+    ) -> Result<BTreeMap<String, Option<String>>, ApiError> {
+        Ok(self
+            .stages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((api, stage), _)| api == rest_api_id && stages.contains(stage))
+            .map(|((_, stage), description)| (stage.clone(), Some(description.clone())))
+            .collect())
+    }
+
     async fn create_deployment(
         &self,
         rest_api_id: &str,
         stage: &str,
-        _description: &str,
+        description: &str,
     ) -> Result<(), ApiError> {
+        {
+            let mut failures = self.deployment_failures.lock().unwrap();
+            if !failures.is_empty() {
+                return Err(failures.remove(0));
+            }
+        }
         self.deployments
             .lock()
             .unwrap()
             .push((rest_api_id.to_owned(), stage.to_owned()));
+        self.stages.lock().unwrap().insert(
+            (rest_api_id.to_owned(), stage.to_owned()),
+            description.to_owned(),
+        );
         Ok(())
     }
 }

@@ -103,12 +103,16 @@ impl fmt::Display for ApiError {
             (_, Some(400)) => {
                 "; API Gateway refused the values: fix the spec (not retried until it changes, or on SIGHUP / POST /reconcile)"
             }
+            (_, None) if self.message.starts_with(NO_CREDENTIALS) => "",
             (_, None) => "; check the network, the region and endpointUrl",
             _ => "",
         };
         f.write_str(hint)
     }
 }
+
+/// How an error without credentials starts (its own advice follows).
+pub const NO_CREDENTIALS: &str = "no usable AWS credentials";
 
 /// HTTP requests sent to API Gateway, by operation name (retries included: each
 /// attempt costs quota), and how many were answered with 429.
@@ -145,6 +149,13 @@ pub trait ApiGateway: Send + Sync {
         &self,
         key: &Key,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// For each of `stages` that exists, the description of the deployment it serves
+    /// (`None` when it has no deployment); stages that do not exist are left out.
+    fn stage_deployments(
+        &self,
+        rest_api_id: &str,
+        stages: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Option<String>>, ApiError>> + Send;
     /// Deploy the API's current state to `stage` (creating the stage if needed).
     fn create_deployment(
         &self,

@@ -117,11 +117,13 @@ impl Intercept for CountAttempts {
 /// ("dense map cannot contain null values"), failing the read of the whole API. A
 /// passthrough template is the common case: PutIntegrationResponse with
 /// `{"application/json": ""}` is answered, and later read, as `{"application/json": null}`
-/// (LocalStack's snapshot `test_put_integration_response_with_response_template`,
-/// recorded against AWS). When a successful response failed to parse, rewrite it and
-/// parse again: a null *template* becomes `""`, a present key (a passthrough entry,
-/// which changes what a client's `Accept` header selects); any other null member is
-/// dropped, since null and absent mean the same for every other field.
+/// (LocalStack's snapshot `test_apigateway_api.py::TestApigatewayIntegration::
+/// test_put_integration_response_templates`, key `put-integration-response-template-empty`,
+/// recorded against AWS; replayed in `tests/aws_recorded.rs`). When a successful
+/// response failed to parse, rewrite it and parse again: a null *template* becomes
+/// `""`, a present key (a passthrough entry, which changes what a client's `Accept`
+/// header selects); any other null member is dropped, since null and absent mean the
+/// same for every other field.
 #[derive(Debug)]
 struct NullMapValues;
 
@@ -261,9 +263,11 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
             if detail.contains("credentials") {
                 (
                     None,
-                    "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
-                     or run with an IAM role (details with RUST_LOG=debug)"
-                        .to_owned(),
+                    format!(
+                        "{}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+                         or run with an IAM role (details with -v or RUST_LOG=debug)",
+                        super::NO_CREDENTIALS
+                    ),
                 )
             } else {
                 (None, detail)
@@ -450,6 +454,49 @@ impl ApiGateway for SdkApiGateway {
             .await
             .map(|_| ())
             .map_err(|e| api_error("DeleteIntegrationResponse", key.to_string(), e))
+    }
+
+    async fn stage_deployments(
+        &self,
+        rest_api_id: &str,
+        stages: &[String],
+    ) -> Result<std::collections::BTreeMap<String, Option<String>>, ApiError> {
+        let all = self
+            .client
+            .get_stages()
+            .rest_api_id(rest_api_id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetStages", format!("restApi {rest_api_id}"), e))?;
+        let mut out = std::collections::BTreeMap::new();
+        for stage in all.item() {
+            let Some(name) = stage.stage_name().filter(|n| stages.iter().any(|s| s == n)) else {
+                continue;
+            };
+            let description = match stage.deployment_id().filter(|id| !id.is_empty()) {
+                None => None,
+                Some(id) => Some(
+                    self.client
+                        .get_deployment()
+                        .rest_api_id(rest_api_id)
+                        .deployment_id(id)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            api_error(
+                                "GetDeployment",
+                                format!("restApi {rest_api_id} stage {name} deployment {id}"),
+                                e,
+                            )
+                        })?
+                        .description()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            };
+            out.insert(name.to_owned(), description);
+        }
+        Ok(out)
     }
 
     async fn create_deployment(

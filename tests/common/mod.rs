@@ -274,6 +274,29 @@ pub async fn add_method_response(
         .unwrap();
 }
 
+/// Declare response headers on the method response for `code` (replacing it): real
+/// API Gateway refuses a mapping to `method.response.header.<name>` that the method
+/// response does not declare, so fixtures that map headers declare them.
+pub async fn declare_headers(
+    client: &Client,
+    api_id: &str,
+    resource_id: &str,
+    method: &str,
+    code: &str,
+    headers: &[&str],
+) {
+    let mut put = client
+        .put_method_response()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .status_code(code);
+    for h in headers {
+        put = put.response_parameters(format!("method.response.header.{h}"), false);
+    }
+    put.send().await.unwrap();
+}
+
 /// One spec document; `extra` is more YAML lines (each ending in a newline).
 pub fn spec(api: &str, path: &str, method: &str, code: &str, extra: &str) -> String {
     format!(
@@ -302,6 +325,34 @@ pub async fn seed_scaffold(client: &Client) -> (Fixture, String) {
     let res = create_resource(client, &api.api_id, &api.root_id, "mydemoresource").await;
     create_method(client, &api.api_id, &res, "GET", &["200"]).await;
     (api, res)
+}
+
+/// GET a path of the API Gateway REST API from moto as raw JSON, nulls included (the
+/// SDK refuses null map values, which is how API Gateway returns passthrough template
+/// entries). The Authorization header only names the service, so moto routes it.
+pub fn raw_get(endpoint: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).expect("connect to moto");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=testing/20260101/{REGION}/apigateway/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}\n{body}"
+    );
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}\n{body}"))
 }
 
 /// Read one integration response back through the SDK.

@@ -33,15 +33,17 @@ pub enum Op {
     GetResources,
     PutIntegrationResponse,
     DeleteIntegrationResponse,
+    CreateDeployment,
     Other,
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 6] = [
         Op::GetRestApis,
         Op::GetResources,
         Op::PutIntegrationResponse,
         Op::DeleteIntegrationResponse,
+        Op::CreateDeployment,
         Op::Other,
     ];
 }
@@ -576,6 +578,7 @@ pub fn classify(method: &str, path: &str) -> (Op, Option<String>) {
     match (method, parts.as_slice()) {
         ("GET", ["restapis"]) => (Op::GetRestApis, None),
         ("GET", ["restapis", _, "resources"]) => (Op::GetResources, None),
+        ("POST", ["restapis", _, "deployments"]) => (Op::CreateDeployment, None),
         (
             "PUT" | "DELETE",
             [
