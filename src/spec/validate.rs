@@ -460,9 +460,11 @@ fn describe(n: &Node) -> String {
     }
 }
 
-/// Why `pattern` is not a valid regular expression, if it is not. Compiling a regex
-/// costs far more than parsing a spec, and large sets repeat a few patterns
-/// ("4\\d{2}", "5\\d{2}") thousands of times, so verdicts are remembered (bounded).
+/// Why `pattern` is not a valid regular expression, if it is not: API Gateway compiles
+/// selection patterns with `java.util.regex.Pattern`, so Java's verdict (and its
+/// description and index) decides, from [`crate::jregex`]. Large sets repeat a few
+/// patterns ("4\\d{2}", "5\\d{2}") thousands of times, so verdicts are remembered
+/// (bounded).
 fn regex_error(pattern: &str) -> Option<String> {
     thread_local! {
         static SEEN: std::cell::RefCell<HashMap<String, Option<String>>> = Default::default();
@@ -472,9 +474,12 @@ fn regex_error(pattern: &str) -> Option<String> {
         if let Some(verdict) = seen.get(pattern) {
             return verdict.clone();
         }
-        let verdict = fancy_regex::Regex::new(pattern)
-            .err()
-            .map(|e| e.to_string());
+        let verdict = crate::jregex::Pattern::compile(pattern).err().map(|e| {
+            format!(
+                "{} near index {} (Java's java.util.regex, which API Gateway uses)",
+                e.description, e.index
+            )
+        });
         if seen.len() >= 4096 {
             seen.clear();
         }

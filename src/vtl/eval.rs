@@ -1,0 +1,613 @@
+//! Rendering: Velocity 1.7's node semantics (ASTReference, ASTSetDirective, ASTIfStatement,
+//! Foreach, the expression nodes and MathUtils) over the AST of `parse.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::aws::AwsData;
+use super::methods;
+use super::parse::{BinOp, Expr, ForeachNode, IntLit, Node, Part, Pos, Ref, RefKind, SetNode};
+use super::value::{self, FxMap, JMap, ListKind, Num, Scope, Value};
+use super::{Dialect, MAX_FOREACH_ITERATIONS, MAX_OUTPUT_BYTES, MAX_RANGE_ELEMENTS, MAX_STEPS};
+
+/// A rendering error before it is placed (offset into the template).
+#[derive(Debug, Clone)]
+pub(crate) struct RErr {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Why rendering stopped early.
+#[derive(Debug)]
+pub(crate) enum Flow {
+    /// `#break`: the nearest loop, or the loop of the given `$foreach` scope.
+    Break(Option<Rc<Scope>>),
+    /// `#stop` (and a `#break` outside any loop): rendering ends, output so far stands.
+    Stop,
+    Err(RErr),
+}
+
+pub(crate) type R<T> = Result<T, Flow>;
+
+pub(crate) fn err<T>(offset: Pos, message: impl Into<String>) -> R<T> {
+    Err(Flow::Err(RErr {
+        offset,
+        message: message.into(),
+    }))
+}
+
+pub(crate) struct Engine<'a> {
+    pub vars: FxMap<Rc<str>, Value>,
+    pub out: String,
+    steps: u64,
+    pub dialect: Dialect,
+    pub aws: AwsData<'a>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(dialect: Dialect, aws: AwsData<'a>) -> Self {
+        Engine {
+            vars: FxMap::default(),
+            out: String::new(),
+            steps: 0,
+            dialect,
+            aws,
+        }
+    }
+
+    fn step(&mut self, at: Pos) -> R<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return err(
+                at,
+                format!("the template took more than {MAX_STEPS} evaluation steps"),
+            );
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, s: &str, at: Pos) -> R<()> {
+        if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
+            return err(
+                at,
+                format!("the output exceeds {} MiB", MAX_OUTPUT_BYTES >> 20),
+            );
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+
+    /// `String.valueOf(v)`, bounded by the output limit.
+    pub fn to_string(&self, v: &Value, at: Pos) -> R<String> {
+        value::to_java_string(v, MAX_OUTPUT_BYTES).or_else(|()| {
+            err(
+                at,
+                format!(
+                    "a value's text exceeds {} MiB or nests too deeply",
+                    MAX_OUTPUT_BYTES >> 20
+                ),
+            )
+        })
+    }
+
+    pub fn check_len(&self, len: usize, at: Pos) -> R<()> {
+        if len > MAX_OUTPUT_BYTES {
+            return err(
+                at,
+                format!("a string exceeds {} MiB", MAX_OUTPUT_BYTES >> 20),
+            );
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ statements
+
+    pub fn render(&mut self, nodes: &[Node]) -> R<()> {
+        for n in nodes {
+            self.render_node(n)?;
+        }
+        Ok(())
+    }
+
+    fn render_node(&mut self, n: &Node) -> R<()> {
+        match n {
+            Node::Text(t) => self.emit(t, 0),
+            Node::Ref(r) => {
+                self.step(r.pos)?;
+                self.render_ref(r)
+            }
+            Node::Set(s) => {
+                self.step(s.pos)?;
+                self.set(s)
+            }
+            Node::If(i) => {
+                for (cond, body) in &i.branches {
+                    if self.evaluate(cond)? {
+                        return self.render(body);
+                    }
+                }
+                if let Some(body) = &i.otherwise {
+                    self.render(body)?;
+                }
+                Ok(())
+            }
+            Node::Foreach(f) => self.foreach(f),
+            Node::Break(arg, pos) => {
+                self.step(*pos)?;
+                match arg {
+                    None => Err(Flow::Break(None)),
+                    Some(e) => match self.value(e)? {
+                        Value::Scope(s) => Err(Flow::Break(Some(s))),
+                        _ => err(*pos, "#break's argument is not a $foreach scope"),
+                    },
+                }
+            }
+            Node::Stop(arg, pos) => {
+                self.step(*pos)?;
+                if let Some(e) = arg {
+                    self.value(e)?;
+                }
+                Err(Flow::Stop)
+            }
+        }
+    }
+
+    /// ASTReference.render
+    fn render_ref(&mut self, r: &Ref) -> R<()> {
+        if r.kind == RefKind::Runt {
+            return self.emit(&r.root, r.pos);
+        }
+        let v = self.execute(r)?;
+        if r.escaped {
+            let mut s = String::from(&*r.esc_prefix);
+            if v.is_null() {
+                s.push('\\');
+            }
+            s.push_str(&r.null_string);
+            return self.emit(&s, r.pos);
+        }
+        let mut s = String::from(&*r.esc_prefix);
+        if v.is_null() && self.dialect == Dialect::ApiGateway {
+            // API Gateway renders a reference that resolves to nothing as empty text, as
+            // if the value were "" (stock Velocity prints the reference itself)
+            s.push_str(&r.more_prefix);
+        } else if v.is_null() {
+            s.push_str(&r.esc_prefix);
+            s.push_str(&r.more_prefix);
+            s.push_str(&r.null_string);
+        } else {
+            s.push_str(&r.more_prefix);
+            s.push_str(&self.to_string(&v, r.pos)?);
+        }
+        self.emit(&s, r.pos)
+    }
+
+    /// ASTReference.execute: the value, or Null when any step yields null.
+    pub fn execute(&mut self, r: &Ref) -> R<Value> {
+        if r.kind == RefKind::Runt {
+            return Ok(Value::Null);
+        }
+        let mut v = match self.vars.get(&*r.root) {
+            Some(v) => v.clone(),
+            None => return Ok(Value::Null),
+        };
+        for p in &r.parts {
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            v = self.apply(&v, p)?;
+        }
+        Ok(v)
+    }
+
+    fn apply(&mut self, v: &Value, p: &Part) -> R<Value> {
+        match p {
+            Part::Prop(name, pos) => methods::property(self, v, name, *pos),
+            Part::Method(name, args, pos) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.value(a)?);
+                }
+                self.step(*pos)?;
+                methods::call(self, v, name, vals, *pos)
+            }
+            Part::Index(e, pos) => {
+                let arg = self.value(e)?;
+                let arg = self.adjust_negative_index(v, arg, *pos)?;
+                methods::index(self, v, arg, *pos)
+            }
+        }
+    }
+
+    /// ASTIndex.adjMinusIndexArg: `$list[-1]` counts from the end.
+    fn adjust_negative_index(&mut self, obj: &Value, arg: Value, pos: Pos) -> R<Value> {
+        if let Value::Int(i) = arg
+            && i < 0
+        {
+            let size = methods::call(self, obj, "size", vec![], pos)?;
+            return match size {
+                Value::Int(n) => Ok(Value::Int(n.wrapping_add(i))),
+                _ => err(
+                    pos,
+                    format!(
+                        "a negative index needs a size() method, which {} lacks",
+                        obj.class_name()
+                    ),
+                ),
+            };
+        }
+        Ok(arg)
+    }
+
+    /// ASTSetDirective.render: a null right-hand side leaves the variable unchanged.
+    fn set(&mut self, s: &SetNode) -> R<()> {
+        let v = self.value(&s.rhs)?;
+        if v.is_null() {
+            return Ok(());
+        }
+        let lhs = &s.lhs;
+        if lhs.parts.is_empty() {
+            let key: Rc<str> = match lhs.kind {
+                RefKind::Quiet => {
+                    if lhs.literal.starts_with("$!{") {
+                        Rc::from("!{")
+                    } else {
+                        Rc::from(format!("!{}", lhs.root))
+                    }
+                }
+                RefKind::Formal => Rc::from("{"),
+                _ => Rc::from(&*lhs.root),
+            };
+            self.vars.insert(key, v);
+            return Ok(());
+        }
+        // ASTReference.setValue
+        let Some(mut obj) = self.vars.get(&*lhs.root).cloned() else {
+            return Ok(());
+        };
+        let n = lhs.parts.len();
+        for p in &lhs.parts[..n - 1] {
+            obj = self.apply(&obj, p)?;
+            if obj.is_null() {
+                return Ok(());
+            }
+        }
+        match &lhs.parts[n - 1] {
+            Part::Index(e, pos) => {
+                let arg = self.value(e)?;
+                let arg = self.adjust_negative_index(&obj, arg, *pos)?;
+                methods::set_index(self, &obj, arg, v, *pos)
+            }
+            Part::Prop(name, pos) | Part::Method(name, _, pos) => {
+                methods::set_property(self, &obj, name, v, *pos)
+            }
+        }
+    }
+
+    /// Foreach.render
+    fn foreach(&mut self, f: &ForeachNode) -> R<()> {
+        self.step(f.pos)?;
+        let list = self.value(&f.iterable)?;
+        // what to iterate: a list, or a map's values (Velocity iterates map.values())
+        enum Source {
+            List(Rc<value::ListCell>),
+            Map(Rc<value::MapCell>),
+            Scope(Rc<Scope>),
+        }
+        let src = match &list {
+            Value::Null => return Ok(()),
+            Value::List(l, _) => Source::List(l.clone()),
+            Value::Map(m) => Source::Map(m.clone()),
+            Value::Scope(s) => Source::Scope(s.clone()),
+            // not iterable: Velocity skips the loop
+            _ => return Ok(()),
+        };
+        let src_len = |s: &Source| match s {
+            Source::List(l) => l.borrow().len(),
+            Source::Map(m) => m.borrow().len(),
+            Source::Scope(s) => s.storage.borrow().len(),
+        };
+        let src_get = |s: &Source, i: usize| match s {
+            Source::List(l) => l.borrow()[i].clone(),
+            Source::Map(m) => m.borrow().entries()[i].1.clone(),
+            Source::Scope(s) => s.storage.borrow().entries()[i].1.clone(),
+        };
+        let var: Rc<str> = Rc::from(&*f.var);
+        let count_key: Rc<str> = Rc::from("velocityCount");
+        let has_next_key: Rc<str> = Rc::from("velocityHasNext");
+        let scope_key: Rc<str> = Rc::from("foreach");
+        let saved_var = self.vars.get(&var).cloned();
+        let saved_count = self.vars.get(&count_key).cloned();
+        let saved_has_next = self.vars.get(&has_next_key).cloned();
+        let previous = self.vars.get(&scope_key).cloned();
+        let (parent, replaced) = match previous {
+            Some(Value::Scope(s)) => (Some(s), None),
+            Some(v) if !v.is_null() => (None, Some(v)),
+            _ => (None, None),
+        };
+        let scope = Rc::new(Scope {
+            index: Cell::new(-1),
+            has_next: Cell::new(false),
+            parent,
+            replaced,
+            storage: RefCell::new(JMap::new()),
+        });
+        self.vars
+            .insert(scope_key.clone(), Value::Scope(scope.clone()));
+
+        let mut result = Ok(());
+        let mut cursor = 0usize;
+        // Java's iterators fail fast: a collection that changed size under the loop
+        // makes the next step throw ConcurrentModificationException
+        let expected = src_len(&src);
+        let mut counter: i32 = 1;
+        loop {
+            let len = src_len(&src);
+            if cursor == len {
+                break;
+            }
+            if len != expected {
+                result = err(
+                    f.pos,
+                    "the collection changed while #foreach was iterating it (ConcurrentModificationException)",
+                );
+                break;
+            }
+            if let Err(e) = self.step(f.pos) {
+                result = Err(e);
+                break;
+            }
+            self.vars.insert(count_key.clone(), Value::Int(counter));
+            let item = src_get(&src, cursor);
+            cursor += 1;
+            let has_next = cursor != src_len(&src);
+            self.vars
+                .insert(has_next_key.clone(), Value::Bool(has_next));
+            if item.is_null() {
+                self.vars.remove(&var);
+            } else {
+                self.vars.insert(var.clone(), item);
+            }
+            scope.index.set(scope.index.get() + 1);
+            scope.has_next.set(has_next);
+            match self.render(&f.body) {
+                Ok(()) => {}
+                Err(Flow::Break(None)) => break,
+                Err(Flow::Break(Some(s))) if Rc::ptr_eq(&s, &scope) => break,
+                Err(other) => {
+                    result = Err(other);
+                    break;
+                }
+            }
+            counter += 1;
+            // API Gateway: at most 1,000 iterations per #foreach (Velocity's maxloops)
+            if (counter - 1) as usize >= MAX_FOREACH_ITERATIONS {
+                break;
+            }
+        }
+        // Foreach.clean and Directive.postRender
+        match saved_var {
+            Some(v) if !v.is_null() => {
+                self.vars.insert(var, v);
+            }
+            _ => {
+                self.vars.remove(&var);
+            }
+        }
+        match saved_count {
+            Some(v) => self.vars.insert(count_key, v),
+            None => self.vars.remove(&count_key),
+        };
+        match saved_has_next {
+            Some(v) => self.vars.insert(has_next_key, v),
+            None => self.vars.remove(&has_next_key),
+        };
+        if let Some(Value::Scope(cur)) = self.vars.get(&scope_key).cloned() {
+            if let Some(p) = &cur.parent {
+                self.vars.insert(scope_key, Value::Scope(p.clone()));
+            } else if let Some(r) = &cur.replaced {
+                self.vars.insert(scope_key, r.clone());
+            } else {
+                self.vars.remove(&scope_key);
+            }
+        }
+        result
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// A node's `value()`.
+    pub fn value(&mut self, e: &Expr) -> R<Value> {
+        match e {
+            Expr::Str(s) => match &s.interp {
+                None => Ok(Value::str(&s.value)),
+                Some(nodes) => {
+                    let saved = std::mem::take(&mut self.out);
+                    let r = self.render(nodes);
+                    let mut text = std::mem::replace(&mut self.out, saved);
+                    r?;
+                    if !s.has_line_comment && !text.is_empty() {
+                        text.pop();
+                    }
+                    Ok(Value::string(text))
+                }
+            },
+            Expr::Int(IntLit::Int(i)) => Ok(Value::Int(*i)),
+            Expr::Int(IntLit::Long(i)) => Ok(Value::Long(*i)),
+            Expr::Int(IntLit::Big(i)) => Ok(Value::Big(*i)),
+            Expr::Float(f) => Ok(Value::Double(*f)),
+            Expr::Bool(b) => Ok(Value::Bool(*b)),
+            Expr::Ref(r) => {
+                if !r.computable {
+                    return Ok(Value::Null);
+                }
+                self.execute(r)
+            }
+            Expr::Word(_) => Ok(Value::Null),
+            Expr::Range(a, b, pos) => {
+                let l = self.value(a)?;
+                let r = self.value(b)?;
+                let (Some(l), Some(r)) = (Num::of(&l), Num::of(&r)) else {
+                    return Ok(Value::Null);
+                };
+                let (l, r) = (l.int_value() as i64, r.int_value() as i64);
+                let n = (l - r).unsigned_abs() + 1;
+                if n > MAX_RANGE_ELEMENTS as u64 {
+                    return err(
+                        *pos,
+                        format!("the range [{l}..{r}] has more than {MAX_RANGE_ELEMENTS} elements"),
+                    );
+                }
+                let v: Vec<Value> = if l <= r {
+                    (l..=r).map(|i| Value::Int(i as i32)).collect()
+                } else {
+                    (r..=l).rev().map(|i| Value::Int(i as i32)).collect()
+                };
+                Ok(Value::list(v, ListKind::Array))
+            }
+            Expr::List(items) => {
+                let mut v = Vec::with_capacity(items.len());
+                for i in items {
+                    v.push(self.value(i)?);
+                }
+                Ok(Value::list(v, ListKind::Array))
+            }
+            Expr::Map(pairs) => {
+                let mut m = JMap::new();
+                for (k, v) in pairs {
+                    let k = self.value(k)?;
+                    let v = self.value(v)?;
+                    m.put(k, v);
+                }
+                Ok(Value::map(m))
+            }
+            Expr::Not(x) => Ok(Value::Bool(!self.evaluate(x)?)),
+            Expr::Bin(op, a, b, pos) => self.binary(*op, a, b, *pos),
+        }
+    }
+
+    /// A node's `evaluate()` (truthiness): only references, booleans and the logical and
+    /// comparison nodes can be true; any other literal or arithmetic node is false.
+    pub fn evaluate(&mut self, e: &Expr) -> R<bool> {
+        match e {
+            Expr::Ref(r) => {
+                let v = self.execute(r)?;
+                Ok(match v {
+                    Value::Null => false,
+                    Value::Bool(b) => b,
+                    _ => true,
+                })
+            }
+            Expr::Bool(b) => Ok(*b),
+            Expr::Not(x) => Ok(!self.evaluate(x)?),
+            Expr::Bin(op, a, b, pos) => match op {
+                BinOp::Or => Ok(self.evaluate(a)? || self.evaluate(b)?),
+                BinOp::And => Ok(self.evaluate(a)? && self.evaluate(b)?),
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
+                    match self.binary(*op, a, b, *pos)? {
+                        Value::Bool(v) => Ok(v),
+                        _ => Ok(false),
+                    }
+                }
+                _ => Ok(false),
+            },
+            _ => Ok(false),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, pos: Pos) -> R<Value> {
+        self.step(pos)?;
+        match op {
+            BinOp::Or | BinOp::And => {
+                let v = if op == BinOp::Or {
+                    self.evaluate(a)? || self.evaluate(b)?
+                } else {
+                    self.evaluate(a)? && self.evaluate(b)?
+                };
+                Ok(Value::Bool(v))
+            }
+            BinOp::Eq | BinOp::Ne => {
+                let l = self.value(a)?;
+                let r = self.value(b)?;
+                let eq = self.equals(&l, &r, pos)?;
+                Ok(Value::Bool(if op == BinOp::Eq { eq } else { !eq }))
+            }
+            BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
+                let l = self.value(a)?;
+                let r = self.value(b)?;
+                let (Some(x), Some(y)) = (Num::of(&l), Num::of(&r)) else {
+                    // null or not a number: Velocity logs and answers false
+                    return Ok(Value::Bool(false));
+                };
+                let c = value::compare(x, y).or_else(|m| err(pos, m))?;
+                Ok(Value::Bool(match op {
+                    BinOp::Lt => c < 0,
+                    BinOp::Gt => c > 0,
+                    BinOp::Le => c <= 0,
+                    _ => c >= 0,
+                }))
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                let l = self.value(a)?;
+                let r = self.value(b)?;
+                if op == BinOp::Add && (matches!(l, Value::Str(_)) || matches!(r, Value::Str(_))) {
+                    // ASTAddNode.handleSpecial: string concatenation; a null side shows
+                    // its reference text
+                    let ls = if l.is_null() {
+                        a.literal()
+                    } else {
+                        self.to_string(&l, pos)?
+                    };
+                    let rs = if r.is_null() && !l.is_null() {
+                        b.literal()
+                    } else if r.is_null() {
+                        "null".to_string()
+                    } else {
+                        self.to_string(&r, pos)?
+                    };
+                    self.check_len(ls.len() + rs.len(), pos)?;
+                    return Ok(Value::string(ls + &rs));
+                }
+                let (Some(x), Some(y)) = (Num::of(&l), Num::of(&r)) else {
+                    return Ok(Value::Null);
+                };
+                let res = match op {
+                    BinOp::Add => value::add(x, y).map(Some),
+                    BinOp::Sub => value::sub(x, y).map(Some),
+                    BinOp::Mul => value::mul(x, y).map(Some),
+                    BinOp::Div => value::div(x, y),
+                    _ => value::modulo(x, y),
+                };
+                match res {
+                    Ok(Some(n)) => Ok(n.value()),
+                    Ok(None) => Ok(Value::Null),
+                    Err(m) => err(pos, m),
+                }
+            }
+        }
+    }
+
+    /// ASTEQNode.evaluate
+    fn equals(&mut self, l: &Value, r: &Value, pos: Pos) -> R<bool> {
+        if let (Some(x), Some(y)) = (Num::of(l), Num::of(r)) {
+            return Ok(value::compare(x, y).or_else(|m| err(pos, m))? == 0);
+        }
+        if !l.is_null() && !r.is_null() && value::related_classes(l, r) {
+            return Ok(value::java_equals(l, r));
+        }
+        match (l.is_null(), r.is_null()) {
+            (true, true) => Ok(true),
+            (true, false) | (false, true) => {
+                // API Gateway: null == "" is true
+                if self.dialect == Dialect::ApiGateway {
+                    let other = if l.is_null() { r } else { l };
+                    if let Value::Str(s) = other {
+                        return Ok(s.is_empty());
+                    }
+                }
+                Ok(false)
+            }
+            (false, false) => Ok(self.to_string(l, pos)? == self.to_string(r, pos)?),
+        }
+    }
+}
