@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use apigw_reconciler::jregex::Pattern;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_apigw-reconciler");
@@ -99,28 +100,33 @@ fn without_line_comments(text: &str) -> String {
         .join("\n")
 }
 
+/// Source files are scanned whole: the step budget meant for hostile selection
+/// patterns would stop these scans.
+const UNLIMITED: u64 = 1 << 40;
+
 /// The SDK operations called in `text`: `client.<op>()` (or `sdk().<op>()`), any
 /// whitespace or newlines between the parts (builder chains are split over lines),
 /// whose chain reaches `.send()` before the statement ends. Returns (op, line).
 fn sdk_calls(text: &str) -> Vec<(String, usize)> {
     let text = without_line_comments(text);
-    let call =
-        fancy_regex::Regex::new(r"(?:\bclient|\bsdk\(\s*\))\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)")
-            .unwrap();
-    let send = fancy_regex::Regex::new(r"\.\s*send\s*\(\s*\)").unwrap();
+    let call = Pattern::compile(r"(?:\bclient|\bsdk\(\s*\))\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)")
+        .unwrap()
+        .with_step_budget(UNLIMITED);
+    let send = Pattern::compile(r"\.\s*send\s*\(\s*\)")
+        .unwrap()
+        .with_step_budget(UNLIMITED);
     let mut out = Vec::new();
-    for caps in call.captures_iter(&text) {
-        let caps = caps.unwrap();
-        let whole = caps.get(0).unwrap();
-        let rest = &text[whole.end()..];
+    for caps in call.find_all(&text).unwrap() {
+        let rest = &text[caps.end()..];
         let statement_end = rest.find(';').unwrap_or(rest.len());
         let sends = send
-            .find(rest)
+            .find_at(rest, 0)
             .unwrap()
             .is_some_and(|m| m.start() < statement_end);
         if sends {
-            let line = text[..caps.get(1).unwrap().start()].matches('\n').count() + 1;
-            out.push((caps.get(1).unwrap().as_str().to_owned(), line));
+            let op = caps.get(1).unwrap();
+            let line = text[..op.start].matches('\n').count() + 1;
+            out.push((text[op].to_owned(), line));
         }
     }
     out
@@ -130,16 +136,15 @@ fn sdk_calls(text: &str) -> Vec<(String, usize)> {
 fn operations_called() -> BTreeMap<String, Vec<String>> {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
-    let send = fancy_regex::Regex::new(r"\.\s*send\s*\(\s*\)").unwrap();
+    let send = Pattern::compile(r"\.\s*send\s*\(\s*\)")
+        .unwrap()
+        .with_step_budget(UNLIMITED);
     let mut ops: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let (mut sends, mut recognised) = (0, 0);
     for file in &files {
         let text = read(file);
         let rel = file.strip_prefix(root()).unwrap().display().to_string();
-        sends += send
-            .find_iter(&without_line_comments(&text))
-            .filter(|m| m.is_ok())
-            .count();
+        sends += send.find_all(&without_line_comments(&text)).unwrap().len();
         for (op, line) in sdk_calls(&text) {
             recognised += 1;
             ops.entry(op).or_default().push(format!("{rel}:{line}"));

@@ -45,7 +45,7 @@ fn apply_line(
     blocked: usize,
 ) -> String {
     format!(
-        "Apply: {created} created, {updated} updated, {deleted} deleted, {failed} failed, {blocked} blocked."
+        "Apply: {created} created, {updated} updated, {deleted} deleted, {failed} failed, {blocked} blocked, 0 held."
     )
 }
 
@@ -350,9 +350,27 @@ async fn status_code_change_without_prune_keeps_the_old_response_and_says_so() {
     )]);
     run(&moto, dir.path(), &cfg, &["apply"], 0);
 
+    // A second default response would be refused by API Gateway (409 "Integration
+    // response with selection pattern default already exists"): blocked, with the why.
     std::fs::write(
         dir.path().join("ir.yaml"),
         spec("StatusKeep", "/things", "GET", "201", TEMPLATE),
+    )
+    .unwrap();
+    let plan = run(&moto, dir.path(), &cfg, &["plan"], 2);
+    assert_contains(&plan, &plan_line(0, 0, 0, 1));
+    assert_contains(&plan, "status 200 is already the default response");
+
+    // With a pattern, 201 can live next to the kept 200.
+    std::fs::write(
+        dir.path().join("ir.yaml"),
+        spec(
+            "StatusKeep",
+            "/things",
+            "GET",
+            "201",
+            &format!("selectionPattern: \"2\\\\d{{2}}\"\n{TEMPLATE}"),
+        ),
     )
     .unwrap();
     let plan = run(&moto, dir.path(), &cfg, &["plan"], 2);

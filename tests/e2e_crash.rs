@@ -80,7 +80,9 @@ async fn sigkill_in_the_middle_of_500_writes_resumes_without_lost_or_repeated_wo
     let slow = "region: us-east-1\ninterval: 1h\nrateLimit: {requestsPerSecond: 50, burst: 1}\n";
     let mut first = moto.daemon(desired.path(), slow, &[]);
     wait_until(Duration::from_secs(60), "100 writes", || {
-        first.metric("apigw_reconciler_actions_total{kind=\"create\",outcome=\"applied\"}") >= 100.0
+        // No sample before the first write is applied.
+        first.metric_or_zero("apigw_reconciler_actions_total{kind=\"create\",outcome=\"applied\"}")
+            >= 100.0
     });
     first.kill();
     let applied_before = live(&client, &api).await.len();
@@ -103,7 +105,9 @@ async fn sigkill_in_the_middle_of_500_writes_resumes_without_lost_or_repeated_wo
         "exactly the missing ones were written, none twice"
     );
     assert_eq!(
-        second.metric("apigw_reconciler_api_calls_total{operation=\"DeleteIntegrationResponse\"}"),
+        second.metric_or_zero(
+            "apigw_reconciler_api_calls_total{operation=\"DeleteIntegrationResponse\"}"
+        ),
         0.0
     );
 }
@@ -123,8 +127,10 @@ async fn two_daemons_on_the_same_specs_converge_and_do_not_flap() {
     }
     assert_eq!(live(&client, &api).await, expected(5));
     let writes = |d: &Daemon| {
-        d.metric("apigw_reconciler_api_calls_total{operation=\"PutIntegrationResponse\"}")
-            + d.metric("apigw_reconciler_api_calls_total{operation=\"DeleteIntegrationResponse\"}")
+        d.metric_or_zero("apigw_reconciler_api_calls_total{operation=\"PutIntegrationResponse\"}")
+            + d.metric_or_zero(
+                "apigw_reconciler_api_calls_total{operation=\"DeleteIntegrationResponse\"}",
+            )
     };
     let (wa, wb) = (writes(&a), writes(&b));
     // Three more full cycles each (interval ticks): no writes, no drift, stable.

@@ -2,6 +2,7 @@
 //! every wait bounded by a deadline on an observable condition.
 
 mod common;
+mod faults;
 
 use std::fs;
 use std::time::Duration;
@@ -216,8 +217,12 @@ async fn dry_run_only_reports_drift() {
         Some("changed by hand")
     );
     assert_eq!(daemon.status()["keys"][0]["state"], "pending");
+    // The daemon's reads are counted; its writes would be too.
+    assert!(daemon.metric("apigw_reconciler_api_calls_total{operation=\"GetResources\"}") >= 2.0);
     assert_eq!(
-        daemon.metric("apigw_reconciler_api_calls_total{operation=\"PutIntegrationResponse\"}"),
+        daemon.metric_or_zero(
+            "apigw_reconciler_api_calls_total{operation=\"PutIntegrationResponse\"}"
+        ),
         0.0
     );
 }
@@ -310,7 +315,77 @@ async fn post_reconcile_runs_a_cycle_and_metrics_parse_and_move() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_exits_zero_promptly() {
+async fn sighup_with_an_invalid_config_keeps_the_running_one_and_stays_ready() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let (api, res) = seed_scaffold(&client).await;
+    add_method_response(&client, &api.api_id, &res, "GET", "404").await;
+    put_live(&client, &api.api_id, &res, "GET", "404", Some("404")).await;
+    let desired = desired_dir(&[("api.yaml", &seed_spec("x"))]);
+    let daemon = moto.daemon(desired.path(), QUIET, &[]);
+    wait_until(WAIT, "ready", || daemon.request("GET", "/readyz").0 == 200);
+
+    // Broken: prune turned on, then a value of the wrong type. Were any of it taken,
+    // the 404 (on a managed method, desired by no spec) would be pruned.
+    let running = fs::read_to_string(&daemon.config_path).unwrap();
+    let bad_line = running.lines().count() + 2;
+    fs::write(
+        &daemon.config_path,
+        format!("{running}prune: true\nmaxDeletesPerCycle: lots\n"),
+    )
+    .unwrap();
+    let seen = daemon.cycle_id();
+    daemon.signal("HUP");
+    wait_until(WAIT, "the cycle SIGHUP asked for", || {
+        let status = daemon.status();
+        status["lastCycle"]["id"].as_u64() > Some(seen)
+            && status["lastCycle"]["reasons"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r == "sighup"))
+    });
+    let log = daemon.log();
+    assert!(
+        log.contains("SIGHUP: config invalid, keeping the running one")
+            && log.contains(&format!("reconciler.yaml:{bad_line}:")),
+        "{log}"
+    );
+    assert!(!log.contains("config reloaded"), "{log}");
+    let (code, body) = daemon.request("GET", "/readyz");
+    assert_eq!(code, 200, "still ready: {body}");
+    assert_eq!(daemon.status()["lastCycle"]["result"], "converged");
+    assert!(
+        get_ir(&client, &api.api_id, &res, "GET", "404")
+            .await
+            .is_some(),
+        "the running config (prune off) is still in force"
+    );
+
+    // And still at work: drift is corrected on request.
+    drift(&client, &api, &res).await;
+    assert_eq!(daemon.request("POST", "/reconcile").0, 202);
+    wait_live(WAIT, "drift corrected after the refused reload", || async {
+        seed_template(&client, &api, &res).await.as_deref() == Some("x")
+    })
+    .await;
+
+    // Fixed: the next SIGHUP takes it, so the file was read, refused, and kept out.
+    fs::write(&daemon.config_path, format!("{running}prune: true\n")).unwrap();
+    daemon.signal("HUP");
+    wait_live(
+        WAIT,
+        "pruned after the fixed config is reloaded",
+        || async {
+            get_ir(&client, &api.api_id, &res, "GET", "404")
+                .await
+                .is_none()
+        },
+    )
+    .await;
+    assert!(daemon.log().contains("config reloaded"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_when_idle_exits_zero() {
     let moto = Moto::start();
     let client = moto.client().await;
     seed_scaffold(&client).await;
@@ -318,12 +393,117 @@ async fn sigterm_exits_zero_promptly() {
     let mut daemon = moto.daemon(desired.path(), QUIET, &[]);
     wait_until(WAIT, "ready", || daemon.request("GET", "/readyz").0 == 200);
     daemon.signal("TERM");
-    assert_eq!(
-        daemon.wait_exit(Duration::from_secs(5)),
-        Some(0),
-        "{}",
-        daemon.log()
+    // The deadline only guards against a hang.
+    assert_eq!(daemon.wait_exit(WAIT), Some(0), "{}", daemon.log());
+    assert!(daemon.log().contains("shutting down"), "{}", daemon.log());
+}
+
+/// SIGTERM while a cycle is provably in flight: the proxy holds the cycle's first PUT
+/// back when the signal is sent. That call finishes and reaches moto, no request starts
+/// after the signal (the other two writes are never sent), and the exit code is 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_in_the_middle_of_a_cycle_finishes_the_call_in_flight_and_starts_no_other() {
+    use faults::{Fault, FaultPlan, Op, Proxy, Rule};
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let (api, res) = seed_scaffold(&client).await;
+    let codes = ["200", "400", "500"];
+    let mut docs = Vec::new();
+    for code in codes {
+        if code != "200" {
+            add_method_response(&client, &api.api_id, &res, "GET", code).await;
+        }
+        let pattern = if code == "200" {
+            String::new()
+        } else {
+            format!("selectionPattern: \"{code}\"\n")
+        };
+        docs.push(spec(
+            "MyDemoAPI",
+            "/mydemoresource",
+            "GET",
+            code,
+            &format!("{pattern}responseTemplates: {{application/json: \"t{code}\"}}\n"),
+        ));
+    }
+    let desired = desired_dir(&[("api.yaml", &docs.join("---\n"))]);
+    // Every PUT is held 4 s before it is forwarded; the attempt timeout is far longer,
+    // so a held PUT is a call in flight, not a timeout.
+    let proxy = Proxy::start(
+        &moto.endpoint,
+        15,
+        FaultPlan::none()
+            .rule(Rule::ops(
+                &[Op::PutIntegrationResponse],
+                1.0,
+                &[Fault::Slow],
+            ))
+            .slow_for(Duration::from_secs(4)),
     );
+    let config = format!("{QUIET}timeouts:\n  connect: 1s\n  attempt: 60s\n");
+    let mut daemon = start_daemon(&proxy.url, desired.path(), &config, &[], &[]);
+    let held = |stats: &faults::Stats| {
+        stats
+            .records
+            .iter()
+            .position(|r| r.op == Op::PutIntegrationResponse && r.upstream_status.is_none())
+    };
+    wait_until(
+        WAIT,
+        "the startup cycle's first PUT held at the proxy",
+        || held(&proxy.stats()).is_some(),
+    );
+    daemon.signal("TERM");
+    let at_signal = proxy.stats();
+    let index = held(&at_signal).unwrap_or_else(|| {
+        panic!(
+            "premise: the PUT was answered before SIGTERM was sent (held 4 s): {:#?}",
+            at_signal.records
+        )
+    });
+
+    // The deadline only guards against a hang.
+    assert_eq!(daemon.wait_exit(WAIT), Some(0), "{}", daemon.log());
+    let after = proxy.stats();
+    assert_eq!(
+        after.received(),
+        at_signal.received(),
+        "requests started after SIGTERM: {:#?}",
+        &after.records[at_signal.received()..]
+    );
+    let put = &after.records[index];
+    assert!(
+        put.upstream_status.is_some_and(|s| (200..300).contains(&s)),
+        "the call in flight reached moto: {put:?}"
+    );
+    assert_eq!(after.of(Op::PutIntegrationResponse).len(), 1);
+    let key = put.key.clone().unwrap();
+    for code in codes {
+        let live = get_ir(&client, &api.api_id, &res, "GET", code).await;
+        if key.ends_with(&format!("/GET/{code}")) {
+            let template = live
+                .as_ref()
+                .and_then(|ir| ir.response_templates()?.get("application/json").cloned());
+            assert_eq!(template, Some(format!("t{code}")), "{key} written");
+        } else {
+            assert!(live.is_none(), "GET {code} was written after SIGTERM");
+        }
+    }
+    // The daemon saw the call finish before it shut down.
+    let log = daemon.log();
+    let applied = log
+        .lines()
+        .position(|l| l.contains(" applied") && l.contains(&key))
+        .unwrap_or_else(|| panic!("no `applied` line for {key}:\n{log}"));
+    let signalled = log
+        .lines()
+        .position(|l| l.contains("SIGTERM: finishing the call in flight"))
+        .unwrap_or_else(|| panic!("no SIGTERM line:\n{log}"));
+    let shut = log
+        .lines()
+        .position(|l| l.contains("shutting down"))
+        .unwrap_or_else(|| panic!("no `shutting down` line:\n{log}"));
+    assert!(signalled < applied && applied < shut, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

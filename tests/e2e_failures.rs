@@ -138,7 +138,7 @@ async fn missing_method_response_blocks_only_that_spec_and_the_other_is_applied(
     let apply = run(&moto, dir.path(), &cfg, &["apply"], 1);
     assert_contains(
         &stdout(&apply),
-        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 1 blocked.",
+        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 1 blocked, 0 held.",
         &apply,
     );
     assert_contains(
@@ -171,7 +171,7 @@ async fn missing_method_response_blocks_only_that_spec_and_the_other_is_applied(
     let apply = run(&moto, dir.path(), &cfg, &["apply"], 0);
     assert_contains(
         &stdout(&apply),
-        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 0 blocked.",
+        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 0 blocked, 0 held.",
         &apply,
     );
     let live = get_ir(&client, &api.api_id, &res, "GET", "500")
@@ -255,7 +255,7 @@ async fn missing_method_integration_resource_or_api_are_blocked_with_reasons() {
     let apply = run(&moto, dir.path(), &cfg, &["apply"], 1);
     assert_contains(
         &stdout(&apply),
-        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 4 blocked.",
+        "Apply: 1 created, 0 updated, 0 deleted, 0 failed, 4 blocked, 0 held.",
         &apply,
     );
     assert!(

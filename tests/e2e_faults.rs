@@ -17,7 +17,10 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::Client;
-use common::{Daemon, Moto, create_api, create_method, create_resource, metric, show, wait_until};
+use common::{
+    Daemon, Moto, create_api, create_method, create_resource, metric, metric_or_zero, show,
+    wait_until,
+};
 use faults::{Fault, FaultPlan, Op, Proxy, Rule, Stats};
 
 // ---------------------------------------------------------------------------------
@@ -361,10 +364,18 @@ fn plan_actions(out: &Output) -> (serde_json::Value, BTreeSet<(String, String)>)
     (doc["summary"].clone(), actions)
 }
 
+/// No faults; a DELETE of what is already gone is answered as AWS answers it (404
+/// NotFoundException), not with moto's 500.
+fn no_faults() -> FaultPlan {
+    FaultPlan::none().aws_missing_delete()
+}
+
 /// `rate` of every operation's calls faulted, uniformly over the retryable kinds;
-/// slow answers held `slow_for` (longer than the client's attempt timeout).
+/// slow answers held `slow_for` (longer than the client's attempt timeout). A retried
+/// DELETE that finds its response already gone (an earlier attempt landed) gets AWS's
+/// 404.
 fn retryable_faults(rate: f64, slow_for: Duration) -> FaultPlan {
-    FaultPlan::none()
+    no_faults()
         .rule(Rule::all(rate, &Fault::RETRYABLE))
         .slow_for(slow_for)
 }
@@ -421,7 +432,7 @@ async fn apply_repeated_through_twenty_percent_faults_converges_exactly() {
     let moto = Moto::start();
     let client = moto.client().await;
     let s = scenario(&client).await;
-    let proxy = Proxy::start(&moto.endpoint, 0xA11CE, FaultPlan::none());
+    let proxy = Proxy::start(&moto.endpoint, 0xA11CE, no_faults());
     // The one-shot commands honour rateLimit too; the default (5/s, API Gateway's
     // account quota) would make 250 calls take 50 s.
     let config = s.config("1s", "rateLimit:\n  requestsPerSecond: 200\n  burst: 200\n");
@@ -475,7 +486,7 @@ async fn apply_repeated_through_twenty_percent_faults_converges_exactly() {
     );
 
     // Converged: a plan without faults shows nothing to do, and moto agrees.
-    proxy.set_plan(FaultPlan::none());
+    proxy.set_plan(no_faults());
     let out = cli(&proxy.url, dir, &config, &["plan", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let problems = s.differences(&client).await;
@@ -531,7 +542,7 @@ async fn daemon_through_twenty_percent_faults_converges_and_counts_every_fault()
 
     // Faults off; two more cycles so that every request made under faults has been
     // answered and counted by a finished cycle.
-    proxy.set_plan(FaultPlan::none());
+    proxy.set_plan(no_faults());
     wait_two_cycles(&daemon, Duration::from_secs(30));
     let stats = proxy.stats();
     let m = daemon.metrics();
@@ -562,14 +573,16 @@ async fn daemon_through_twenty_percent_faults_converges_and_counts_every_fault()
         ("apigw_reconciler_throttles_total".to_owned(), n429),
         (errors("http_429"), n429),
         (errors("http_409"), injected(Fault::ConflictRetryLater)),
-        // moto's own 500s (deleting a response a late, slow DELETE already removed)
-        // are counted too.
+        // 500s that are moto's own are counted too.
         (errors("http_500"), stats.answered_with(500) as f64),
+        // A DELETE retried after its first attempt landed (a slow one) finds the
+        // response gone: AWS's 404, which the executor takes as done.
+        (errors("http_404"), stats.answered_with(404) as f64),
         (errors("http_502"), injected(Fault::Status502)),
         (errors("http_503"), injected(Fault::Status503)),
         (errors("timeout"), injected(Fault::Slow)),
         (errors("connection"), injected(Fault::Reset)),
-        (errors("bad_response"), injected(Fault::Truncated)),
+        (errors("bad_response"), stats.truncated_successes() as f64),
         // Every attempt the proxy saw was counted by the client.
         (
             "apigw_reconciler_api_calls_total".to_owned(),
@@ -578,18 +591,15 @@ async fn daemon_through_twenty_percent_faults_converges_and_counts_every_fault()
         ("apigw_reconciler_failing ".to_owned(), 0.0),
         ("apigw_reconciler_blocked ".to_owned(), 0.0),
     ];
+    // A kind never seen has no sample yet (0); its metric family must exist.
     let mismatches: Vec<String> = expected
         .iter()
-        .filter(|(name, want)| metric(&m, name) != *want)
+        .filter(|(name, want)| metric_or_zero(&m, name) != *want)
         .map(|(name, want)| {
-            let got = if m.lines().any(|l| l.starts_with(name.as_str())) {
-                metric(&m, name).to_string()
-            } else {
-                "no such sample".to_owned()
-            };
             format!(
-                "{}: /metrics: {got}; expected from the proxy: {want}",
-                name.trim()
+                "{}: /metrics: {}; expected from the proxy: {want}",
+                name.trim(),
+                metric_or_zero(&m, name)
             )
         })
         .collect();
@@ -747,6 +757,41 @@ async fn refused_writes_are_terminal_per_key_not_retried_forever() {
 // ---------------------------------------------------------------------------------
 // d. A LimitExceededException storm: the daemon backs off instead of hammering.
 
+/// The attempts of each SDK call (one `amz-sdk-invocation-id`) of `op`, in order of
+/// the call's first attempt: (attempt number, arrival) of each.
+fn calls_of(stats: &Stats, op: Op) -> Vec<Vec<(u32, Instant)>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut calls: BTreeMap<String, Vec<(u32, Instant)>> = BTreeMap::new();
+    for r in stats.of(op) {
+        let id = r
+            .invocation
+            .clone()
+            .unwrap_or_else(|| panic!("no amz-sdk-invocation-id on {r:?}"));
+        let attempt = r
+            .attempt
+            .unwrap_or_else(|| panic!("no amz-sdk-request attempt on {r:?}"));
+        if !calls.contains_key(&id) {
+            order.push(id.clone());
+        }
+        calls.entry(id).or_default().push((attempt, r.at));
+    }
+    order
+        .into_iter()
+        .map(|id| calls.remove(&id).unwrap())
+        .collect()
+}
+
+/// A call the SDK retried to its limit: attempts 1..=5, each throttled.
+#[track_caller]
+fn assert_retried_to_the_limit(call: &[(u32, Instant)], what: &str) {
+    let attempts: Vec<u32> = call.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        attempts,
+        [1, 2, 3, 4, 5],
+        "{what}: the SDK retries a throttled call, at most 5 attempts in all"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn limit_exceeded_storm_backs_off_then_converges() {
     let moto = Moto::start();
@@ -754,96 +799,237 @@ async fn limit_exceeded_storm_backs_off_then_converges() {
     let (api, res, dir) = small_fixture(&client, "storm", "v1").await;
     let storm = |ops: &[Op]| FaultPlan::none().rule(Rule::ops(ops, 1.0, &[Fault::LimitExceeded]));
     let proxy = Proxy::start(&moto.endpoint, 0xD00D, storm(&[]));
-    let config = "region: us-east-1\ninterval: 1s\nbackoff:\n  initial: 100ms\n  max: 1s\nrateLimit:\n  requestsPerSecond: 200\n  burst: 200\ntimeouts:\n  connect: 1s\n  attempt: 1s\n";
-    let window = Duration::from_secs(6);
-
-    // Window 1: every call throttled, from the daemon's start (the fetch fails).
-    let t0 = Instant::now();
-    let daemon = start_daemon(&proxy.url, dir.path(), config);
-    std::thread::sleep(window.saturating_sub(t0.elapsed()));
-    proxy.set_plan(FaultPlan::none());
-    let fetch_storm = proxy.stats().received_between(t0, t0 + window);
-    let all_in = |version: &'static str| {
+    // A failed key waits backoff.initial x 50..100% before its next try: at least 2 s,
+    // well over the interval tick (1 s, jitter 10%).
+    let config = "region: us-east-1\ninterval: 1s\nbackoff:\n  initial: 4s\n  max: 4s\nrateLimit:\n  requestsPerSecond: 200\n  burst: 200\ntimeouts:\n  connect: 1s\n  attempt: 1s\n";
+    // Hang guards only: each storm ends on a condition.
+    let deadline = Duration::from_secs(120);
+    let template = |method: &str, code: &str| {
         let client = client.clone();
         let (api, res) = (api.clone(), res.clone());
+        let (method, code) = (method.to_owned(), code.to_owned());
         async move {
-            for method in ["GET", "POST"] {
-                for code in ["200", "400", "500"] {
-                    let got = common::get_ir(&client, &api, &res, method, code)
-                        .await
-                        .and_then(|ir| ir.response_templates()?.get("application/json").cloned());
-                    if !got.is_some_and(|t| t.contains(&format!("\"v\":\"{version}\""))) {
-                        return false;
-                    }
-                }
-            }
-            true
+            common::get_ir(&client, &api, &res, &method, &code)
+                .await
+                .and_then(|ir| ir.response_templates()?.get("application/json").cloned())
+                .unwrap_or_default()
         }
     };
-    let recovered = Instant::now();
-    common::wait_live(
-        Duration::from_secs(60),
-        "convergence after the storm",
-        || all_in("v1"),
-    )
-    .await;
-    let recovery1 = recovered.elapsed();
 
-    // Window 2: reads pass, every write throttled: the executor's writes are the
-    // ones that must not hammer.
+    // Storm 1: every call throttled from the daemon's start, so every cycle's first
+    // call (GetRestApis) fails. It lasts until a second cycle has started under it.
+    let daemon = start_daemon(&proxy.url, dir.path(), config);
+    wait_until(deadline, "a second cycle under the storm", || {
+        calls_of(&proxy.stats(), Op::GetRestApis).len() >= 2
+    });
+    let storm1 = proxy.stats();
+    proxy.set_plan(FaultPlan::none());
+    let lists = calls_of(&storm1, Op::GetRestApis);
+    assert!(
+        storm1.records.iter().all(|r| r.op == Op::GetRestApis),
+        "a failed list ends the cycle: {}",
+        describe_stats(&storm1)
+    );
+    // The first cycle's call was retried (lower bound) and given up after 5 attempts
+    // (upper bound); the next cycle waited for its interval tick (1 s, jitter 10%)
+    // instead of starting at once.
+    assert_retried_to_the_limit(&lists[0], "GetRestApis under the storm");
+    let tick_wait = lists[1][0].1 - lists[0].last().unwrap().1;
+    assert!(
+        tick_wait >= Duration::from_millis(900),
+        "the next cycle started {tick_wait:?} after the failed one"
+    );
+    common::wait_live(deadline, "convergence after the storm", || async {
+        for method in ["GET", "POST"] {
+            for code in ["200", "400", "500"] {
+                if !template(method, code).await.contains("\"v\":\"v1\"") {
+                    return false;
+                }
+            }
+        }
+        true
+    })
+    .await;
+
+    // Storm 2: reads pass, every write throttled, after a spec edit that changes one
+    // response (GET 200). It lasts until that key's write has been tried by a second
+    // cycle.
     proxy.set_plan(storm(&[
         Op::PutIntegrationResponse,
         Op::DeleteIntegrationResponse,
     ]));
-    let t1 = Instant::now();
+    let before = proxy.stats().received();
+    let key = format!("{api}/{res}/GET/200");
     let text = std::fs::read_to_string(dir.path().join("api.yaml")).unwrap();
-    std::fs::write(
-        dir.path().join("api.yaml"),
-        text.replace(r#"\"v1\""#, r#"\"v2\""#),
-    )
-    .unwrap();
-    std::thread::sleep(window);
+    let edited = text.replace(
+        r#"\"method\":\"GET\",\"code\":200,\"v\":\"v1\""#,
+        r#"\"method\":\"GET\",\"code\":200,\"v\":\"v2\""#,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(dir.path().join("api.yaml"), edited).unwrap();
+    let puts_of_key = |stats: &Stats| {
+        let only = Stats {
+            records: stats.records[before..]
+                .iter()
+                .filter(|r| r.key.as_deref() == Some(key.as_str()))
+                .cloned()
+                .collect(),
+        };
+        calls_of(&only, Op::PutIntegrationResponse)
+    };
+    wait_until(
+        deadline,
+        "the throttled write tried again by a later cycle",
+        || puts_of_key(&proxy.stats()).len() >= 2,
+    );
+    let storm2 = proxy.stats();
     proxy.set_plan(FaultPlan::none());
-    let write_storm = proxy.stats().received_between(t1, t1 + window);
-    let recovered = Instant::now();
-    common::wait_live(
-        Duration::from_secs(90),
-        "convergence after the write storm",
-        || all_in("v2"),
-    )
+    let puts = puts_of_key(&storm2);
+    assert_retried_to_the_limit(&puts[0], "the throttled PUT");
+    // The key then waited for its own backoff (at least 2 s) before it was tried again,
+    // not only for the next tick.
+    let key_wait = puts[1][0].1 - puts[0].last().unwrap().1;
+    assert!(
+        key_wait >= Duration::from_secs(2),
+        "the failed key was tried again {key_wait:?} after it failed"
+    );
+    // Only that key was written.
+    assert!(
+        storm2.records[before..]
+            .iter()
+            .filter(|r| r.op == Op::PutIntegrationResponse)
+            .all(|r| r.key.as_deref() == Some(key.as_str())),
+        "{}",
+        describe_stats(&storm2)
+    );
+    common::wait_live(deadline, "convergence after the write storm", || async {
+        template("GET", "200").await.contains("\"v\":\"v2\"")
+    })
     .await;
-    let recovery2 = recovered.elapsed();
+
     wait_two_cycles(&daemon, Duration::from_secs(30));
     let stats = proxy.stats();
     let m = daemon.metrics();
     eprintln!(
-        "storm windows of {window:?}: {fetch_storm} requests with every call throttled (recovered in {recovery1:?}), \
-         {write_storm} with every write throttled (recovered in {recovery2:?}); hammering at rateLimit would be {}\n{}\nthrottles_total {}",
-        200 * window.as_secs(),
+        "storm 1: {} requests; storm 2: {} requests\n{}\nthrottles_total {}",
+        storm1.received(),
+        storm2.received() - before,
         describe_stats(&stats),
         metric(&m, "apigw_reconciler_throttles_total")
     );
-    // Bounds. The SDK makes at most 5 attempts per call, spaced by its throttling
-    // backoff (full jitter on 1 s, 2 s, 4 s, 8 s: 7.5 s expected per call).
-    // Window 1: a failed fetch ends the cycle and the next waits for the tick (1 s,
-    // jitter 10%), so even with zero backoff at most 7 cycles x 5 attempts = 35 fit in
-    // 6 s; expected ~5. Window 2: the reads of one cycle, then each write's 5 attempts
-    // spaced by the same backoff, and the failed key waits for its per-key backoff;
-    // expected ~5 in 6 s, 35 is seven times that. A client that hammered would send
-    // up to 1200 (rateLimit 200/s).
-    assert!(
-        fetch_storm <= 35,
-        "{fetch_storm} requests in {window:?}\n{}",
-        daemon.log()
-    );
-    assert!(
-        write_storm <= 35,
-        "{write_storm} requests in {window:?}\n{}",
-        daemon.log()
-    );
+    let injected = stats.injected(Fault::LimitExceeded);
+    assert!(injected >= 10, "two storms of 5 attempts each at least");
     assert_eq!(
         metric(&m, "apigw_reconciler_throttles_total"),
-        stats.injected(Fault::LimitExceeded) as f64,
+        injected as f64,
         "every throttled answer is counted\n{m}"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// e. Deleting what is already gone: API Gateway answers 404 NotFoundException, and
+// the delete counts as applied.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_whose_answer_was_lost_is_retried_finds_it_gone_and_counts_as_applied() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let (api, res) = common::seed_scaffold(&client).await;
+    let api = api.api_id;
+    common::add_method_response(&client, &api, &res, "GET", "500").await;
+    let stale = format!("{api}/{res}/GET/500");
+    // The first DELETE of the stale response reaches moto (it is deleted), then its
+    // answer is lost (connection reset); the SDK retries, and moto no longer has it.
+    let lose_first_delete = || {
+        no_faults()
+            .rule(Rule::key(Op::DeleteIntegrationResponse, &stale, Fault::LostAnswer).times(1))
+    };
+    let proxy = Proxy::start(&moto.endpoint, 0x404, lose_first_delete());
+    let desired = common::desired_dir(&[("api.yaml", &common::seed_spec("v1"))]);
+    let config = "region: us-east-1\nprune: true\ntimeouts:\n  connect: 1s\n  attempt: 10s\n";
+    let deletes_from = |stats: &Stats, from: usize| -> Vec<faults::Record> {
+        stats.records[from..]
+            .iter()
+            .filter(|r| r.op == Op::DeleteIntegrationResponse)
+            .cloned()
+            .collect()
+    };
+    #[track_caller]
+    fn assert_lost_then_gone(deletes: &[faults::Record]) {
+        assert_eq!(deletes.len(), 2, "{deletes:#?}");
+        let (lost, retry) = (&deletes[0], &deletes[1]);
+        assert_eq!(lost.fault, Some(Fault::LostAnswer));
+        assert!(
+            lost.upstream_status
+                .is_some_and(|s| (200..300).contains(&s)),
+            "the first attempt deleted it: {lost:?}"
+        );
+        assert_eq!(
+            (retry.upstream_status, retry.rewritten_status),
+            (Some(500), Some(404)),
+            "the retry found it gone (moto's 500, answered as AWS's 404): {retry:?}"
+        );
+        assert_eq!(
+            (lost.attempt, retry.attempt),
+            (Some(1), Some(2)),
+            "one call, retried by the SDK"
+        );
+        assert_eq!(lost.invocation, retry.invocation);
+    }
+
+    // `apply`: exit 0, the delete reported as done.
+    common::put_live(&client, &api, &res, "GET", "500", Some("5\\d{2}")).await;
+    let out = cli(&proxy.url, desired.path(), config, &["apply"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("Apply: 1 created, 0 updated, 1 deleted, 0 failed, 0 blocked"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("deleted") && l.contains("/mydemoresource GET 500")),
+        "{}",
+        show(&out)
+    );
+    assert_lost_then_gone(&deletes_from(&proxy.stats(), 0));
+    assert!(
+        common::get_ir(&client, &api, &res, "GET", "500")
+            .await
+            .is_none()
+    );
+
+    // The daemon: the same, in its metrics.
+    common::put_live(&client, &api, &res, "GET", "500", Some("5\\d{2}")).await;
+    proxy.set_plan(lose_first_delete());
+    let from = proxy.stats().received();
+    let daemon = start_daemon(
+        &proxy.url,
+        desired.path(),
+        &format!("{config}interval: 1h\n"),
+    );
+    wait_until(Duration::from_secs(30), "the first cycle", || {
+        daemon.cycle_id() >= 1
+    });
+    let status = daemon.status();
+    assert_eq!(status["lastCycle"]["result"], "converged", "{status:#}");
+    assert_eq!(status["lastCycle"]["deleted"], 1, "{status:#}");
+    assert_lost_then_gone(&deletes_from(&proxy.stats(), from));
+    let m = daemon.metrics();
+    let actions = |outcome: &str| {
+        format!("apigw_reconciler_actions_total{{kind=\"delete\",outcome=\"{outcome}\"}}")
+    };
+    assert_eq!(metric(&m, &actions("applied")), 1.0, "{m}");
+    assert_eq!(metric_or_zero(&m, &actions("failed")), 0.0, "{m}");
+    assert_eq!(
+        metric(&m, "apigw_reconciler_api_errors_total{kind=\"http_404\"}"),
+        1.0,
+        "{m}"
+    );
+    assert!(
+        common::get_ir(&client, &api, &res, "GET", "500")
+            .await
+            .is_none()
     );
 }

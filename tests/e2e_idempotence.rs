@@ -682,7 +682,7 @@ fn apply_then_plan_shows_no_changes_for_any_valid_spec() {
             written.text
         );
         let applied = format!(
-            "Apply: {} created, 0 updated, 0 deleted, 0 failed, 0 blocked.",
+            "Apply: {} created, 0 updated, 0 deleted, 0 failed, 0 blocked, 0 held.",
             written.docs
         );
         prop_assert!(

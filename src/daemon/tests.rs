@@ -225,13 +225,41 @@ async fn an_invalid_set_keeps_the_last_valid_one_and_is_not_ready() {
     );
 }
 
+/// Calls of `operation` the fake has seen.
+fn calls(fake: &MemoryApiGateway, operation: &str) -> u64 {
+    fake.call_counts()
+        .by_operation
+        .get(operation)
+        .copied()
+        .unwrap_or(0)
+}
+
 #[tokio::test]
 async fn no_valid_set_ever_means_no_writes() {
     let mut s = setup(&[("a.yaml", "kind: [\n")], false);
-    let summary = s.reconciler.cycle(&interval()).await;
-    assert_eq!(summary.result, "invalid");
+    for _ in 0..2 {
+        let summary = s.reconciler.cycle(&interval()).await;
+        assert_eq!(summary.result, "invalid");
+    }
+    // Not a single call: no read, no write.
     assert_eq!(s.reconciler.client.call_counts(), CallCounts::default());
     assert!(!s.reconciler.shared.is_ready());
+
+    // The same fake counts once the set is valid: the reads, then the one write.
+    std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g")).unwrap();
+    let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
+    assert_eq!((summary.created, summary.result), (1, "converged"));
+    let counts = s.reconciler.client.call_counts();
+    assert_eq!(
+        counts.by_operation,
+        [
+            ("GetResources".to_owned(), 1),
+            ("GetRestApis".to_owned(), 1),
+            ("PutIntegrationResponse".to_owned(), 1),
+        ]
+        .into(),
+        "{counts:?}"
+    );
 }
 
 async fn drift_get(fake: &MemoryApiGateway) {
@@ -282,11 +310,14 @@ async fn dry_run_reports_drift_and_writes_nothing() {
         .unwrap();
     assert_eq!(s.reconciler.cycle(&interval()).await.result, "converged");
     drift_get(&s.reconciler.client).await;
+    // The two PUTs so far are this test's own.
+    assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 2);
     let summary = s.reconciler.cycle(&interval()).await;
     assert_eq!(
         (summary.drift, summary.updated, summary.result),
         (1, 0, "pending")
     );
+    assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 2);
     assert_eq!(
         template_of(&s.reconciler.client, "GET").as_deref(),
         Some("by hand")
@@ -312,14 +343,24 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
         status.keys[0].retry_in_seconds, None,
         "no retry is scheduled"
     );
+    let fake = &s.reconciler.client;
+    assert_eq!(calls(fake, "PutIntegrationResponse"), 1);
+    assert_eq!(
+        fake.call_counts().errors,
+        [("http_400".to_owned(), 1)].into()
+    );
 
-    // Not retried on later cycles: the second injected error stays unused.
+    // Not retried on later cycles (the second injected error stays unused), though
+    // every cycle reads the live state.
+    let reads = calls(&s.reconciler.client, "GetResources");
     for _ in 0..3 {
         let summary = s.reconciler.cycle(&interval()).await;
         assert_eq!((summary.failed, summary.result), (1, "failed"));
     }
-    assert_eq!(s.reconciler.client.call_counts(), CallCounts::default());
-    assert_eq!(template_of(&s.reconciler.client, "GET"), None);
+    let fake = &s.reconciler.client;
+    assert_eq!(calls(fake, "GetResources"), reads + 3, "three cycles read");
+    assert_eq!(calls(fake, "PutIntegrationResponse"), 1, "and none wrote");
+    assert_eq!(template_of(fake, "GET"), None);
 
     // POST /reconcile retries it once (and it is refused again).
     assert_eq!(
@@ -329,10 +370,12 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
             .failed,
         1
     );
+    assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 2);
     // A changed spec is a new write: it goes through.
     std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "fixed")).unwrap();
     let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
     assert_eq!((summary.created, summary.result), (1, "converged"));
+    assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 3);
     assert_eq!(
         template_of(&s.reconciler.client, "GET").as_deref(),
         Some("fixed")
@@ -438,7 +481,18 @@ async fn dry_run_never_deploys() {
     s.reconciler.cycle(&interval()).await;
     s.reconciler.dry_run = true;
     s.reconciler.config.deployments = prod_stage("api1");
+    let stage_reads = calls(&s.reconciler.client, "GetStages");
     let summary = s.reconciler.cycle(&interval()).await;
     assert_eq!(summary.deployed, 0);
     assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
+    assert_eq!(calls(&s.reconciler.client, "CreateDeployment"), 0);
+    assert_eq!(
+        calls(&s.reconciler.client, "GetStages"),
+        stage_reads + 1,
+        "the stage was read"
+    );
+    // It was owed one: only dry-run held it back.
+    s.reconciler.dry_run = false;
+    assert_eq!(s.reconciler.cycle(&interval()).await.deployed, 1);
+    assert_eq!(calls(&s.reconciler.client, "CreateDeployment"), 1);
 }

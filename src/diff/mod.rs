@@ -282,9 +282,105 @@ pub fn diff(
             ));
         }
     }
+    keep_methods_working(&mut plan, &index);
     plan.actions
         .sort_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
     Ok(plan)
+}
+
+/// A plan never leaves a managed method with fewer working integration responses
+/// because a replacement cannot be made, and never promises a second default response:
+///
+/// - a write that makes a status code the method's default, while another status code
+///   is the live default and the plan neither deletes it nor gives it a pattern, is
+///   blocked: API Gateway refuses it with 409 "Integration response with selection
+///   pattern default already exists" (reported by Terraform users against AWS);
+/// - prune deletes on a method where a write is blocked are held (blocked, with the
+///   reason), so an unreachable replacement never costs the response it replaces.
+///
+/// The two feed each other (a held delete can block a new default), so this runs to a
+/// fixed point.
+fn keep_methods_working(plan: &mut Plan, index: &Index<'_>) {
+    type M<'k> = (&'k str, &'k str, &'k str);
+    fn method(k: &Key) -> M<'_> {
+        (&k.rest_api_id, &k.resource_id, &k.http_method)
+    }
+    loop {
+        let mut changed = false;
+        // New defaults whose method keeps another live default.
+        let mut blocked_defaults: Vec<(usize, String)> = Vec::new();
+        for (i, a) in plan.actions.iter().enumerate() {
+            let new_default = matches!(a.kind, ActionKind::Create | ActionKind::Update)
+                && a.desired.as_ref().is_some_and(Settings::is_default)
+                && !a.live.as_ref().is_some_and(Settings::is_default);
+            if !new_default {
+                continue;
+            }
+            let Some(live_method) = index
+                .resources
+                .get(a.key.rest_api_id.as_str())
+                .and_then(|r| r.by_id.get(a.key.resource_id.as_str()))
+                .and_then(|r| r.methods.get(&a.key.http_method))
+            else {
+                continue;
+            };
+            for (status, settings) in &live_method.integration_responses {
+                if *status == a.key.status_code || !settings.is_default() {
+                    continue;
+                }
+                let freed = plan.actions.iter().any(|b| {
+                    method(&b.key) == method(&a.key)
+                        && b.key.status_code == *status
+                        && (b.kind == ActionKind::Delete
+                            || (b.kind == ActionKind::Update
+                                && !b.desired.as_ref().is_some_and(Settings::is_default)))
+                });
+                if !freed {
+                    blocked_defaults.push((i, status.clone()));
+                }
+            }
+        }
+        for (i, holder) in blocked_defaults {
+            let a = &mut plan.actions[i];
+            a.kind = ActionKind::Blocked;
+            a.reason = Some(format!(
+                "status {holder} is already the default response (no selectionPattern) of this method and stays so \
+                 (prune is off, no spec changes it, or its delete is held); API Gateway allows one default per method \
+                 (409 \"Integration response with selection pattern default already exists\"): give one of them a \
+                 selectionPattern, add `state: absent` for {holder}, or enable prune"
+            ));
+            changed = true;
+        }
+        // Prune deletes on methods where a write is blocked.
+        let waiting: BTreeSet<(String, String, String)> = plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Blocked && a.desired.is_some())
+            .map(|a| {
+                let (x, y, z) = method(&a.key);
+                (x.to_owned(), y.to_owned(), z.to_owned())
+            })
+            .collect();
+        for a in plan.actions.iter_mut().filter(|a| {
+            a.kind == ActionKind::Delete
+                && a.source.is_none()
+                && waiting.contains(&{
+                    let (x, y, z) = method(&a.key);
+                    (x.to_owned(), y.to_owned(), z.to_owned())
+                })
+        }) {
+            a.kind = ActionKind::Blocked;
+            a.reason = Some(
+                "prune held: a write on this method is blocked; deleting this response now would leave the method \
+                 with fewer working responses. It is deleted once the method's desired responses can be written"
+                    .into(),
+            );
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
 }
 
 fn api_name(live: &LiveSnapshot, id: &str) -> Option<String> {

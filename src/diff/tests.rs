@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::executor::{self, Outcome, RetryPolicy};
-use crate::live::memory::{MemoryApiGateway, method_declaring, method_with_responses};
+use crate::live::memory::{MemoryApiGateway, method_declaring};
 use crate::live::{ApiError, FailureKind, LiveMethod};
 use crate::spec::SourceFile;
 use crate::vecmap::VecMap;
@@ -436,6 +436,208 @@ fn a_status_code_change_with_prune_is_delete_plus_create() {
     );
 }
 
+fn prune() -> DiffOptions {
+    DiffOptions {
+        prune: true,
+        ..opts()
+    }
+}
+
+fn with_pattern(p: &str) -> Settings {
+    Settings {
+        selection_pattern: Some(p.into()),
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn a_blocked_replacement_holds_the_prune_delete_of_what_it_replaces() {
+    // 200 -> 201, but GET has no method response 201: deleting 200 now would leave
+    // every client of GET with a 500.
+    let live = live_with(&[("200", Settings::default())]);
+    let plan = diff(
+        &set(vec![spec("GET", "201", Settings::default())]),
+        &live,
+        &prune(),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            (ActionKind::Blocked, "api1/r1/GET/200".to_owned()),
+            (ActionKind::Blocked, "api1/r1/GET/201".to_owned()),
+        ]
+    );
+    let held = plan.actions[0].reason.clone().unwrap();
+    assert!(
+        held.starts_with("prune held: a write on this method is blocked"),
+        "{held}"
+    );
+    // Prune on other methods is not held.
+    let mut live = live;
+    live.resources.get_mut("api1").unwrap()[1]
+        .methods
+        .get_mut("POST")
+        .unwrap()
+        .integration_responses
+        .insert("400".into(), with_pattern("4.*"));
+    let plan = diff(
+        &set(vec![
+            spec("GET", "201", Settings::default()),
+            spec("POST", "200", Settings::default()),
+        ]),
+        &live,
+        &prune(),
+    )
+    .unwrap();
+    assert!(
+        kinds(&plan).contains(&(ActionKind::Delete, "api1/r1/POST/400".to_owned())),
+        "{:?}",
+        kinds(&plan)
+    );
+}
+
+#[test]
+fn a_second_default_response_is_blocked_unless_the_first_goes_or_gets_a_pattern() {
+    let live = live_with(&[("200", Settings::default())]);
+    let desired = set(vec![spec("GET", "400", Settings::default())]);
+    // Prune off: 200 stays the default, API Gateway would answer 409.
+    let plan = diff(&desired, &live, &opts()).unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![(ActionKind::Blocked, "api1/r1/GET/400".to_owned())]
+    );
+    let reason = plan.actions[0].reason.clone().unwrap();
+    assert!(
+        reason.starts_with("status 200 is already the default response"),
+        "{reason}"
+    );
+    // Prune on: the old default is deleted and the new one written (a swap).
+    let plan = diff(&desired, &live, &prune()).unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            (ActionKind::Delete, "api1/r1/GET/200".to_owned()),
+            (ActionKind::Create, "api1/r1/GET/400".to_owned()),
+        ]
+    );
+    // The old default given a pattern: both writes go ahead.
+    let plan = diff(
+        &set(vec![
+            spec("GET", "200", with_pattern("2\\d{2}")),
+            spec("GET", "400", Settings::default()),
+        ]),
+        &live,
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            (ActionKind::Update, "api1/r1/GET/200".to_owned()),
+            (ActionKind::Create, "api1/r1/GET/400".to_owned()),
+        ]
+    );
+    // The mass-deletion guard holds the delete, so the new default waits too.
+    let guarded = DiffOptions {
+        max_deletes: 0,
+        ..prune()
+    };
+    let plan = diff(&desired, &live, &guarded).unwrap();
+    assert_eq!(plan.count(ActionKind::Blocked), 2, "{:?}", kinds(&plan));
+}
+
+fn rejected() -> ApiError {
+    ApiError {
+        operation: "PutIntegrationResponse",
+        target: "t".into(),
+        status: Some(400),
+        code: Some("BadRequestException".into()),
+        message: "Invalid mapping expression specified".into(),
+        kind: FailureKind::Rejected,
+    }
+}
+
+#[test]
+fn a_failed_new_default_puts_the_old_default_back() {
+    let old = templates(&[("application/json", "{\"old\": true}")]);
+    let fake = MemoryApiGateway::new(live_with(&[("200", old.clone())]));
+    let desired = set(vec![spec("GET", "400", Settings::default())]);
+    let plan = diff(&desired, &fake.state(), &prune()).unwrap();
+    let new_key = plan.actions[1].key.clone();
+    fake.fail_next(&new_key, vec![rejected()]);
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    let by_status: BTreeMap<_, _> = report
+        .results
+        .iter()
+        .map(|r| (r.action.key.status_code.as_str(), &r.outcome))
+        .collect();
+    assert!(matches!(by_status["400"], Outcome::Failed(_)), "{report:?}");
+    assert!(
+        matches!(by_status["200"], Outcome::Held(why) if why.contains("put back")),
+        "{report:?}"
+    );
+    let get = &fake.state().resources["api1"][1].methods["GET"];
+    assert_eq!(get.integration_responses.get("200"), Some(&old), "restored");
+    assert!(!get.integration_responses.contains_key("400"));
+    // Without the failure the swap goes through.
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    assert!(report.converged(), "{report:?}");
+    assert!(
+        diff(&desired, &fake.state(), &prune())
+            .unwrap()
+            .is_converged()
+    );
+}
+
+#[test]
+fn prune_waits_while_a_write_on_its_method_fails() {
+    let fake = MemoryApiGateway::new(live_with(&[
+        ("200", templates(&[("application/json", "x")])),
+        ("500", with_pattern("5.*")),
+    ]));
+    let desired = set(vec![spec(
+        "GET",
+        "200",
+        templates(&[("application/json", "y")]),
+    )]);
+    let plan = diff(&desired, &fake.state(), &prune()).unwrap();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            (ActionKind::Update, "api1/r1/GET/200".to_owned()),
+            (ActionKind::Delete, "api1/r1/GET/500".to_owned()),
+        ]
+    );
+    fake.fail_next(&plan.actions[0].key, vec![rejected()]);
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    assert_eq!(report.failed(), 1);
+    assert_eq!(report.held(), 1, "{report:?}");
+    assert!(
+        fake.state().resources["api1"][1].methods["GET"]
+            .integration_responses
+            .contains_key("500")
+    );
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    assert!(report.converged(), "{report:?}");
+}
+
+#[test]
+fn an_update_that_frees_the_default_runs_before_the_new_default() {
+    // Plan order is by key (200 before 500); API Gateway needs 500 to stop being the
+    // default before 200 becomes it.
+    let fake = MemoryApiGateway::new(live_with(&[("500", Settings::default())]));
+    let desired = set(vec![
+        spec("GET", "200", Settings::default()),
+        spec("GET", "500", with_pattern("5\\d{2}")),
+    ]);
+    let plan = diff(&desired, &fake.state(), &opts()).unwrap();
+    assert_eq!(plan.actions[0].key.status_code, "200");
+    let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(report.results[0].action.key.status_code, "500", "ran first");
+}
+
 #[test]
 fn the_mass_deletion_guard_blocks_every_delete() {
     let live = live_with(&[
@@ -723,7 +925,8 @@ mod properties {
     }
 
     /// Resources /p0../p2 with GET and POST (integration, method responses 200, 400,
-    /// 500) and random live integration responses.
+    /// 500 declaring headers A and B) and random live integration responses, at most one
+    /// default per method (API Gateway refuses a second).
     fn live() -> impl Strategy<Value = LiveSnapshot> {
         prop::collection::vec(
             prop::collection::btree_map(
@@ -742,12 +945,18 @@ mod properties {
                     methods: ["GET", "POST"]
                         .iter()
                         .map(|m| {
-                            let mut method = method_with_responses(&["200", "400", "500"]);
+                            let mut method = method_declaring(&["200", "400", "500"], &["A", "B"]);
+                            let mut has_default = false;
                             method.integration_responses = irs
                                 .next()
                                 .unwrap()
                                 .into_iter()
-                                .map(|(k, v)| (k.to_owned(), v))
+                                .map(|(k, mut v)| {
+                                    if v.is_default() && std::mem::replace(&mut has_default, true) {
+                                        v.selection_pattern = Some(format!("{k}y"));
+                                    }
+                                    (k.to_owned(), v)
+                                })
                                 .collect();
                             (m.to_string(), method)
                         })
@@ -829,9 +1038,25 @@ mod properties {
                 prop_assert!(prune || action.reason.as_deref() == Some("state: absent"));
             }
 
+            // A method with a blocked write loses nothing to prune: the response a blocked
+            // replacement would replace stays.
+            let blocked_writes: BTreeSet<(String, String)> = plan
+                .actions
+                .iter()
+                .filter(|a| a.kind == ActionKind::Blocked && a.desired.is_some())
+                .map(|a| (a.key.resource_id.clone(), a.key.http_method.clone()))
+                .collect();
+            for action in plan.actions.iter().filter(|a| a.kind == ActionKind::Delete && a.source.is_none()) {
+                prop_assert!(
+                    !blocked_writes.contains(&(action.key.resource_id.clone(), action.key.http_method.clone())),
+                    "prune delete on a method whose write is blocked: {action:?}\n{:?}", plan.actions
+                );
+            }
+
             let fake = MemoryApiGateway::new(live.clone());
             let report = run(executor::execute(&fake, &plan, &RetryPolicy::default()));
-            prop_assert_eq!(report.failed(), 0);
+            prop_assert_eq!(report.failed(), 0, "{:?}", report);
+            prop_assert_eq!(report.held(), 0, "{:?}", report);
             let after = diff(&desired, &fake.state(), &options).unwrap();
             prop_assert!(
                 after.actions.iter().all(|a| a.kind == ActionKind::Blocked),

@@ -111,6 +111,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn create_deployment_has_a_budget_of_one() {
+        let limited = RateLimited::new(MemoryApiGateway::default(), 100.0, 100);
+        limited.create_deployment("a", "prod", "d").await.unwrap();
+        assert!(
+            limited.deployments.check().is_err(),
+            "a second deployment must wait for the rate (1 per 5 s)"
+        );
+        assert!(limited.all.check().is_ok(), "other calls need not wait");
+    }
+
+    #[tokio::test]
     async fn get_resources_has_its_own_smaller_budget() {
         let limited = RateLimited::new(MemoryApiGateway::default(), 100.0, 100);
         for _ in 0..5 {

@@ -76,15 +76,7 @@ impl Moto {
 
     /// An SDK client for fixtures and read-back (the tool itself runs as a process).
     pub async fn client(&self) -> Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await;
-        Client::new(&config)
+        sdk_client(&self.endpoint).await
     }
 
     /// Run the binary with `args`, the given desired directory and config text.
@@ -102,6 +94,19 @@ impl Moto {
     ) -> Output {
         run_cli(&self.endpoint, desired, config_yaml, args, env)
     }
+}
+
+/// An SDK client with the test credentials for `endpoint` (moto, or a proxy).
+pub async fn sdk_client(endpoint: &str) -> Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    Client::new(&config)
 }
 
 /// Run the binary once against `endpoint` (moto, or a proxy in front of it) with the
@@ -355,7 +360,10 @@ pub fn raw_get(endpoint: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}\n{body}"))
 }
 
-/// Read one integration response back through the SDK.
+/// Read one integration response back through the SDK: `None` only when the answer
+/// is 404 `NotFoundException`; any other error (a 5xx, a connection error, an answer
+/// the SDK cannot parse, such as a passthrough template entry's `null`: use
+/// [`raw_get`] for those) fails the test with the error.
 pub async fn get_ir(
     client: &Client,
     api_id: &str,
@@ -363,15 +371,27 @@ pub async fn get_ir(
     method: &str,
     code: &str,
 ) -> Option<aws_sdk_apigateway::operation::get_integration_response::GetIntegrationResponseOutput> {
-    client
+    let result = client
         .get_integration_response()
         .rest_api_id(api_id)
         .resource_id(resource_id)
         .http_method(method)
         .status_code(code)
         .send()
-        .await
-        .ok()
+        .await;
+    match result {
+        Ok(out) => Some(out),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!(
+            "GetIntegrationResponse {api_id}/{resource_id}/{method}/{code} failed: {}",
+            aws_sdk_apigateway::error::DisplayErrorContext(&e)
+        ),
+    }
 }
 
 /// A temporary desired directory with the given files.
@@ -515,9 +535,18 @@ impl Daemon {
         self.status()["lastCycle"]["id"].as_u64().unwrap_or(0)
     }
 
-    /// The sum of a metric's samples whose line starts with `prefix` (name and labels).
+    /// The sum of a metric's samples whose line starts with `prefix` (name and labels);
+    /// fails the test when there is none (see [`metric`]).
+    #[track_caller]
     pub fn metric(&self, prefix: &str) -> f64 {
         metric(&self.metrics(), prefix)
+    }
+
+    /// [`Daemon::metric`], with a labelled series not created yet read as 0 (see
+    /// [`metric_or_zero`]).
+    #[track_caller]
+    pub fn metric_or_zero(&self, prefix: &str) -> f64 {
+        metric_or_zero(&self.metrics(), prefix)
     }
 
     /// The `/metrics` text, for reading several samples from one scrape.
@@ -576,12 +605,81 @@ impl Drop for Daemon {
 }
 
 /// The sum of the samples in metrics `text` whose line starts with `prefix` (name and
-/// labels).
+/// labels). Fails the test, naming the series and listing those that exist, when no
+/// sample matches: a renamed or unregistered metric must not read as 0.
+#[track_caller]
 pub fn metric(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with(prefix))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("metric sample without a number: {l}"))
+        })
+        .collect();
+    if values.is_empty() {
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' ').map(|(name, _)| name))
+            .collect();
+        panic!(
+            "no metric sample starts with `{prefix}`; the samples are:\n  {}",
+            series.join("\n  ")
+        );
+    }
+    values.iter().sum()
+}
+
+/// Like [`metric`], but a labelled series that was never created (no sample with
+/// these labels yet, e.g. no call of an operation) reads as 0. The metric family must
+/// be one the daemon registers (`src/metrics.rs`; a family without samples is not
+/// rendered at all), so a renamed metric still fails.
+#[track_caller]
+pub fn metric_or_zero(text: &str, prefix: &str) -> f64 {
+    let name = prefix
+        .split(['{', ' '])
+        .next()
+        .expect("split yields at least one part");
+    let registered = registered_metric_families();
+    let known = registered.iter().any(|family| {
+        name == family
+            || ["_total", "_bucket", "_count", "_sum", "_created"]
+                .iter()
+                .any(|suffix| name.strip_suffix(suffix) == Some(family.as_str()))
+    });
+    assert!(
+        known,
+        "`{prefix}`: no metric family of that name is registered; the families are {registered:?}"
+    );
+    if text
+        .lines()
+        .any(|l| !l.starts_with('#') && l.starts_with(prefix))
+    {
+        metric(text, prefix)
+    } else {
+        0.0
+    }
+}
+
+/// The metric families `src/metrics.rs` registers, with their prefix.
+fn registered_metric_families() -> Vec<String> {
+    let source = std::fs::read_to_string(repo_root().join("src/metrics.rs")).unwrap();
+    let prefix = source
+        .split("Registry::with_prefix(\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("src/metrics.rs: Registry::with_prefix(\"...\")");
+    let families: Vec<String> = source
+        .split(".register(")
+        .skip(1)
+        .filter_map(|call| call.split('"').nth(1))
+        .map(|name| format!("{prefix}_{name}"))
+        .collect();
+    assert!(families.len() >= 5, "src/metrics.rs: {families:?}");
+    families
 }
 
 /// A live integration response made directly through the SDK (not by the tool), with

@@ -13,6 +13,12 @@
 //! interleaving. The plan can be swapped at runtime ([`Proxy::set_plan`]). Every request
 //! is recorded ([`Record`]): the ground truth for what was injected and what reached moto.
 //!
+//! Moto answers a DELETE of an integration response it no longer has with a bare 500;
+//! API Gateway answers 404 `NotFoundException` ("Invalid Response status code
+//! specified", tests/fixtures/aws/delete-integration-response-missing-status.json).
+//! With [`FaultPlan::aws_missing_delete`] the proxy gives AWS's answer instead (after
+//! asking moto, with a GET of the same path, that the response is indeed gone).
+//!
 //! Every loop is bounded: reads time out and check the stop flag, and the proxy stops by
 //! itself when dropped.
 #![allow(dead_code)]
@@ -72,6 +78,9 @@ pub enum Fault {
     /// Forwarded; the answer's headers promise the whole body, half of it is sent, then
     /// the connection is closed.
     Truncated,
+    /// Forwarded (moto carries the request out), then the connection is reset before
+    /// any answer: the call happened, the client cannot know it did.
+    LostAnswer,
 }
 
 impl Fault {
@@ -97,13 +106,13 @@ impl Fault {
             Fault::Status500 => Some(500),
             Fault::Status502 => Some(502),
             Fault::Status503 => Some(503),
-            Fault::Reset | Fault::Slow | Fault::Truncated => None,
+            Fault::Reset | Fault::Slow | Fault::Truncated | Fault::LostAnswer => None,
         }
     }
 
     /// Whether the request reaches moto.
     pub fn forwards(self) -> bool {
-        matches!(self, Fault::Slow | Fault::Truncated)
+        matches!(self, Fault::Slow | Fault::Truncated | Fault::LostAnswer)
     }
 }
 
@@ -124,6 +133,9 @@ pub struct Rule {
     pub rate: f64,
     /// Faults to choose from, uniformly.
     pub faults: Vec<Fault>,
+    /// How many more requests the rule may fault (`None`: no limit); a rule that is
+    /// used up no longer matches.
+    pub times: Option<usize>,
 }
 
 impl Rule {
@@ -133,6 +145,7 @@ impl Rule {
             key: None,
             rate,
             faults: faults.to_vec(),
+            times: None,
         }
     }
 
@@ -150,12 +163,20 @@ impl Rule {
             key: Some(key.to_owned()),
             rate: 1.0,
             faults: vec![fault],
+            times: None,
         }
+    }
+
+    /// Fault at most `n` requests, then stop matching.
+    pub fn times(mut self, n: usize) -> Rule {
+        self.times = Some(n);
+        self
     }
 
     fn matches(&self, op: Op, key: Option<&str>) -> bool {
         (self.ops.is_empty() || self.ops.contains(&op))
             && self.key.as_deref().is_none_or(|k| Some(k) == key)
+            && self.times != Some(0)
     }
 }
 
@@ -165,6 +186,9 @@ pub struct FaultPlan {
     pub rules: Vec<Rule>,
     /// How long a [`Fault::Slow`] answer is held back.
     pub slow_for: Duration,
+    /// Answer a DELETE of an integration response moto no longer has as API Gateway
+    /// does (404 `NotFoundException`) instead of with moto's 500.
+    pub aws_missing_delete: bool,
 }
 
 impl FaultPlan {
@@ -173,7 +197,15 @@ impl FaultPlan {
         FaultPlan {
             rules: Vec::new(),
             slow_for: Duration::from_millis(1500),
+            aws_missing_delete: false,
         }
+    }
+
+    /// Deleting an integration response that is gone answers 404 `NotFoundException`,
+    /// as AWS does, not moto's 500.
+    pub fn aws_missing_delete(mut self) -> FaultPlan {
+        self.aws_missing_delete = true;
+        self
     }
 
     pub fn rule(mut self, rule: Rule) -> FaultPlan {
@@ -199,6 +231,14 @@ pub struct Record {
     pub fault: Option<Fault>,
     /// The status moto answered, when the request was forwarded and answered.
     pub upstream_status: Option<u16>,
+    /// The status the proxy answered instead of moto's (see
+    /// [`FaultPlan::aws_missing_delete`]).
+    pub rewritten_status: Option<u16>,
+    /// The SDK's attempt number for this call (`amz-sdk-request: attempt=N; max=M`).
+    pub attempt: Option<u32>,
+    /// The SDK's id of the call the attempt belongs to (`amz-sdk-invocation-id`): all
+    /// attempts of one call share it.
+    pub invocation: Option<String>,
 }
 
 /// Everything the proxy saw, in arrival order.
@@ -248,15 +288,41 @@ impl Stats {
         self.records.iter().filter(|r| r.fault.is_some()).count()
     }
 
-    /// Answers with `status` the client was sent: injected ones and moto's own.
+    /// Answers with `status` the client was sent: injected ones, moto's own and
+    /// moto's rewritten to AWS's.
     pub fn answered_with(&self, status: u16) -> usize {
         self.records
             .iter()
-            .filter(|r| match r.fault {
-                Some(f) => f.status() == Some(status),
-                None => r.upstream_status == Some(status),
+            .filter(|r| {
+                let answered = r.rewritten_status.or(r.upstream_status);
+                match r.fault {
+                    // A truncated error answer still shows its status to the client,
+                    // which counts the status, not a bad response.
+                    Some(Fault::Truncated) => answered == Some(status) && status >= 400,
+                    Some(f) => f.status() == Some(status),
+                    None => answered == Some(status),
+                }
             })
             .count()
+    }
+
+    /// Truncated answers the client can only see as unreadable: those of successful
+    /// requests (an error status is counted as that status; see `answered_with`).
+    pub fn truncated_successes(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| {
+                r.fault == Some(Fault::Truncated)
+                    && r.rewritten_status
+                        .or(r.upstream_status)
+                        .is_none_or(|s| s < 400)
+            })
+            .count()
+    }
+
+    /// Records of one operation, in arrival order.
+    pub fn of(&self, op: Op) -> Vec<&Record> {
+        self.records.iter().filter(|r| r.op == op).collect()
     }
 
     /// Requests that reached moto, by operation (slow and truncated ones included).
@@ -621,6 +687,12 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
         let path = words.next().unwrap_or_default().to_owned();
         let (op, key) = classify(&method, &path);
         let fault = decide(inner, op, key.as_deref());
+        let attempt = header(&headers, "amz-sdk-request").and_then(|v| {
+            v.split(';')
+                .find_map(|part| part.trim().strip_prefix("attempt="))
+                .and_then(|n| n.parse().ok())
+        });
+        let invocation = header(&headers, "amz-sdk-invocation-id").map(str::to_owned);
         let index = {
             let mut stats = inner.stats.lock().unwrap();
             stats.records.push(Record {
@@ -631,6 +703,9 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
                 key,
                 fault,
                 upstream_status: None,
+                rewritten_status: None,
+                attempt,
+                invocation,
             });
             stats.records.len() - 1
         };
@@ -671,6 +746,11 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
                 }
                 false
             }
+            Some(Fault::LostAnswer) => {
+                let _ = forward(inner, &request, index);
+                reset(conn.stream);
+                return;
+            }
             Some(f) => {
                 let (status, reason, error_type, body) = fault_response(f);
                 let response = error_response(status, reason, error_type.as_deref(), body);
@@ -692,8 +772,8 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
 }
 
 fn decide(inner: &Inner, op: Op, key: Option<&str>) -> Option<Fault> {
-    let plan = inner.plan.lock().unwrap();
-    let rule = plan.rules.iter().find(|r| r.matches(op, key))?;
+    let mut plan = inner.plan.lock().unwrap();
+    let rule = plan.rules.iter_mut().find(|r| r.matches(op, key))?;
     if rule.faults.is_empty() {
         return None;
     }
@@ -702,6 +782,9 @@ fn decide(inner: &Inner, op: Op, key: Option<&str>) -> Option<Fault> {
         return None;
     }
     let i = (rng.next() % rule.faults.len() as u64) as usize;
+    if let Some(n) = &mut rule.times {
+        *n -= 1;
+    }
     Some(rule.faults[i])
 }
 
@@ -763,7 +846,9 @@ fn fault_response(fault: Fault) -> (u16, &'static str, Option<String>, &'static 
             aws("ServiceUnavailableException"),
             r#"{"message":"Service Unavailable"}"#,
         ),
-        Fault::Reset | Fault::Slow | Fault::Truncated => unreachable!("not an error answer"),
+        Fault::Reset | Fault::Slow | Fault::Truncated | Fault::LostAnswer => {
+            unreachable!("not an error answer")
+        }
     }
 }
 
@@ -808,8 +893,65 @@ impl Response {
 }
 
 /// Send `request` to moto on a fresh connection and read the whole answer; records
-/// moto's status on the request's record.
+/// moto's status on the request's record, and answers as AWS would where the plan
+/// asks for it ([`FaultPlan::aws_missing_delete`]).
 fn forward(inner: &Inner, request: &Request, index: usize) -> Option<Response> {
+    let response = send_upstream(inner, request)?;
+    inner.stats.lock().unwrap().records[index].upstream_status = Some(response.status);
+    let aws_missing_delete = inner.plan.lock().unwrap().aws_missing_delete;
+    if aws_missing_delete
+        && response.status == 500
+        && classify(&request.method, &request.path).0 == Op::DeleteIntegrationResponse
+        && let Some(not_found) = missing_on_moto(inner, request)
+    {
+        inner.stats.lock().unwrap().records[index].rewritten_status = Some(not_found.status);
+        return Some(not_found);
+    }
+    Some(response)
+}
+
+/// When moto's GET of the request's path answers 404 `NotFoundException` (the thing is
+/// gone), API Gateway's answer to deleting it: 404 with the same message.
+fn missing_on_moto(inner: &Inner, request: &Request) -> Option<Response> {
+    let get = Request {
+        method: "GET".into(),
+        path: request.path.clone(),
+        headers: request
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("content-type"))
+            .cloned()
+            .collect(),
+        body: Vec::new(),
+    };
+    let answer = send_upstream(inner, &get)?;
+    let error_type = header(&answer.headers, "x-amzn-errortype").unwrap_or_default();
+    if answer.status != 404 || !error_type.starts_with("NotFoundException") {
+        return None;
+    }
+    let message = serde_json::from_slice::<serde_json::Value>(&answer.body)
+        .ok()?
+        .get("message")?
+        .as_str()?
+        .to_owned();
+    let body = serde_json::json!({ "message": message }).to_string();
+    Some(Response {
+        status: 404,
+        reason: "Not Found".into(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("x-amzn-ErrorType".into(), "NotFoundException".into()),
+            (
+                "x-amzn-RequestId".into(),
+                "00000000-fau1-7000-8000-000000000404".into(),
+            ),
+        ],
+        body: body.into_bytes(),
+    })
+}
+
+/// Send `request` to moto on a fresh connection and read the whole answer.
+fn send_upstream(inner: &Inner, request: &Request) -> Option<Response> {
     let mut upstream = TcpStream::connect_timeout(&inner.upstream, Duration::from_secs(5)).ok()?;
     upstream.set_read_timeout(Some(READ_TICK)).ok()?;
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
@@ -850,7 +992,6 @@ fn forward(inner: &Inner, request: &Request, index: usize) -> Option<Response> {
         }
         std::mem::take(&mut conn.buf)
     };
-    inner.stats.lock().unwrap().records[index].upstream_status = Some(status);
     Some(Response {
         status,
         reason,
