@@ -1,5 +1,8 @@
-//! The daemon's HTTP endpoints (loopback by default): `/healthz`, `/readyz`,
-//! `/metrics`, `/status` and `POST /reconcile`. The only code that touches sockets.
+//! The daemon's HTTP endpoints (loopback by default): `/` (the status page for
+//! people, [`page`]), `/healthz`, `/readyz`, `/metrics`, `/status` and
+//! `POST /reconcile`. The only code that touches sockets.
+
+mod page;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +12,7 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::extract::Request;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::status::{Shared, Trigger};
+use crate::status::{Shared, Status, Trigger};
 
 /// Largest request body accepted (none of the endpoints needs one).
 const MAX_BODY_BYTES: usize = 1024;
@@ -94,6 +97,7 @@ impl AsyncWrite for LimitedStream {
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -144,18 +148,15 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     if shared.is_ready() {
         return (StatusCode::OK, "ready\n".to_owned());
     }
-    let status = shared.status();
-    let why = if !status.desired_set_valid {
-        format!(
-            "not ready: desired set invalid: {}\n",
-            status.desired_set_error.unwrap_or_default()
-        )
-    } else if status.last_cycle.is_none() {
-        "not ready: first cycle not finished\n".to_owned()
-    } else {
-        "not ready: last cycle could not read the live state\n".to_owned()
+    let status = Status {
+        ready: false,
+        ..shared.status()
     };
-    (StatusCode::SERVICE_UNAVAILABLE, why)
+    let why = status.not_ready_reason().unwrap_or_default();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("not ready: {why}\n"),
+    )
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -172,10 +173,105 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     axum::Json(shared.status())
 }
 
+/// `GET /`: the status page (HTML, no script, nothing external; see [`page`]).
+async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let filter = page::Filter::from_query(uri.query());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let code = match filter {
+        page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let body = page::render(&shared.status(), &filter, now);
+    (
+        code,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, page::CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn reconcile(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     shared.request_cycle(Trigger::Http);
     (
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"accepted": true})),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serve `shared` on a free loopback port; GET `path` and return the raw answer.
+    async fn get(shared: Arc<Shared>, path: &str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, shared, async move {
+            let _ = stopped.await;
+        }));
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+        answer
+    }
+
+    fn header_value<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
+        let head = answer.split("\r\n\r\n").next().unwrap();
+        head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+
+    #[tokio::test]
+    async fn status_page_is_html_with_a_csp_that_allows_nothing_external() {
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        let shared = Shared::new(tx);
+        let answer = get(shared.clone(), "/").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert_eq!(
+            header_value(&answer, "content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(
+            header_value(&answer, "content-security-policy"),
+            Some(
+                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            ),
+            "{answer}"
+        );
+        assert_eq!(
+            header_value(&answer, "x-content-type-options"),
+            Some("nosniff")
+        );
+        assert_eq!(header_value(&answer, "cache-control"), Some("no-store"));
+        assert!(answer.contains("first cycle not finished"), "{answer}");
+
+        let answer = get(shared.clone(), "/?state=blocked").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("aria-current=\"page\""), "{answer}");
+        let answer = get(shared, "/?state=%3Cscript%3E").await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            header_value(&answer, "content-security-policy").is_some(),
+            "{answer}"
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! What the daemon knows about itself, shared between the loop (writer) and the HTTP
-//! server (reader): readiness, the last cycle, per-key state, metrics, and the way to
-//! ask for a cycle.
+//! server (reader): readiness, the last cycle and the few before it, per-key state,
+//! recent drift events, the dry-run plan, metrics, and the way to ask for a cycle.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -43,6 +44,30 @@ pub enum KeyState {
     Blocked,
     /// The last write failed; retried after its backoff.
     Failed,
+}
+
+impl KeyState {
+    /// Every state, worst first (the status page lists keys in this order).
+    pub const ALL: [KeyState; 4] = [
+        KeyState::Failed,
+        KeyState::Blocked,
+        KeyState::Pending,
+        KeyState::InSync,
+    ];
+
+    /// The name `/status` uses (`in_sync`, `pending`, `blocked`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::InSync => "in_sync",
+            KeyState::Pending => "pending",
+            KeyState::Blocked => "blocked",
+            KeyState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KeyState> {
+        KeyState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -86,6 +111,26 @@ pub struct CycleSummary {
     pub deployed: usize,
 }
 
+/// An integration response found changed outside our own writes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftEvent {
+    /// The cycle that found it.
+    pub cycle: u64,
+    pub at_unix: f64,
+    /// The key as plans name it: `MyDemoAPI (abc123) /path GET 200`.
+    pub key: String,
+    /// False in dry-run: reported, not corrected.
+    pub correcting: bool,
+    /// The one-action text plan: what differs, fields and template diffs.
+    pub plan: String,
+}
+
+/// How many cycles [`Status::recent_cycles`] keeps.
+pub const CYCLE_HISTORY: usize = 10;
+/// How many drift events [`Status::drift_events`] keeps.
+pub const DRIFT_HISTORY: usize = 20;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
@@ -98,6 +143,34 @@ pub struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_cycle: Option<CycleSummary>,
     pub keys: Vec<KeyStatus>,
+    /// The last cycles, newest first, `last_cycle` included (kept by [`Shared`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recent_cycles: Vec<CycleSummary>,
+    /// The last drift events, newest first (kept by [`Shared`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift_events: Vec<DriftEvent>,
+    /// Dry-run: the text plan of what would be written, as `plan` prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_plan: Option<String>,
+}
+
+impl Status {
+    /// Why the daemon is not ready, in words (`None` when it is).
+    pub fn not_ready_reason(&self) -> Option<String> {
+        if self.ready {
+            None
+        } else if self.last_cycle.is_none() {
+            // Before the first publish nothing is known (the default says invalid).
+            Some("first cycle not finished".to_owned())
+        } else if !self.desired_set_valid {
+            Some(format!(
+                "desired set invalid: {}",
+                self.desired_set_error.as_deref().unwrap_or_default()
+            ))
+        } else {
+            Some("last cycle could not read the live state".to_owned())
+        }
+    }
 }
 
 /// The handle the loop and the server share.
@@ -106,6 +179,10 @@ pub struct Shared {
     status: RwLock<Status>,
     ready: AtomicBool,
     triggers: mpsc::Sender<Trigger>,
+    /// Newest first, at most [`CYCLE_HISTORY`].
+    cycles: Mutex<VecDeque<CycleSummary>>,
+    /// Newest first, at most [`DRIFT_HISTORY`].
+    drift: Mutex<VecDeque<DriftEvent>>,
 }
 
 impl Shared {
@@ -115,6 +192,8 @@ impl Shared {
             status: RwLock::default(),
             ready: AtomicBool::new(false),
             triggers,
+            cycles: Mutex::default(),
+            drift: Mutex::default(),
         })
     }
 
@@ -122,9 +201,35 @@ impl Shared {
         self.status.read().expect("status lock").clone()
     }
 
-    pub fn set_status(&self, status: Status) {
+    /// Publish `status`; its `recent_cycles` and `drift_events` are filled here from
+    /// the history this handle keeps (`last_cycle` joins the cycle history).
+    pub fn set_status(&self, mut status: Status) {
+        {
+            let mut cycles = self.cycles.lock().expect("cycle history lock");
+            if let Some(cycle) = &status.last_cycle
+                && cycles.front().is_none_or(|c| c.id != cycle.id)
+            {
+                cycles.push_front(cycle.clone());
+                cycles.truncate(CYCLE_HISTORY);
+            }
+            status.recent_cycles = cycles.iter().cloned().collect();
+        }
+        status.drift_events = self
+            .drift
+            .lock()
+            .expect("drift history lock")
+            .iter()
+            .cloned()
+            .collect();
         self.ready.store(status.ready, Ordering::SeqCst);
         *self.status.write().expect("status lock") = status;
+    }
+
+    /// Remember a drift event; it is published with the cycle's status.
+    pub fn record_drift(&self, event: DriftEvent) {
+        let mut drift = self.drift.lock().expect("drift history lock");
+        drift.push_front(event);
+        drift.truncate(DRIFT_HISTORY);
     }
 
     pub fn is_ready(&self) -> bool {
@@ -135,5 +240,52 @@ impl Shared {
     pub fn request_cycle(&self, trigger: Trigger) {
         // A full queue already holds a pending cycle: dropping is coalescing.
         let _ = self.triggers.try_send(trigger);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_keeps_the_last_cycles_and_drift_events_newest_first() {
+        let (tx, _rx) = mpsc::channel(1);
+        let shared = Shared::new(tx);
+        for id in 1..=CYCLE_HISTORY as u64 + 3 {
+            shared.record_drift(DriftEvent {
+                cycle: id,
+                at_unix: 0.0,
+                key: format!("k{id}"),
+                correcting: true,
+                plan: String::new(),
+            });
+            shared.set_status(Status {
+                last_cycle: Some(CycleSummary {
+                    id,
+                    ..CycleSummary::default()
+                }),
+                ..Status::default()
+            });
+        }
+        // Publishing the same cycle again does not repeat it.
+        shared.set_status(shared.status());
+        let status = shared.status();
+        let ids: Vec<u64> = status.recent_cycles.iter().map(|c| c.id).collect();
+        assert_eq!(ids, (4..=13).rev().collect::<Vec<_>>());
+        assert_eq!(status.drift_events.len(), 13);
+        assert_eq!(status.drift_events[0].cycle, 13);
+        for id in 0..DRIFT_HISTORY {
+            shared.record_drift(DriftEvent {
+                cycle: 100 + id as u64,
+                at_unix: 0.0,
+                key: String::new(),
+                correcting: true,
+                plan: String::new(),
+            });
+        }
+        shared.set_status(shared.status());
+        let status = shared.status();
+        assert_eq!(status.drift_events.len(), DRIFT_HISTORY);
+        assert_eq!(status.drift_events[0].cycle, 100 + DRIFT_HISTORY as u64 - 1);
     }
 }

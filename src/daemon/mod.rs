@@ -25,7 +25,7 @@ use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
 use crate::redeploy;
 use crate::spec::{self, DesiredSet, SpecCache};
-use crate::status::{CycleSummary, KeyState, KeyStatus, Shared, Status, Trigger};
+use crate::status::{CycleSummary, DriftEvent, KeyState, KeyStatus, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 
 /// How the daemon gets its config (again, on SIGHUP).
@@ -136,11 +136,17 @@ impl<C: ApiGateway> Reconciler<C> {
             .set(i64::from(self.desired_error.is_none()));
 
         let mut plan_ok = false;
+        // Status page, dry-run: the text plan of what would be written.
+        let mut pending_plan = None;
         if let Some(desired) = self.desired.clone() {
             metrics.desired_specs.set(desired.specs.len() as i64);
             match reconcile::plan(&self.client, &desired, &self.config).await {
                 Ok(planned) => {
                     plan_ok = true;
+                    if self.dry_run {
+                        let style = Style { color: false };
+                        pending_plan = Some(render_text(&planned.plan, &planned.redeploy, style));
+                    }
                     // Moving a spec within its file is no change.
                     let desired_unchanged = self
                         .planned_from
@@ -213,7 +219,7 @@ impl<C: ApiGateway> Reconciler<C> {
             duration_ms = summary.duration_ms,
             "cycle done"
         );
-        self.publish(summary.clone(), plan_ok);
+        self.publish(summary.clone(), plan_ok, pending_plan);
         summary
     }
 
@@ -258,13 +264,22 @@ impl<C: ApiGateway> Reconciler<C> {
                     actions: vec![action.clone()],
                     ..Plan::default()
                 };
+                let diff = render_text(&one, &[], Style { color: false });
                 tracing::warn!(
                     key = %action.key,
                     correcting = !self.dry_run,
                     "drift detected: {} was changed outside apigw-reconciler\n{}",
                     describe(action),
-                    render_text(&one, &[], Style { color: false })
+                    diff
                 );
+                // Status page: keep the event with its diff.
+                self.shared.record_drift(DriftEvent {
+                    cycle: self.cycle_id,
+                    at_unix: unix_now(),
+                    key: describe(action),
+                    correcting: !self.dry_run,
+                    plan: diff,
+                });
             }
             let mut memory = before.cloned().unwrap_or_else(|| KeyMemory {
                 status: key_status(
@@ -310,6 +325,31 @@ impl<C: ApiGateway> Reconciler<C> {
                 .map(|at| at.saturating_duration_since(now).as_secs_f64());
             self.keys.insert(action.key.clone(), memory);
         }
+        // A write that waits (backoff, or refused until its spec changes) is a
+        // replacement not made yet: prune deletes on its method wait with it.
+        let waiting_writes: BTreeSet<(&str, &str, &str)> = plan
+            .actions
+            .iter()
+            .filter(|a| matches!(a.kind, ActionKind::Create | ActionKind::Update))
+            .filter(|a| !to_run.actions.iter().any(|r| r.key == a.key))
+            .map(|a| {
+                let k = &a.key;
+                (&*k.rest_api_id, &*k.resource_id, &*k.http_method)
+            })
+            .collect();
+        to_run.actions.retain(|a| {
+            let k = &a.key;
+            let held = a.kind == ActionKind::Delete
+                && a.source.is_none()
+                && waiting_writes.contains(&(&*k.rest_api_id, &*k.resource_id, &*k.http_method));
+            if held && let Some(memory) = self.keys.get_mut(&a.key) {
+                memory.status.state = KeyState::Pending;
+                memory.status.last_error =
+                    Some("held: prune waits until the method's waiting write has succeeded".into());
+                summary.waiting += 1;
+            }
+            !held
+        });
         if to_run.actions.is_empty() {
             return ExecutionReport::default();
         }
@@ -322,6 +362,7 @@ impl<C: ApiGateway> Reconciler<C> {
                 Outcome::Applied => "applied",
                 Outcome::Failed(_) => "failed",
                 Outcome::Blocked => "blocked",
+                Outcome::Held(_) => "held",
                 Outcome::Cancelled => "cancelled",
             };
             metrics
@@ -375,6 +416,11 @@ impl<C: ApiGateway> Reconciler<C> {
                     memory.status.last_error = Some(e.to_string());
                     tracing::warn!(key = %result.action.key, retry_in = ?wait, "will retry: {e}");
                 }
+                Outcome::Held(why) => {
+                    summary.waiting += 1;
+                    memory.status.state = KeyState::Pending;
+                    memory.status.last_error = Some(format!("held: {why}"));
+                }
                 Outcome::Cancelled | Outcome::Blocked => memory.status.state = KeyState::Pending,
             }
             memory.status.retry_in_seconds = memory
@@ -412,7 +458,7 @@ impl<C: ApiGateway> Reconciler<C> {
         }
     }
 
-    fn publish(&self, summary: CycleSummary, plan_ok: bool) {
+    fn publish(&self, summary: CycleSummary, plan_ok: bool, pending_plan: Option<String>) {
         let valid = self.desired_error.is_none();
         self.shared.set_status(Status {
             ready: valid && plan_ok,
@@ -422,6 +468,9 @@ impl<C: ApiGateway> Reconciler<C> {
             desired_specs: self.desired.as_ref().map_or(0, |d| d.specs.len()),
             last_cycle: Some(summary),
             keys: self.keys.values().map(|m| m.status.clone()).collect(),
+            pending_plan,
+            // recent_cycles and drift_events: filled by `Shared::set_status`.
+            ..Status::default()
         });
     }
 }
