@@ -108,6 +108,24 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Run every response test (`kind: ResponseTest`) offline against the desired
+    /// integration responses.
+    ///
+    /// Each test computes what a client would get, the way API Gateway would: the
+    /// selection pattern that matches the backend's answer (Java regex), the template
+    /// the Accept header picks (VTL), the mapped headers. Prints each test, on failure
+    /// the selected integration response and a diff, then `N passed, N failed`.
+    /// Exit code 0 when all pass, 1 when any fails or the desired set is invalid.
+    Test,
+    /// Print the JSON Schema of a document kind, for editors and CI.
+    ///
+    /// `# yaml-language-server: $schema=<file>` in a spec file lets an editor check it
+    /// as you type; the same schemas are committed under config/schema/.
+    Schema {
+        /// Which document kind
+        #[arg(value_enum, default_value_t = crate::schema::Kind::Spec)]
+        kind: crate::schema::Kind,
+    },
     /// Run the daemon: reconcile on file changes, every `interval`, on SIGHUP (which
     /// also reloads the config) and on `POST /reconcile`.
     ///
@@ -122,6 +140,13 @@ pub enum Command {
 
 /// Run the parsed command line and return the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    if let Command::Schema { kind } = cli.command {
+        print!("{}", crate::schema::schema(kind));
+        return ExitCode::SUCCESS;
+    }
+    if let Command::Test = cli.command {
+        return test_command(&cli.global);
+    }
     if let Command::Run { dry_run } = cli.command {
         return run_daemon(cli.global, dry_run);
     }
@@ -236,8 +261,12 @@ async fn run(cli: Cli) -> ExitCode {
     let verbose = cli.global.verbose;
     match cli.command {
         Command::Validate => {
+            let tests = match loaded.set.tests.len() {
+                0 => String::new(),
+                n => format!("; {n} response test(s) pass"),
+            };
             println!(
-                "{}: {} integration response(s) in {} file(s) are valid",
+                "{}: {} integration response(s) in {} file(s) are valid{tests}",
                 config.desired_dir.display(),
                 loaded.set.specs.len(),
                 loaded.files
@@ -248,8 +277,8 @@ async fn run(cli: Cli) -> ExitCode {
             plan_command(&config, &loaded, output, style, timings, verbose).await
         }
         Command::Apply => apply_command(&config, &loaded, style, timings, verbose).await,
-        Command::Run { .. } | Command::Export { .. } => {
-            unreachable!("run and export are dispatched before the spec-reading commands")
+        Command::Run { .. } | Command::Export { .. } | Command::Test | Command::Schema { .. } => {
+            unreachable!("dispatched before the spec-reading commands")
         }
     }
 }
@@ -273,6 +302,39 @@ pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
         config.region = Some(region.clone());
     }
     Ok(config)
+}
+
+/// `test`: load the desired set (without running its tests as a validity check), run
+/// every response test and print the runner's report.
+fn test_command(global: &GlobalArgs) -> ExitCode {
+    let config = match load_config(global) {
+        Ok(config) => config,
+        Err(message) => return fail(message),
+    };
+    let loaded = match spec::load_untested(&config.desired_dir) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if loaded.set.tests.is_empty() {
+        println!(
+            "{}: no response tests (documents with `kind: ResponseTest`)",
+            config.desired_dir.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let run = crate::response_test::run_all(&loaded.set);
+    print!("{}", run.render());
+    if run.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
@@ -476,6 +538,9 @@ async fn export_command(global: &GlobalArgs, rest_api: &str, out: Option<&Path>)
         Err(e) => return fail(e.to_string()),
     };
     let files = crate::export::export_specs(&api.name, &resources);
+    for warning in crate::export::broken_templates(&resources) {
+        eprintln!("warning: {warning}");
+    }
     let count: usize = files
         .iter()
         .map(|(_, text)| text.matches("kind: IntegrationResponse").count())
@@ -489,8 +554,17 @@ async fn export_command(global: &GlobalArgs, rest_api: &str, out: Option<&Path>)
             if let Err(e) = std::fs::create_dir_all(dir) {
                 return fail(format!("cannot create {}: {e}", dir.display()));
             }
+            let mut written = std::collections::BTreeSet::new();
             for (name, text) in &files {
                 let path = dir.join(name);
+                // Never write over a file this export already wrote (names are unique
+                // ignoring case; this keeps it so if that ever breaks).
+                if !written.insert(name.to_lowercase()) {
+                    return fail(format!(
+                        "export would write {} twice; nothing after it was written (a bug: please report it)",
+                        path.display()
+                    ));
+                }
                 if let Err(e) = std::fs::write(&path, text) {
                     return fail(format!("cannot write {}: {e}", path.display()));
                 }

@@ -4,7 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::yaml::{self, Node, Pos};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::yaml::de::{self, Spanned};
+use crate::yaml::{self, Pos};
 
 /// Client-side request budget (API Gateway's account quota is 10 rps, burst 40).
 #[derive(Clone, Debug, PartialEq)]
@@ -114,23 +118,134 @@ pub enum ConfigError {
     Invalid(Vec<String>),
 }
 
-const KEYS: [&str; 15] = [
-    "desiredDir",
-    "region",
-    "endpointUrl",
-    "restApis",
-    "interval",
-    "debounce",
-    "prune",
-    "maxDeletesPerCycle",
-    "dryRun",
-    "rateLimit",
-    "backoff",
-    "timeouts",
-    "listen",
-    "log",
-    "deployments",
-];
+/// The config file as written: serde reads the shape (keys, types, enums; unknown keys
+/// are errors), `Config::parse` checks ranges and fills defaults. The JSON Schema
+/// (`apigw-reconciler schema config`) comes from these types.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "apigw-reconciler config")]
+pub struct ConfigDoc {
+    /// The spec directory, relative to the working directory (default `desired`).
+    pub desired_dir: Option<Spanned<String>>,
+    /// The AWS region (default: the AWS chain).
+    pub region: Option<Spanned<String>>,
+    /// An API Gateway endpoint override, for emulators.
+    pub endpoint_url: Option<Spanned<String>>,
+    /// Names or ids of the REST APIs in scope (default: all).
+    pub rest_apis: Option<Vec<Spanned<String>>>,
+    /// Daemon: full re-read of the live state, 1s-1 day (default `5m`).
+    pub interval: Option<Spanned<Text>>,
+    /// Daemon: quiet time after file changes, 10ms-60s (default `500ms`).
+    pub debounce: Option<Spanned<Text>>,
+    /// Delete live responses of managed methods that no spec desires (default false).
+    pub prune: Option<bool>,
+    /// A plan with more deletes has all of them blocked, 0-100000 (default 25).
+    pub max_deletes_per_cycle: Option<Spanned<Text>>,
+    /// Daemon: observe and report only (default false).
+    pub dry_run: Option<bool>,
+    pub rate_limit: Option<RateLimitDoc>,
+    pub backoff: Option<Spanned<BackoffDoc>>,
+    pub timeouts: Option<TimeoutsDoc>,
+    /// Daemon HTTP endpoints (default `127.0.0.1:9479`).
+    pub listen: Option<Spanned<String>>,
+    pub log: Option<LogDoc>,
+    /// Stages to redeploy after a cycle changed their API.
+    pub deployments: Option<Vec<Spanned<DeploymentDoc>>>,
+}
+
+/// Client-side budget for all calls.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitDoc {
+    /// 0.1-1000 (default 5); API Gateway's account quota is 10 per second.
+    pub requests_per_second: Option<Spanned<Text>>,
+    /// A whole number 1-1000 (default 10); keep burst + rate within 40 against AWS.
+    pub burst: Option<Spanned<Text>>,
+}
+
+/// Daemon: per-key wait after a failed write, doubling with jitter.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackoffDoc {
+    /// 10ms-1 day (default `1s`).
+    pub initial: Option<Spanned<Text>>,
+    /// 10ms-1 day, at least `initial` (default `5m`).
+    pub max: Option<Spanned<Text>>,
+}
+
+/// Per request to API Gateway.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimeoutsDoc {
+    /// 100ms-5m (default `5s`).
+    pub connect: Option<Spanned<Text>>,
+    /// 1s-15m (default `30s`).
+    pub attempt: Option<Spanned<Text>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogDoc {
+    pub format: Option<LogFormatDoc>,
+    pub level: Option<LogLevelDoc>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormatDoc {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevelDoc {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// A stage of an API to redeploy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("required" = ["stage"]))]
+pub struct DeploymentDoc {
+    pub rest_api: Option<Spanned<String>>,
+    pub rest_api_name: Option<Spanned<String>>,
+    pub stage: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+}
+
+/// A scalar read as its text (a number or a duration, checked by `Config::parse`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a duration like \"500ms\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+impl JsonSchema for Text {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NumberOrDuration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number"] })
+    }
+}
 
 impl Config {
     /// Read and validate a config file.
@@ -166,7 +281,7 @@ impl Config {
                 return Err(ConfigError::Invalid(errors));
             }
         };
-        let Some(map) = root.as_map() else {
+        if root.as_map().is_none() {
             report(
                 root.pos,
                 format!(
@@ -175,94 +290,130 @@ impl Config {
                 ),
             );
             return Err(ConfigError::Invalid(errors));
+        }
+        let (doc, problems) = de::read_node::<ConfigDoc>(root);
+        for p in &problems {
+            report(p.pos, p.message.clone());
+        }
+        let Some(doc) = doc else {
+            return Err(ConfigError::Invalid(errors));
         };
-        for e in yaml::unknown_fields(map, &KEYS) {
-            report(e.pos, e.message);
+        let report: &mut dyn FnMut(Pos, String) = &mut report;
+        let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.value.clone());
+        if let Some(dir) = &doc.desired_dir {
+            config.desired_dir = PathBuf::from(non_empty(dir, "desiredDir", report));
         }
-        let get = |key: &str| yaml::field(map, key).filter(|n| !n.is_null());
-        let mut r = Reader {
-            report: &mut report,
+        config.region = text(&doc.region);
+        config.endpoint_url = text(&doc.endpoint_url);
+        config.rest_apis = doc
+            .rest_apis
+            .as_ref()
+            .map(|apis| apis.iter().map(|a| a.value.clone()).collect());
+        let mut duration = |v: &Option<Spanned<Text>>, key: &str, range, default| {
+            v.as_ref()
+                .and_then(|v| check_duration(v, key, range, report))
+                .unwrap_or(default)
         };
-        if let Some(n) = get("desiredDir") {
-            config.desired_dir = PathBuf::from(r.string(n, "desiredDir").unwrap_or_default());
-        }
-        config.region = get("region").and_then(|n| r.string(n, "region"));
-        config.endpoint_url = get("endpointUrl").and_then(|n| r.string(n, "endpointUrl"));
-        if let Some(n) = get("restApis") {
-            config.rest_apis = r.string_list(n, "restApis");
-        }
-        if let Some(n) = get("interval") {
-            config.interval = r.duration(n, "interval").unwrap_or(config.interval);
-        }
-        if let Some(n) = get("debounce") {
-            config.debounce = r.duration(n, "debounce").unwrap_or(config.debounce);
-        }
-        if let Some(n) = get("prune") {
-            config.prune = r.boolean(n, "prune").unwrap_or(false);
-        }
-        if let Some(n) = get("dryRun") {
-            config.dry_run = r.boolean(n, "dryRun").unwrap_or(false);
-        }
-        if let Some(n) = get("maxDeletesPerCycle") {
-            config.max_deletes_per_cycle =
-                r.number(n, "maxDeletesPerCycle").unwrap_or(25.0) as usize;
-        }
-        if let Some(n) = get("listen") {
-            config.listen = r.string(n, "listen").unwrap_or(config.listen);
-        }
-        if let Some(n) = get("rateLimit") {
-            r.section(
-                n,
-                "rateLimit",
-                &["requestsPerSecond", "burst"],
-                |r, key, v| match key {
-                    "requestsPerSecond" => {
-                        config.rate_limit.requests_per_second = r.number(v, key).unwrap_or(5.0);
-                    }
-                    _ => config.rate_limit.burst = r.number(v, key).unwrap_or(10.0) as u32,
-                },
+        config.interval = duration(&doc.interval, "interval", limits::INTERVAL, config.interval);
+        config.debounce = duration(&doc.debounce, "debounce", limits::DEBOUNCE, config.debounce);
+        if let Some(b) = &doc.backoff {
+            config.backoff.initial = duration(
+                &b.value.initial,
+                "backoff.initial",
+                limits::BACKOFF,
+                config.backoff.initial,
+            );
+            config.backoff.max = duration(
+                &b.value.max,
+                "backoff.max",
+                limits::BACKOFF,
+                config.backoff.max,
             );
         }
-        if let Some(n) = get("backoff") {
-            r.section(n, "backoff", &["initial", "max"], |r, key, v| {
-                let d = r.duration(v, key);
-                match key {
-                    "initial" => config.backoff.initial = d.unwrap_or(config.backoff.initial),
-                    _ => config.backoff.max = d.unwrap_or(config.backoff.max),
-                }
-            });
+        if let Some(t) = &doc.timeouts {
+            config.timeouts.connect = duration(
+                &t.connect,
+                "timeouts.connect",
+                limits::CONNECT_TIMEOUT,
+                config.timeouts.connect,
+            );
+            config.timeouts.attempt = duration(
+                &t.attempt,
+                "timeouts.attempt",
+                limits::ATTEMPT_TIMEOUT,
+                config.timeouts.attempt,
+            );
         }
-        if let Some(n) = get("timeouts") {
-            r.section(n, "timeouts", &["connect", "attempt"], |r, key, v| {
-                let d = r.duration(v, key);
-                match key {
-                    "connect" => config.timeouts.connect = d.unwrap_or(config.timeouts.connect),
-                    _ => config.timeouts.attempt = d.unwrap_or(config.timeouts.attempt),
-                }
-            });
+        config.prune = doc.prune.unwrap_or(false);
+        config.dry_run = doc.dry_run.unwrap_or(false);
+        if let Some(v) = &doc.max_deletes_per_cycle
+            && let Some(n) = check_integer(v, "maxDeletesPerCycle", limits::MAX_DELETES, "", report)
+        {
+            config.max_deletes_per_cycle = n as usize;
         }
-        if let Some(n) = get("log") {
-            r.section(n, "log", &["format", "level"], |r, key, v| {
-                match (key, v.as_str()) {
-                    ("format", Some("text")) => config.log.format = LogFormat::Text,
-                    ("format", Some("json")) => config.log.format = LogFormat::Json,
-                    ("format", _) => {
-                        (r.report)(v.pos, "`log.format` must be `text` or `json`".into())
-                    }
-                    (_, Some(level))
-                        if matches!(level, "trace" | "debug" | "info" | "warn" | "error") =>
-                    {
-                        config.log.level = level.to_owned();
-                    }
-                    _ => (r.report)(
-                        v.pos,
-                        "`log.level` must be trace, debug, info, warn or error".into(),
-                    ),
-                }
-            });
+        if let Some(r) = &doc.rate_limit {
+            if let Some(v) = &r.requests_per_second
+                && let Some(rate) = check_number(
+                    v,
+                    "rateLimit.requestsPerSecond",
+                    limits::RATE,
+                    limits::QUOTA,
+                    report,
+                )
+            {
+                config.rate_limit.requests_per_second = rate;
+            }
+            if let Some(v) = &r.burst
+                && let Some(burst) =
+                    check_integer(v, "rateLimit.burst", limits::BURST, limits::QUOTA, report)
+            {
+                config.rate_limit.burst = burst as u32;
+            }
         }
-        if let Some(n) = get("deployments") {
-            config.deployments = r.deployments(n);
+        if let Some(listen) = &doc.listen {
+            config.listen = listen.value.clone();
+        }
+        if let Some(log) = &doc.log {
+            if let Some(format) = log.format {
+                config.log.format = match format {
+                    LogFormatDoc::Text => LogFormat::Text,
+                    LogFormatDoc::Json => LogFormat::Json,
+                };
+            }
+            if let Some(level) = log.level {
+                config.log.level = format!("{level:?}").to_lowercase();
+            }
+        }
+        for d in doc.deployments.iter().flatten() {
+            let api = match (&d.value.rest_api, &d.value.rest_api_name) {
+                (Some(id), None) => Some(id.value.clone()),
+                (None, Some(name)) => Some(name.value.clone()),
+                _ => None,
+            };
+            match (api, &d.value.stage) {
+                (Some(rest_api), Some(stage)) => config.deployments.push(Deployment {
+                    rest_api,
+                    stage: stage.value.clone(),
+                    description: d.value.description.as_ref().map(|s| s.value.clone()),
+                }),
+                _ => report(
+                    d.pos,
+                    "each deployment needs `stage` and exactly one of `restApiName` and `restApi`"
+                        .into(),
+                ),
+            }
+        }
+        if config.backoff.max < config.backoff.initial
+            && let Some(b) = &doc.backoff
+        {
+            report(
+                b.pos,
+                format!(
+                    "`backoff.max` ({}) is shorter than `backoff.initial` ({}); make max at least initial",
+                    humantime::format_duration(config.backoff.max),
+                    humantime::format_duration(config.backoff.initial)
+                ),
+            );
         }
         if errors.is_empty() {
             Ok(config)
@@ -272,140 +423,129 @@ impl Config {
     }
 }
 
-struct Reader<'a, 'b> {
-    report: &'a mut (dyn FnMut(Pos, String) + 'b),
+fn non_empty(v: &Spanned<String>, key: &str, report: &mut dyn FnMut(Pos, String)) -> String {
+    if v.value.is_empty() {
+        report(v.pos, format!("`{key}` must be a non-empty string"));
+    }
+    v.value.clone()
 }
 
-impl Reader<'_, '_> {
-    fn string(&mut self, n: &Node, key: &str) -> Option<String> {
-        match n.as_str() {
-            Some(s) if !s.is_empty() => Some(s.to_owned()),
-            _ => {
-                (self.report)(
-                    n.pos,
-                    format!(
-                        "`{key}` must be a non-empty string, found {}",
-                        n.kind_name()
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, n: &Node, key: &str) -> Option<bool> {
-        match n.as_str().or(match &n.value {
-            yaml::Value::Scalar { text, plain: true } => Some(text.as_str()),
-            _ => None,
-        }) {
-            Some("true" | "True" | "TRUE") => Some(true),
-            Some("false" | "False" | "FALSE") => Some(false),
-            _ => {
-                (self.report)(
-                    n.pos,
-                    format!("`{key}` must be true or false, found {}", n.kind_name()),
-                );
-                None
-            }
-        }
-    }
-
-    fn number(&mut self, n: &Node, key: &str) -> Option<f64> {
-        match n.as_str().and_then(|s| s.parse::<f64>().ok()) {
-            Some(v) if v > 0.0 && v.is_finite() => Some(v),
-            _ => {
-                (self.report)(
-                    n.pos,
-                    format!("`{key}` must be a positive number, found {}", n.kind_name()),
-                );
-                None
-            }
-        }
-    }
-
-    fn duration(&mut self, n: &Node, key: &str) -> Option<Duration> {
-        match n.as_str().map(humantime::parse_duration) {
-            Some(Ok(d)) if !d.is_zero() => Some(d),
-            _ => {
-                (self.report)(
-                    n.pos,
-                    format!("`{key}` must be a duration like \"500ms\", \"30s\" or \"5m\""),
-                );
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, n: &Node, key: &str) -> Option<Vec<String>> {
-        let yaml::Value::Seq(items) = &n.value else {
-            (self.report)(
-                n.pos,
-                format!("`{key}` must be a list of strings, found {}", n.kind_name()),
-            );
-            return None;
-        };
-        items.iter().map(|i| self.string(i, key)).collect()
-    }
-
-    fn section(
-        &mut self,
-        n: &Node,
-        key: &str,
-        known: &[&str],
-        mut f: impl FnMut(&mut Self, &str, &Node),
-    ) {
-        let Some(map) = n.as_map() else {
-            (self.report)(
-                n.pos,
-                format!("`{key}` must be a map, found {}", n.kind_name()),
-            );
-            return;
-        };
-        for e in yaml::unknown_fields(map, known) {
-            (self.report)(e.pos, format!("in `{key}`: {}", e.message));
-        }
-        for name in known {
-            if let Some(v) = yaml::field(map, name).filter(|v| !v.is_null()) {
-                f(self, name, v);
-            }
-        }
-    }
-
-    fn deployments(&mut self, n: &Node) -> Vec<Deployment> {
-        let yaml::Value::Seq(items) = &n.value else {
-            (self.report)(n.pos, "`deployments` must be a list".into());
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for item in items {
-            let (mut api, mut stage, mut description) = (None, None, None);
-            self.section(
-                item,
-                "deployments",
-                &["restApi", "restApiName", "stage", "description"],
-                |r, key, v| {
-                    let value = r.string(v, key);
-                    match key {
-                        "stage" => stage = value,
-                        "description" => description = value,
-                        _ => api = value,
-                    }
-                },
-            );
-            match (api, stage) {
-                (Some(rest_api), Some(stage)) => out.push(Deployment {
-                    rest_api,
-                    stage,
-                    description,
-                }),
-                _ => (self.report)(
-                    item.pos,
-                    "each deployment needs `restApiName` (or `restApi`) and `stage`".into(),
+/// A number within `range`; `why` explains the range in the error.
+fn check_number(
+    v: &Spanned<Text>,
+    key: &str,
+    range: std::ops::RangeInclusive<f64>,
+    why: &str,
+    report: &mut dyn FnMut(Pos, String),
+) -> Option<f64> {
+    match v.value.0.parse::<f64>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        Ok(n) => {
+            report(
+                v.pos,
+                format!(
+                    "`{key}` must be from {} to {}, found {n}{why}",
+                    range.start(),
+                    range.end()
                 ),
-            }
+            );
+            None
         }
-        out
+        Err(_) => {
+            report(
+                v.pos,
+                format!("`{key}` must be a number, found `{}`", v.value.0),
+            );
+            None
+        }
     }
+}
+
+/// A whole number within `range` (`2.9` or `1e3` are refused, not rounded).
+fn check_integer(
+    v: &Spanned<Text>,
+    key: &str,
+    range: std::ops::RangeInclusive<u64>,
+    why: &str,
+    report: &mut dyn FnMut(Pos, String),
+) -> Option<u64> {
+    match v.value.0.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        Ok(_) => {
+            report(
+                v.pos,
+                format!(
+                    "`{key}` must be from {} to {}, found {}{why}",
+                    range.start(),
+                    range.end(),
+                    v.value.0
+                ),
+            );
+            None
+        }
+        Err(_) => {
+            report(
+                v.pos,
+                format!("`{key}` must be a whole number, found `{}`", v.value.0),
+            );
+            None
+        }
+    }
+}
+
+fn check_duration(
+    v: &Spanned<Text>,
+    key: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    report: &mut dyn FnMut(Pos, String),
+) -> Option<Duration> {
+    match humantime::parse_duration(&v.value.0) {
+        Ok(d) if range.contains(&d) => Some(d),
+        Ok(d) => {
+            report(
+                v.pos,
+                format!(
+                    "`{key}` must be from {} to {}, found {}",
+                    humantime::format_duration(*range.start()),
+                    humantime::format_duration(*range.end()),
+                    humantime::format_duration(d)
+                ),
+            );
+            None
+        }
+        Err(_) => {
+            report(
+                v.pos,
+                format!("`{key}` must be a duration like \"500ms\", \"30s\" or \"5m\""),
+            );
+            None
+        }
+    }
+}
+
+/// The range of every number in the config: values outside them would disable a
+/// safety (an unlimited burst, a limiter that waits 1000 s per call) or make no sense.
+pub mod limits {
+    use std::ops::RangeInclusive;
+    use std::time::Duration;
+
+    /// API Gateway's account quota, quoted in rate-limit errors.
+    pub const QUOTA: &str = " (API Gateway's account quota is 10 requests per second with bursts of 40, \
+        shared by every caller of the account; any 1 s window may hold burst + rate requests, so against AWS \
+        keep their sum within 40; the upper bound is for local emulators)";
+    pub const RATE: RangeInclusive<f64> = 0.1..=1000.0;
+    pub const BURST: RangeInclusive<u64> = 1..=1000;
+    pub const MAX_DELETES: RangeInclusive<u64> = 0..=100_000;
+    pub const INTERVAL: RangeInclusive<Duration> =
+        Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
+    pub const DEBOUNCE: RangeInclusive<Duration> =
+        Duration::from_millis(10)..=Duration::from_secs(60);
+    pub const BACKOFF: RangeInclusive<Duration> =
+        Duration::from_millis(10)..=Duration::from_secs(24 * 3600);
+    pub const CONNECT_TIMEOUT: RangeInclusive<Duration> =
+        Duration::from_millis(100)..=Duration::from_secs(300);
+    pub const ATTEMPT_TIMEOUT: RangeInclusive<Duration> =
+        Duration::from_secs(1)..=Duration::from_secs(900);
 }
 
 #[cfg(test)]
@@ -440,6 +580,63 @@ mod tests {
         assert_eq!(c.timeouts.attempt, Duration::from_secs(2));
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.deployments[0].stage, "prod");
+    }
+
+    #[test]
+    fn numbers_are_checked_against_their_ranges_and_integers_are_whole() {
+        let error = |text: &str| Config::parse(text, "c.yaml").unwrap_err().to_string();
+        for (text, expected) in [
+            (
+                "rateLimit: {requestsPerSecond: 5, burst: 1e12}\n",
+                "c.yaml:1:42: `rateLimit.burst` must be a whole number, found `1e12`",
+            ),
+            (
+                "rateLimit: {requestsPerSecond: 5, burst: 5000}\n",
+                "c.yaml:1:42: `rateLimit.burst` must be from 1 to 1000, found 5000 (API Gateway's account quota",
+            ),
+            (
+                "rateLimit: {requestsPerSecond: 0.0001}\n",
+                "c.yaml:1:32: `rateLimit.requestsPerSecond` must be from 0.1 to 1000, found 0.0001 (API Gateway's account quota",
+            ),
+            (
+                "rateLimit: {burst: 0.5}\n",
+                "c.yaml:1:20: `rateLimit.burst` must be a whole number, found `0.5`",
+            ),
+            (
+                "maxDeletesPerCycle: 0.5\n",
+                "c.yaml:1:21: `maxDeletesPerCycle` must be a whole number, found `0.5`",
+            ),
+            (
+                "maxDeletesPerCycle: 2.9\n",
+                "c.yaml:1:21: `maxDeletesPerCycle` must be a whole number, found `2.9`",
+            ),
+            (
+                "maxDeletesPerCycle: -1\n",
+                "c.yaml:1:21: `maxDeletesPerCycle` must be a whole number, found `-1`",
+            ),
+            (
+                "interval: 100ms\n",
+                "c.yaml:1:11: `interval` must be from 1s to 1day, found 100ms",
+            ),
+            (
+                "timeouts: {attempt: 1h}\n",
+                "c.yaml:1:21: `timeouts.attempt` must be from 1s to 15m, found 1h",
+            ),
+            (
+                "backoff: {initial: 10s, max: 1s}\n",
+                "c.yaml:1:10: `backoff.max` (1s) is shorter than `backoff.initial` (10s)",
+            ),
+        ] {
+            let got = error(text);
+            assert!(got.starts_with(expected), "{text}: {got}");
+        }
+        let c = Config::parse(
+            "maxDeletesPerCycle: 0\nrateLimit: {requestsPerSecond: 0.1, burst: 1000}\n",
+            "c.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.max_deletes_per_cycle, 0, "0 allows no deletes at all");
+        assert_eq!(c.rate_limit.burst, 1000);
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod model;
 pub mod plan;
 pub mod reconcile;
 pub mod redeploy;
+pub mod response_test;
+pub mod schema;
 pub mod server;
 pub mod spec;
 pub mod status;

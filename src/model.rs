@@ -84,9 +84,6 @@ pub const HTTP_METHODS: [&str; 8] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
 
-/// Values of `contentHandling`.
-pub const CONTENT_HANDLINGS: [&str; 2] = ["CONVERT_TO_BINARY", "CONVERT_TO_TEXT"];
-
 #[cfg(test)]
 mod tests {
     use super::*;

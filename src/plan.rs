@@ -410,6 +410,14 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
                 ),
             ),
             Outcome::Cancelled => format!("not started (shutting down): {}", describe(&r.action)),
+            Outcome::Held(why) => style.paint(
+                "35",
+                &format!(
+                    "held {} {}: {why}",
+                    symbol(r.action.kind).2,
+                    describe(&r.action)
+                ),
+            ),
             Outcome::Blocked => style.paint(
                 "35",
                 &format!(
@@ -423,12 +431,13 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
     }
     let _ = writeln!(
         out,
-        "Apply: {} created, {} updated, {} deleted, {} failed, {} blocked.",
+        "Apply: {} created, {} updated, {} deleted, {} failed, {} blocked, {} held.",
         report.applied(ActionKind::Create),
         report.applied(ActionKind::Update),
         report.applied(ActionKind::Delete),
         report.failed(),
-        report.blocked()
+        report.blocked(),
+        report.held()
     );
     out
 }

@@ -42,9 +42,16 @@ pub enum LoadError {
     Invalid(Vec<SpecError>),
 }
 
-/// Load and validate every spec under `dir`.
+/// Load and validate every spec under `dir`, and run its response tests: a failing
+/// test makes the set invalid.
 pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
     load_desired_cached(dir, &mut SpecCache::default())
+}
+
+/// Load and validate every document under `dir` without running the response tests
+/// (for `test`, which runs and reports them itself).
+pub fn load_untested(dir: &Path) -> Result<Loaded, LoadError> {
+    load(dir, &mut SpecCache::default(), false)
 }
 
 /// What identifies a file's content without reading it: size, modification time and
@@ -80,11 +87,15 @@ pub struct SpecCache {
 
 /// [`load_desired`] reusing (and refreshing) `cache`.
 pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, LoadError> {
+    load(dir, cache, true)
+}
+
+fn load(dir: &Path, cache: &mut SpecCache, run_tests: bool) -> Result<Loaded, LoadError> {
     let directory_error = |source| LoadError::Directory {
         dir: dir.display().to_string(),
         source,
     };
-    let (found, warnings, mut errors) = find_files(dir).map_err(directory_error)?;
+    let (found, mut warnings, mut errors) = find_files(dir).map_err(directory_error)?;
     let mut seen = HashSet::new();
     for file in &found {
         seen.insert(file.path.clone());
@@ -121,14 +132,20 @@ pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, 
     let parsed = found
         .iter()
         .filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
-    match assemble(parsed, std::mem::take(&mut errors)) {
-        Ok(set) => Ok(Loaded {
-            set,
-            warnings,
-            files: found.len(),
-        }),
-        Err(errors) => Err(LoadError::Invalid(errors)),
+    let set = assemble(parsed, std::mem::take(&mut errors)).map_err(LoadError::Invalid)?;
+    if run_tests && !set.tests.is_empty() {
+        let run = crate::response_test::run_all(&set);
+        let failures = run.errors();
+        if !failures.is_empty() {
+            return Err(LoadError::Invalid(failures));
+        }
+        warnings.extend(run.warnings());
     }
+    Ok(Loaded {
+        set,
+        warnings,
+        files: found.len(),
+    })
 }
 
 /// The file's bytes, or `None` when it is larger than [`MAX_FILE_BYTES`] (never more

@@ -3,6 +3,7 @@
 //!
 //! Everything here is offline: `validate` runs it without touching the network.
 
+pub mod document;
 mod load;
 mod validate;
 
@@ -11,10 +12,12 @@ use std::sync::Arc;
 
 pub use load::{
     LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired, load_desired_cached,
+    load_untested,
 };
 pub use validate::parse_files;
 
 use crate::model::Settings;
+use crate::response_test::ResponseTest;
 use crate::yaml::Pos;
 
 /// Where a spec (or an error) comes from: `file:line:col`.
@@ -83,17 +86,20 @@ pub struct Spec {
     pub location: Location,
 }
 
-/// All specs of the desired directory, validated as a whole. Specs are shared
-/// (`Arc`) with the loader's cache, so a large set is held in memory once.
+/// All specs of the desired directory, validated as a whole, and its response tests.
+/// Specs are shared (`Arc`) with the loader's cache, so a large set is held in memory
+/// once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DesiredSet {
     pub specs: Vec<Arc<Spec>>,
+    pub tests: Vec<Arc<ResponseTest>>,
 }
 
 impl DesiredSet {
     pub fn new(specs: Vec<Spec>) -> DesiredSet {
         DesiredSet {
             specs: specs.into_iter().map(Arc::new).collect(),
+            tests: Vec::new(),
         }
     }
 

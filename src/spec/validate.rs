@@ -1,29 +1,16 @@
 //! Turning source texts into validated [`Spec`]s: every rule of the spec format,
 //! each error pinned to the line and column it is about.
 
-use std::collections::HashMap;
-
-use crate::vecmap::VecMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::document::{IntegrationKind, IntegrationResponseDoc, PresentOrAbsent, ResponseTestDoc};
 use super::{ApiRef, DesiredSet, Location, ResourceRef, SourceFile, Spec, SpecError, State};
-use crate::model::{CONTENT_HANDLINGS, HTTP_METHODS, Settings};
-use crate::yaml::{self, Node, Pos, Value};
-
-const FIELDS: [&str; 12] = [
-    "kind",
-    "restApi",
-    "restApiName",
-    "resourceId",
-    "resourcePath",
-    "httpMethod",
-    "statusCode",
-    "selectionPattern",
-    "responseParameters",
-    "responseTemplates",
-    "contentHandling",
-    "state",
-];
+use crate::model::{HTTP_METHODS, Settings};
+use crate::response_test::{Backend, Expect, Request, ResponseTest};
+use crate::vecmap::VecMap;
+use crate::yaml::de::{self, Pairs, Spanned};
+use crate::yaml::{self, Node, Pos};
 
 /// Parse and validate every document of every file; all errors, or the whole set.
 pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
@@ -31,8 +18,15 @@ pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
     assemble(&parsed, Vec::new())
 }
 
-/// The specs of one file, or all of its errors.
-pub type FileResult = Result<Vec<Arc<Spec>>, Vec<SpecError>>;
+/// What one file holds: integration responses and response tests.
+#[derive(Clone, Debug, Default)]
+pub struct FileDocs {
+    pub specs: Vec<Arc<Spec>>,
+    pub tests: Vec<Arc<ResponseTest>>,
+}
+
+/// The documents of one file, or all of its errors.
+pub type FileResult = Result<FileDocs, Vec<SpecError>>;
 
 /// Parse and validate one file on its own (the rules over all files come later).
 pub fn parse_file(file: &SourceFile) -> FileResult {
@@ -78,23 +72,36 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
             message: e.message,
         }]
     })?;
-    let mut specs = Vec::new();
+    let mut found = FileDocs::default();
     let mut errors = Vec::new();
     for doc in docs.into_iter().flatten() {
         let mut doc_errors = Vec::new();
-        let spec = parse_spec(&doc, at(doc.pos), &mut |pos, message| {
+        let mut report = |pos, message| {
             doc_errors.push(SpecError {
                 location: at(pos),
                 message,
             })
-        });
-        match spec {
-            Some(spec) if doc_errors.is_empty() => specs.push(Arc::new(spec)),
-            _ => errors.extend(doc_errors),
+        };
+        let kind = doc
+            .as_map()
+            .and_then(|m| yaml::field(m, "kind"))
+            .and_then(Node::as_str);
+        if kind == Some("ResponseTest") {
+            let test = parse_test(&doc, at(doc.pos), &mut report);
+            match test {
+                Some(test) if doc_errors.is_empty() => found.tests.push(Arc::new(test)),
+                _ => errors.extend(doc_errors),
+            }
+        } else {
+            let spec = parse_spec(&doc, at(doc.pos), text, &mut report);
+            match spec {
+                Some(spec) if doc_errors.is_empty() => found.specs.push(Arc::new(spec)),
+                _ => errors.extend(doc_errors),
+            }
         }
     }
     if errors.is_empty() {
-        Ok(specs)
+        Ok(found)
     } else {
         Err(errors)
     }
@@ -107,15 +114,20 @@ pub fn assemble<'a>(
     mut errors: Vec<SpecError>,
 ) -> Result<DesiredSet, Vec<SpecError>> {
     let mut specs = Vec::new();
+    let mut tests = Vec::new();
     for result in parsed {
         match result {
-            Ok(file_specs) => specs.extend(file_specs.iter().cloned()),
+            Ok(docs) => {
+                specs.extend(docs.specs.iter().cloned());
+                tests.extend(docs.tests.iter().cloned());
+            }
             Err(file_errors) => errors.extend(file_errors.iter().cloned()),
         }
     }
     check_set(&specs, &mut errors);
+    check_tests(&tests, &mut errors);
     if errors.is_empty() {
-        Ok(DesiredSet { specs })
+        Ok(DesiredSet { specs, tests })
     } else {
         errors.sort();
         errors.dedup();
@@ -125,8 +137,16 @@ pub fn assemble<'a>(
 
 type Report<'a> = dyn FnMut(Pos, String) + 'a;
 
-fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option<Spec> {
-    let Some(map) = doc.as_map() else {
+/// One `kind: IntegrationResponse` document: serde reads its shape
+/// ([`IntegrationResponseDoc`]), then every domain rule is checked here, each error at
+/// the position of the value it is about.
+fn parse_spec(
+    doc: &Node,
+    location: Location,
+    source: &str,
+    report: &mut Report<'_>,
+) -> Option<Spec> {
+    if doc.as_map().is_none() {
         report(
             doc.pos,
             format!(
@@ -135,31 +155,42 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             ),
         );
         return None;
-    };
-    for e in yaml::unknown_fields(map, &FIELDS) {
-        report(e.pos, e.message);
     }
-    let get = |name: &str| yaml::field(map, name).filter(|n| !n.is_null());
+    let (parsed, problems) = de::read_node::<IntegrationResponseDoc>(doc);
+    // A value serde already refused (a list where a string goes) stands in as a
+    // neutral value: the domain rules say nothing more about it.
+    let refused: HashSet<Pos> = problems.iter().map(|p| p.pos).collect();
+    let failed = !problems.is_empty();
+    for p in problems {
+        report(p.pos, p.message);
+    }
+    let d = parsed?;
+    let mut report = |pos: Pos, message: String| {
+        if !refused.contains(&pos) {
+            report(pos, message);
+        }
+    };
+    let report: &mut Report<'_> = &mut report;
 
-    match get("kind") {
+    match &d.kind {
         None => report(
             doc.pos,
             "missing required field `kind` (kind: IntegrationResponse)".into(),
         ),
-        Some(n) if n.as_str() == Some("IntegrationResponse") => {}
-        Some(n) => report(
-            n.pos,
+        Some(k) if k.value == "IntegrationResponse" => {}
+        Some(k) => report(
+            k.pos,
             format!(
-                "`kind` must be `IntegrationResponse`, found {}",
-                describe(n)
+                "`kind` must be `IntegrationResponse` or `ResponseTest`, found `{}`",
+                k.value
             ),
         ),
     }
 
     let api = one_of(
         doc.pos,
-        get("restApi"),
-        get("restApiName"),
+        d.rest_api.as_ref(),
+        d.rest_api_name.as_ref(),
         ("restApi", "restApiName"),
         report,
     )
@@ -172,8 +203,8 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
     });
     let resource = one_of(
         doc.pos,
-        get("resourceId"),
-        get("resourcePath"),
+        d.resource_id.as_ref(),
+        d.resource_path.as_ref(),
         ("resourceId", "resourcePath"),
         report,
     )
@@ -181,9 +212,9 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
         if is_first {
             Some(ResourceRef::Id(v))
         } else if !v.starts_with('/') {
-            let n = get("resourcePath").expect("present");
+            let pos = d.resource_path.as_ref().map_or(doc.pos, |p| p.pos);
             report(
-                n.pos,
+                pos,
                 format!("`resourcePath` must start with `/`, found `{v}` (the root is `/`)"),
             );
             None
@@ -192,140 +223,113 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
         }
     });
 
-    let http_method = match get("httpMethod") {
-        None => {
-            report(doc.pos, "missing required field `httpMethod`".into());
-            None
-        }
-        Some(n) => match n.as_str().map(str::to_ascii_uppercase) {
-            Some(m) if HTTP_METHODS.contains(&m.as_str()) => Some(m),
-            _ => {
-                report(
-                    n.pos,
-                    format!(
-                        "`httpMethod` must be one of {}, found {}",
-                        HTTP_METHODS.join(" "),
-                        describe(n)
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let http_method = http_method(doc.pos, d.http_method.as_ref(), report);
 
-    let status_code = match get("statusCode") {
+    let status_code = match &d.status_code {
         None => {
             report(doc.pos, "missing required field `statusCode`".into());
             None
         }
-        Some(n) => match n.as_str() {
-            Some(s) if is_status_code(s) => Some(s.to_owned()),
-            _ => {
-                report(
-                    n.pos,
-                    format!(
-                        "`statusCode` must be a three-digit HTTP status from 100 to 599, found {}",
-                        describe(n)
-                    ),
-                );
-                None
-            }
-        },
+        Some(s) if is_status_code(&s.value.0) => Some(s.value.0.clone()),
+        Some(s) => {
+            report(
+                s.pos,
+                format!(
+                    "`statusCode` must be a three-digit HTTP status from 100 to 599, found `{}`",
+                    s.value.0
+                ),
+            );
+            None
+        }
     };
 
-    let selection_pattern = string_field(get("selectionPattern"), "selectionPattern", report);
-    if let (Some(p), Some(n)) = (&selection_pattern, get("selectionPattern"))
-        && !p.is_empty()
-        && p != "-"
-        && let Some(e) = regex_error(p)
+    let selection_pattern = d.selection_pattern.as_ref().map(|p| p.value.clone());
+    if let Some(p) = &d.selection_pattern
+        && !p.value.is_empty()
+        && p.value != "-"
+        && let Some(e) = regex_error(&p.value)
     {
         report(
-            n.pos,
+            p.pos,
             format!("`selectionPattern` is not a valid regular expression: {e}"),
         );
     }
 
-    let response_parameters = string_map(
-        get("responseParameters"),
-        "responseParameters",
-        false,
-        report,
-    );
-    if let Some(n) = get("responseParameters").and_then(Node::as_map) {
-        for (k, v) in n {
-            if let Some(key) = k.as_str()
-                && !is_parameter_target(key)
-            {
-                report(
-                    k.pos,
-                    format!(
-                        "response parameter `{key}` must be of the form `method.response.header.<name>`"
-                    ),
-                );
-            }
-            if let Some(value) = v.as_str()
-                && !is_parameter_source(value)
-            {
-                report(
-                    v.pos,
-                    format!(
-                        "response parameter value `{value}` must be one of the sources API Gateway maps into \
-                         an integration response: `integration.response.header.<name>`, \
-                         `integration.response.multivalueheader.<name>`, `integration.response.body`, \
-                         `integration.response.body.<JSONPath>`, `context.<variable>`, `stageVariables.<name>`, \
-                         or a quoted static value like `'text'`"
-                    ),
-                );
-            }
+    let mut response_parameters = VecMap::new();
+    for (k, v) in d.response_parameters.iter().flat_map(|m| &m.value.0) {
+        if !is_parameter_target(&k.value) {
+            report(
+                k.pos,
+                format!(
+                    "response parameter `{}` must be of the form `method.response.header.<name>`",
+                    k.value
+                ),
+            );
         }
-    }
-    let response_templates =
-        string_map(get("responseTemplates"), "responseTemplates", true, report);
-    if let Some(n) = get("responseTemplates").and_then(Node::as_map) {
-        for (k, _) in n {
-            if let Some(key) = k.as_str()
-                && !key.is_empty()
-                && !is_media_type(key)
-            {
-                report(
-                    k.pos,
-                    format!(
-                        "response template key `{key}` must be a media type like `application/json` \
-                         (type/subtype); API Gateway refuses others with 400 \"Invalid content type specified\""
-                    ),
-                );
-            }
+        if !is_parameter_source(&v.value) {
+            report(
+                v.pos,
+                format!(
+                    "response parameter value `{}` must be one of the sources API Gateway maps into \
+                     an integration response: `integration.response.header.<name>`, \
+                     `integration.response.multivalueheader.<name>`, `integration.response.body`, \
+                     `integration.response.body.<JSONPath>`, `context.<variable>`, `stageVariables.<name>`, \
+                     or a quoted static value like `'text'`",
+                    v.value
+                ),
+            );
         }
+        response_parameters.insert(k.value.clone(), v.value.clone());
     }
 
-    let content_handling = string_field(get("contentHandling"), "contentHandling", report);
-    if let (Some(c), Some(n)) = (&content_handling, get("contentHandling"))
-        && !CONTENT_HANDLINGS.contains(&c.as_str())
-    {
-        report(
-            n.pos,
-            format!("`contentHandling` must be CONVERT_TO_BINARY or CONVERT_TO_TEXT, found `{c}`"),
-        );
+    let mut response_templates = VecMap::new();
+    for (k, v) in d.response_templates.iter().flat_map(|m| &m.value.0) {
+        if !is_media_type(&k.value) {
+            report(
+                k.pos,
+                format!(
+                    "response template key `{}` must be a media type like `application/json` \
+                     (type/subtype); API Gateway refuses others with 400 \"Invalid content type specified\"",
+                    k.value
+                ),
+            );
+        }
+        // null and "" are both a passthrough entry: a present key with no template.
+        let text = v.value.clone().unwrap_or_default();
+        // API Gateway accepts a template that does not parse and fails each request
+        // with a 500; refuse it here, at the template's own line in the file.
+        if !text.is_empty()
+            && let Err(e) = crate::vtl::parse(&text)
+        {
+            let at = |line, col| template_position(source, v.pos, v.style, &text, line, col);
+            let (pos, exact) = at(e.line, e.col);
+            let place = if exact {
+                String::new()
+            } else {
+                format!(" (template line {}, column {})", e.line, e.col)
+            };
+            // "#if without #end (opened at line N)": N is the template's; say the file's.
+            let message = match e.message.rsplit_once(" (opened at line ") {
+                Some((what, rest)) => match rest.trim_end_matches(')').parse::<usize>() {
+                    Ok(n) if at(n, 1).1 => format!("{what} (opened at line {})", at(n, 1).0.line),
+                    _ => e.message.clone(),
+                },
+                None => e.message.clone(),
+            };
+            report(
+                pos,
+                format!(
+                    "the `{}` template does not parse{place}: {message}",
+                    k.value
+                ),
+            );
+        }
+        response_templates.insert(k.value.clone(), text);
     }
 
-    let state = match get("state") {
-        None => Some(State::Present),
-        Some(n) => match n.as_str() {
-            Some("present") => Some(State::Present),
-            Some("absent") => Some(State::Absent),
-            _ => {
-                report(
-                    n.pos,
-                    format!(
-                        "`state` must be `present` or `absent`, found {}",
-                        describe(n)
-                    ),
-                );
-                None
-            }
-        },
-    };
-
+    if failed {
+        return None;
+    }
     Some(Spec {
         api: api?,
         resource: resource?,
@@ -333,11 +337,14 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
         status_code: status_code?,
         settings: Settings {
             selection_pattern,
-            response_parameters: response_parameters?,
-            response_templates: response_templates?,
-            content_handling,
+            response_parameters,
+            response_templates,
+            content_handling: d.content_handling.map(|c| c.value.as_str().to_owned()),
         },
-        state: state?,
+        state: match d.state.map(|s| s.value) {
+            Some(PresentOrAbsent::Absent) => State::Absent,
+            _ => State::Present,
+        },
         location,
     })
 }
@@ -345,8 +352,8 @@ fn parse_spec(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
 /// Exactly one of an id/name pair, as (is_first, value).
 fn one_of(
     doc: Pos,
-    first: Option<&Node>,
-    second: Option<&Node>,
+    first: Option<&Spanned<String>>,
+    second: Option<&Spanned<String>>,
     (a, b): (&str, &str),
     report: &mut Report<'_>,
 ) -> Option<(bool, String)> {
@@ -365,98 +372,317 @@ fn one_of(
             );
             None
         }
-        (Some(n), None) => non_empty_string(n, a, report).map(|v| (true, v)),
-        (None, Some(n)) => non_empty_string(n, b, report).map(|v| (false, v)),
+        (Some(n), None) => non_empty(n, a, report).map(|v| (true, v)),
+        (None, Some(n)) => non_empty(n, b, report).map(|v| (false, v)),
     }
 }
 
-fn non_empty_string(n: &Node, name: &str, report: &mut Report<'_>) -> Option<String> {
-    match n.as_str() {
-        Some(s) if !s.trim().is_empty() => Some(s.to_owned()),
-        _ => {
-            report(
-                n.pos,
-                format!("`{name}` must be a non-empty string, found {}", describe(n)),
-            );
-            None
-        }
-    }
-}
-
-fn string_field(n: Option<&Node>, name: &str, report: &mut Report<'_>) -> Option<String> {
-    let n = n?;
-    match (&n.value, n.as_str()) {
-        (Value::Scalar { .. }, Some(s)) => Some(s.to_owned()),
-        _ => {
-            report(
-                n.pos,
-                format!("`{name}` must be a string, found {}", n.kind_name()),
-            );
-            None
-        }
-    }
-}
-
-/// A map of strings; with `null_is_empty`, null values stand for "" (passthrough templates).
-fn string_map(
-    n: Option<&Node>,
-    name: &str,
-    null_is_empty: bool,
-    report: &mut Report<'_>,
-) -> Option<VecMap<String, String>> {
-    let Some(n) = n else {
-        return Some(VecMap::new());
-    };
-    let Some(pairs) = n.as_map() else {
+fn non_empty(n: &Spanned<String>, name: &str, report: &mut Report<'_>) -> Option<String> {
+    if n.value.trim().is_empty() {
         report(
             n.pos,
-            format!("`{name}` must be a map, found {}", n.kind_name()),
+            format!("`{name}` must be a non-empty string, found `{}`", n.value),
         );
-        return None;
+        None
+    } else {
+        Some(n.value.clone())
+    }
+}
+
+/// Where, in the file, line `line` column `col` of a template stands, and whether that
+/// place is exact. A literal block (`|`) keeps the template's lines as file lines, so
+/// the arithmetic is exact (and checked against the file); folded, quoted and plain
+/// scalars reshape lines, so the template line's text is looked up in the file after
+/// the scalar's start; failing that, the scalar's own position.
+fn template_position(
+    source: &str,
+    start: Pos,
+    style: yaml::Style,
+    text: &str,
+    line: usize,
+    col: usize,
+) -> (Pos, bool) {
+    // An error at the very end (an unclosed #if) is placed after the last line.
+    let count = text.lines().count().max(1);
+    let (line, col) = if line > count {
+        let last = text.lines().last().unwrap_or("");
+        (count, last.chars().count() + 1)
+    } else {
+        (line, col)
     };
-    let mut out = VecMap::new();
-    let mut ok = true;
-    for (k, v) in pairs {
-        let key = match k.as_str() {
-            Some(key) if !key.is_empty() => key.to_owned(),
-            _ => {
-                report(
-                    k.pos,
-                    format!(
-                        "keys of `{name}` must be non-empty strings, found {}",
-                        k.kind_name()
-                    ),
-                );
-                ok = false;
-                continue;
-            }
-        };
-        match (&v.value, v.as_str()) {
-            _ if null_is_empty && v.is_null() => {
-                out.insert(key, String::new());
-            }
-            (Value::Scalar { .. }, Some(s)) => {
-                out.insert(key, s.to_owned());
-            }
-            _ => {
-                report(
-                    v.pos,
-                    format!(
-                        "value of `{name}.{key}` must be a string, found {}",
-                        v.kind_name()
-                    ),
-                );
-                ok = false;
+    let wanted = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let lines: Vec<&str> = source.lines().collect();
+    let column_of = |haystack: &str, at: usize| haystack[..at].chars().count() + 1;
+    if style == yaml::Style::Literal {
+        let y = start.line + line - 1;
+        let x = start.col + col - 1;
+        let fits = lines.get(y - 1).is_some_and(|l| {
+            wanted.is_empty()
+                || l.char_indices()
+                    .nth(start.col - 1)
+                    .is_some_and(|(i, _)| l[i..].starts_with(wanted))
+        });
+        if fits {
+            return (Pos { line: y, col: x }, true);
+        }
+    }
+    let trimmed = wanted.trim_start();
+    let lead = wanted.chars().count() - trimmed.chars().count();
+    let trimmed = trimmed.trim_end();
+    if !trimmed.is_empty() {
+        let last = (start.line + text.lines().count() * 2 + 2).min(lines.len());
+        for y in start.line..=last {
+            let l = lines[y - 1];
+            // On the scalar's first line, only what follows its start counts.
+            let from = if y == start.line {
+                l.char_indices()
+                    .nth(start.col - 1)
+                    .map_or(l.len(), |(i, _)| i)
+            } else {
+                0
+            };
+            if let Some(i) = l[from..].find(trimmed) {
+                let found = column_of(l, from + i);
+                let x = found + col.saturating_sub(1).saturating_sub(lead);
+                return (Pos { line: y, col: x }, true);
             }
         }
     }
-    ok.then_some(out)
+    (start, false)
 }
 
-fn describe(n: &Node) -> String {
-    match n.as_str() {
-        Some(s) => format!("`{s}`"),
-        None => n.kind_name().to_owned(),
+/// `httpMethod`, upper-cased, when it is one API Gateway knows.
+fn http_method(doc: Pos, m: Option<&Spanned<String>>, report: &mut Report<'_>) -> Option<String> {
+    let Some(m) = m else {
+        report(doc, "missing required field `httpMethod`".into());
+        return None;
+    };
+    let upper = m.value.to_ascii_uppercase();
+    if HTTP_METHODS.contains(&upper.as_str()) {
+        Some(upper)
+    } else {
+        report(
+            m.pos,
+            format!(
+                "`httpMethod` must be one of {}, found `{}`",
+                HTTP_METHODS.join(" "),
+                m.value
+            ),
+        );
+        None
+    }
+}
+
+/// One `kind: ResponseTest` document.
+fn parse_test(doc: &Node, location: Location, report: &mut Report<'_>) -> Option<ResponseTest> {
+    let (parsed, problems) = de::read_node::<ResponseTestDoc>(doc);
+    let refused: HashSet<Pos> = problems.iter().map(|p| p.pos).collect();
+    let failed = !problems.is_empty();
+    for p in problems {
+        report(p.pos, p.message);
+    }
+    let d = parsed?;
+    let mut report = |pos: Pos, message: String| {
+        if !refused.contains(&pos) {
+            report(pos, message);
+        }
+    };
+    let report: &mut Report<'_> = &mut report;
+
+    let name = match &d.name {
+        Some(n) if !n.value.trim().is_empty() => Some(n.value.clone()),
+        Some(n) => {
+            report(n.pos, "`name` must say what the test shows".into());
+            None
+        }
+        None => {
+            report(
+                doc.pos,
+                "missing required field `name` (what the test shows)".into(),
+            );
+            None
+        }
+    };
+    let api = one_of(
+        doc.pos,
+        d.rest_api.as_ref(),
+        d.rest_api_name.as_ref(),
+        ("restApi", "restApiName"),
+        report,
+    )
+    .map(|(id, v)| if id { ApiRef::Id(v) } else { ApiRef::Name(v) });
+    let resource = one_of(
+        doc.pos,
+        d.resource_id.as_ref(),
+        d.resource_path.as_ref(),
+        ("resourceId", "resourcePath"),
+        report,
+    )
+    .map(|(id, v)| {
+        if id {
+            ResourceRef::Id(v)
+        } else {
+            ResourceRef::Path(v)
+        }
+    });
+    let method = http_method(doc.pos, d.http_method.as_ref(), report);
+    let integration = match &d.integration {
+        Some(i) => Some(i.value),
+        None => {
+            report(
+                doc.pos,
+                "missing required field `integration` (lambda, http, aws or mock: how API Gateway selects the response)"
+                    .into(),
+            );
+            None
+        }
+    };
+
+    let mut backend = Backend::default();
+    if let Some(b) = &d.backend {
+        let b = &b.value;
+        if let (Some(m), Some(kind)) = (&b.error_message, integration)
+            && kind != IntegrationKind::Lambda
+        {
+            report(
+                m.pos,
+                "`backend.errorMessage` is for `integration: lambda`; http, aws and mock integrations are selected by `backend.statusCode`".into(),
+            );
+        }
+        if let Some(code) = &b.status_code {
+            if integration == Some(IntegrationKind::Lambda) {
+                report(
+                    code.pos,
+                    "`backend.statusCode` is for http, aws and mock integrations; a lambda integration is selected by `backend.errorMessage` (absent: a successful call)".into(),
+                );
+            } else if !is_status_code(&code.value.0) {
+                report(
+                    code.pos,
+                    format!(
+                        "`backend.statusCode` must be a three-digit HTTP status from 100 to 599, found `{}`",
+                        code.value.0
+                    ),
+                );
+            }
+        }
+        backend = Backend {
+            error_message: b.error_message.as_ref().map(|m| m.value.clone()),
+            status_code: b.status_code.as_ref().map(|c| c.value.0.clone()),
+            headers: pairs(b.headers.as_ref()),
+            multi_value_headers: b
+                .multi_value_headers
+                .iter()
+                .flat_map(|m| &m.0)
+                .map(|(k, vs)| {
+                    (
+                        k.value.clone(),
+                        vs.iter().map(|v| v.value.clone()).collect(),
+                    )
+                })
+                .collect(),
+            body: b.body.as_ref().map(|b| b.value.clone()),
+        };
+    }
+
+    let mut request = Request::default();
+    if let Some(r) = &d.request {
+        let r = &r.value;
+        let map = |p: Option<&Pairs<Spanned<String>>>| pairs(p).into_iter().collect();
+        request = Request {
+            accept: r.accept.as_ref().map(|a| a.value.clone()),
+            context: r.context.clone().unwrap_or_default(),
+            stage_variables: map(r.stage_variables.as_ref()),
+            params: crate::vtl::Params {
+                path: map(r.params.as_ref().and_then(|p| p.path.as_ref())),
+                querystring: map(r.params.as_ref().and_then(|p| p.querystring.as_ref())),
+                header: map(r.params.as_ref().and_then(|p| p.header.as_ref())),
+            },
+        };
+    }
+
+    let expect = match &d.expect {
+        None => {
+            report(
+                doc.pos,
+                "missing required field `expect` (statusCode, headers, body or json: what the client must get)"
+                    .into(),
+            );
+            None
+        }
+        Some(e) => {
+            let x = &e.value;
+            if x.status_code.is_none()
+                && x.headers.is_none()
+                && x.body.is_none()
+                && x.json.is_none()
+            {
+                report(
+                    e.pos,
+                    "`expect` compares nothing: give statusCode, headers, body or json".into(),
+                );
+            }
+            if let (Some(_), Some(json)) = (&x.body, &x.json) {
+                report(
+                    json.pos,
+                    "give `expect.body` (exact text) or `expect.json` (compared as JSON), not both"
+                        .into(),
+                );
+            }
+            if let Some(code) = &x.status_code
+                && !is_status_code(&code.value.0)
+            {
+                report(
+                    code.pos,
+                    format!(
+                        "`expect.statusCode` must be a three-digit HTTP status from 100 to 599, found `{}`",
+                        code.value.0
+                    ),
+                );
+            }
+            Some(Expect {
+                status_code: x.status_code.as_ref().map(|c| c.value.0.clone()),
+                headers: pairs(x.headers.as_ref()),
+                body: x.body.as_ref().map(|b| b.value.clone()),
+                json: x.json.as_ref().map(|j| j.value.clone()),
+            })
+        }
+    };
+    if failed {
+        return None;
+    }
+    Some(ResponseTest {
+        name: name?,
+        location,
+        api: api?,
+        resource: resource?,
+        http_method: method?,
+        integration: integration?,
+        backend,
+        request,
+        expect: expect?,
+    })
+}
+
+fn pairs(p: Option<&Pairs<Spanned<String>>>) -> Vec<(String, String)> {
+    p.iter()
+        .flat_map(|p| &p.0)
+        .map(|(k, v)| (k.value.clone(), v.value.clone()))
+        .collect()
+}
+
+/// Test names are unique (they are how a person finds a failure).
+fn check_tests(tests: &[Arc<ResponseTest>], errors: &mut Vec<SpecError>) {
+    let mut seen: HashMap<&str, &ResponseTest> = HashMap::new();
+    for test in tests {
+        if let Some(first) = seen.insert(&test.name, test) {
+            errors.push(SpecError {
+                location: test.location.clone(),
+                message: format!(
+                    "response test `{}` is also defined at {}; test names must be unique",
+                    test.name, first.location
+                ),
+            });
+        }
     }
 }
 
@@ -674,7 +900,7 @@ mod tests {
         );
         assert_eq!(
             error(&with("kind", "Integration")),
-            "d/x.yaml:5:7: `kind` must be `IntegrationResponse`, found `Integration`"
+            "d/x.yaml:5:7: `kind` must be `IntegrationResponse` or `ResponseTest`, found `Integration`"
         );
     }
 
@@ -859,7 +1085,7 @@ mod tests {
     fn content_handling_must_be_known() {
         assert_eq!(
             error(&with("contentHandling", "CONVERT_TO_XML")),
-            "d/x.yaml:6:18: `contentHandling` must be CONVERT_TO_BINARY or CONVERT_TO_TEXT, found `CONVERT_TO_XML`"
+            "d/x.yaml:6:18: `contentHandling` must be `CONVERT_TO_BINARY` or `CONVERT_TO_TEXT`, found `CONVERT_TO_XML`"
         );
         parse(&with("contentHandling", "CONVERT_TO_BINARY")).unwrap();
     }

@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use super::aws;
 use super::eval::{Engine, R, err};
-use super::regex::Pattern;
 use super::parse::Pos;
+use super::regex::Pattern;
 use super::value::{self, ListKind, Value};
 
 /// An argument as a Java `int` (Integer only).

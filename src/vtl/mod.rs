@@ -24,11 +24,11 @@
 
 mod aws;
 mod eval;
-mod regex;
 mod jsonpath;
 mod lexer;
 mod methods;
 mod parse;
+mod regex;
 mod value;
 
 #[cfg(test)]
@@ -274,4 +274,28 @@ pub(crate) fn render_as(
         }
     }
     Ok(out)
+}
+
+/// The value a header mapping `integration.response.body.<path>` takes from a JSON
+/// body: API Gateway evaluates `$.<path>` (the same JSONPath as `$input.json`) and maps
+/// a string as its text and anything else as JSON. `None` when the body is not JSON or
+/// the path finds nothing (the header is then not set).
+pub fn body_path(body: &str, path: &str) -> Option<String> {
+    let doc: serde_json::Value = serde_json::from_str(body).ok()?;
+    let path = if path.starts_with('$') {
+        path.to_owned()
+    } else {
+        format!("$.{path}")
+    };
+    let found = match jsonpath::select(&doc, &path).ok()? {
+        jsonpath::Selection::Missing => return None,
+        jsonpath::Selection::One(v) => v.clone(),
+        jsonpath::Selection::Many(vs) => {
+            serde_json::Value::Array(vs.into_iter().cloned().collect())
+        }
+    };
+    Some(match found {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
 }

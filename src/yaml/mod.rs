@@ -5,6 +5,8 @@
 //! [`MAX_DEPTH`] and alias expansion beyond [`MAX_NODES`] are refused, which is what
 //! keeps "billion laughs" files and deeply nested garbage from hurting the daemon.
 
+pub mod de;
+
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser};
@@ -16,7 +18,7 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_NODES: usize = 100_000;
 
 /// A position in a source text: 1-based line, 1-based column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
     pub line: usize,
     pub col: usize,
@@ -29,6 +31,22 @@ impl Pos {
             col: m.col() + 1,
         }
     }
+}
+
+/// How a scalar was written; with its position, it maps a place in the scalar's text
+/// back to the file (a template's own line inside a block scalar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Style {
+    #[default]
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|`: the position is the first content line, at the content's indentation.
+    Literal,
+    /// `>`: likewise.
+    Folded,
+    /// Not a scalar.
+    None,
 }
 
 /// One YAML node and where it starts.
@@ -44,6 +62,7 @@ pub enum Value {
     Scalar {
         text: String,
         plain: bool,
+        style: Style,
     },
     Seq(Vec<Node>),
     /// Pairs in source order; duplicate keys are rejected while building.
@@ -53,15 +72,19 @@ pub enum Value {
 impl Node {
     /// `null`, `~` or nothing at all, written plain.
     pub fn is_null(&self) -> bool {
-        matches!(&self.value, Value::Scalar { text, plain: true } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        matches!(&self.value, Value::Scalar { text, plain: true, .. } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// A short name of the node's kind for "expected X, found Y" messages.
     pub fn kind_name(&self) -> &'static str {
         match &self.value {
             _ if self.is_null() => "null",
-            Value::Scalar { text, plain: true } if is_bool(text) => "a boolean",
-            Value::Scalar { text, plain: true } if text.parse::<i64>().is_ok() => "an integer",
+            Value::Scalar {
+                text, plain: true, ..
+            } if is_bool(text) => "a boolean",
+            Value::Scalar {
+                text, plain: true, ..
+            } if text.parse::<i64>().is_ok() => "an integer",
             Value::Scalar { .. } => "a string",
             Value::Seq(_) => "a list",
             Value::Map(_) => "a map",
@@ -72,7 +95,9 @@ impl Node {
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             _ if self.is_null() => None,
-            Value::Scalar { text, plain: true } if is_bool(text) => None,
+            Value::Scalar {
+                text, plain: true, ..
+            } if is_bool(text) => None,
             Value::Scalar { text, .. } => Some(text),
             _ => None,
         }
@@ -82,6 +107,14 @@ impl Node {
         match &self.value {
             Value::Map(pairs) => Some(pairs),
             _ => None,
+        }
+    }
+
+    /// How the node was written (`Style::None` for lists and maps).
+    pub fn style(&self) -> Style {
+        match &self.value {
+            Value::Scalar { style, .. } => *style,
+            _ => Style::None,
         }
     }
 
@@ -185,9 +218,16 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = style == TScalarStyle::Plain;
+                let style = match style {
+                    TScalarStyle::Plain => Style::Plain,
+                    TScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    TScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    TScalarStyle::Literal => Style::Literal,
+                    TScalarStyle::Folded => Style::Folded,
+                };
                 Some((
                     Node {
-                        value: Value::Scalar { text, plain },
+                        value: Value::Scalar { text, plain, style },
                         pos,
                     },
                     anchor,
@@ -407,7 +447,7 @@ pub fn field<'a>(map: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
         .map(|(_, v)| v)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();

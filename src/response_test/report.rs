@@ -1,0 +1,237 @@
+//! Running every response test of a desired set and saying how each went, as a test
+//! runner does: name and place, `ok` or `FAILED`, and for a failure the integration
+//! response that was selected and a unified diff of expected vs actual.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use similar::TextDiff;
+
+use super::{ResponseTest, Simulation, simulate};
+use crate::spec::{DesiredSet, SpecError};
+
+/// How one test went.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Passed(Simulation),
+    /// The response differs from the expectation: `expected` and `actual` are the
+    /// compared parts as text, for the diff.
+    Failed {
+        simulation: Simulation,
+        expected: String,
+        actual: String,
+        summary: String,
+    },
+    /// The test could not run (no integration response for its method, a template that
+    /// failed, a pattern that backtracks forever).
+    Error(String),
+}
+
+/// Every test of a set with its outcome, in directory order.
+#[derive(Clone, Debug, Default)]
+pub struct TestRun {
+    pub results: Vec<(Arc<ResponseTest>, Outcome)>,
+}
+
+/// Run every response test of `desired`.
+pub fn run_all(desired: &DesiredSet) -> TestRun {
+    TestRun {
+        results: desired
+            .tests
+            .iter()
+            .map(|t| (t.clone(), run_one(t, desired)))
+            .collect(),
+    }
+}
+
+fn run_one(test: &ResponseTest, desired: &DesiredSet) -> Outcome {
+    let simulation = match simulate(test, desired) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Error(e),
+    };
+    let response = &simulation.response;
+    let expect = &test.expect;
+    let mut expected = String::new();
+    let mut actual = String::new();
+    let mut differences = Vec::new();
+    if let Some(status) = &expect.status_code {
+        let _ = writeln!(expected, "status: {status}");
+        let _ = writeln!(actual, "status: {}", response.status);
+        if *status != response.status {
+            differences.push(format!("status {} (expected {status})", response.status));
+        }
+    }
+    for (name, value) in &expect.headers {
+        let got = response.header(name);
+        let _ = writeln!(expected, "header {name}: {value}");
+        let _ = writeln!(actual, "header {name}: {}", got.unwrap_or("(not set)"));
+        if got != Some(value.as_str()) {
+            differences.push(format!("header {name}"));
+        }
+    }
+    if let Some(body) = &expect.body {
+        let _ = writeln!(expected, "body:\n{body}");
+        let _ = writeln!(actual, "body:\n{}", response.body);
+        if *body != response.body {
+            differences.push("body".into());
+        }
+    }
+    if let Some(json) = &expect.json {
+        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let _ = writeln!(expected, "json:\n{}", pretty(json));
+        match serde_json::from_str::<serde_json::Value>(&response.body) {
+            Ok(got) => {
+                let _ = writeln!(actual, "json:\n{}", pretty(&got));
+                if got != *json {
+                    differences.push("body (as JSON)".into());
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    actual,
+                    "json: the body is not JSON ({e}):\n{}",
+                    response.body
+                );
+                differences.push("body (not JSON)".into());
+            }
+        }
+    }
+    if differences.is_empty() {
+        Outcome::Passed(simulation)
+    } else {
+        Outcome::Failed {
+            simulation,
+            expected,
+            actual,
+            summary: differences.join(", "),
+        }
+    }
+}
+
+impl TestRun {
+    pub fn passed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Passed(_)))
+            .count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+
+    /// Warnings of passing and failing tests alike (several patterns matching).
+    pub fn warnings(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .flat_map(|(t, o)| {
+                let sim = match o {
+                    Outcome::Passed(s) | Outcome::Failed { simulation: s, .. } => Some(s),
+                    Outcome::Error(_) => None,
+                };
+                sim.into_iter()
+                    .flat_map(|s| s.warnings.iter())
+                    .map(move |w| format!("{}: response test `{}`: {w}", t.location, t.name))
+            })
+            .collect()
+    }
+
+    /// Each failing test as a validation error at the test's place: a failing test makes
+    /// the desired set invalid.
+    pub fn errors(&self) -> Vec<SpecError> {
+        self.results
+            .iter()
+            .filter_map(|(t, o)| {
+                let why = match o {
+                    Outcome::Passed(_) => return None,
+                    Outcome::Failed { summary, .. } => format!("got a different {summary}"),
+                    Outcome::Error(e) => e.clone(),
+                };
+                Some(SpecError {
+                    location: t.location.clone(),
+                    message: format!(
+                        "response test `{}` failed: {why}; `apigw-reconciler test` shows the diff",
+                        t.name
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    /// The runner's report: a line per test, then each failure in full, then
+    /// `N passed, N failed`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (t, o) in &self.results {
+            let verdict = match o {
+                Outcome::Passed(_) => "ok",
+                Outcome::Failed { .. } => "FAILED",
+                Outcome::Error(_) => "ERROR",
+            };
+            let _ = writeln!(out, "test {} ... {verdict}  [{}]", t.name, t.location);
+        }
+        for warning in self.warnings() {
+            let _ = writeln!(out, "warning: {warning}");
+        }
+        let failures: Vec<_> = self
+            .results
+            .iter()
+            .filter(|(_, o)| !matches!(o, Outcome::Passed(_)))
+            .collect();
+        if !failures.is_empty() {
+            out.push_str("\nfailures:\n");
+        }
+        for (t, o) in failures {
+            let _ = writeln!(out, "\n---- {} [{}]", t.name, t.location);
+            match o {
+                Outcome::Error(e) => {
+                    let _ = writeln!(out, "{e}");
+                }
+                Outcome::Failed {
+                    simulation,
+                    expected,
+                    actual,
+                    ..
+                } => {
+                    let _ = writeln!(out, "{}", selected(t, simulation));
+                    let diff = TextDiff::from_lines(expected.as_str(), actual.as_str());
+                    out.push_str(
+                        &diff
+                            .unified_diff()
+                            .context_radius(3)
+                            .header("expected", "actual")
+                            .to_string(),
+                    );
+                }
+                Outcome::Passed(_) => {}
+            }
+        }
+        let _ = writeln!(out, "\n{} passed, {} failed", self.passed(), self.failed());
+        out
+    }
+}
+
+/// `selected: GET 404 (selectionPattern "Not found.*") at file:line:col, template
+/// application/json`, or API Gateway's own 500.
+fn selected(test: &ResponseTest, sim: &Simulation) -> String {
+    match &sim.selected {
+        None => format!(
+            "selected: none of {}'s integration responses matches and there is no default, so API Gateway answers 500",
+            test.method_label()
+        ),
+        Some(spec) => {
+            let pattern = match spec.settings.selection_pattern.as_deref() {
+                Some(p) if !p.is_empty() && p != "-" => format!("selectionPattern {p:?}"),
+                _ => "the default response".into(),
+            };
+            let template = match &sim.template {
+                Some(t) => format!("template {t}"),
+                None => "body passed through".into(),
+            };
+            format!(
+                "selected: {} {} ({pattern}) at {}, {template}",
+                test.http_method, spec.status_code, spec.location
+            )
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! What API Gateway answers a client, from the desired integration responses of one
+//! method and what the backend returned. Pure.
+//!
+//! Sources, in order: AWS's developer guide ("Set up integration responses",
+//! "Handle Lambda errors", the mapping template and parameter mapping references),
+//! recorded behaviour, and where both are silent the rules of DESIGN.md, noted inline.
+
+use std::sync::Arc;
+
+use super::{Backend, ResponseTest};
+use crate::jregex;
+use crate::spec::document::IntegrationKind;
+use crate::spec::{DesiredSet, Spec, State};
+use crate::vtl;
+
+/// What the client gets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    pub status: String,
+    /// Header names as mapped (compare them case-insensitively).
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    /// A header's value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One test's run: the integration response selected (none: API Gateway's own 500),
+/// the template used, the response, and warnings.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    pub selected: Option<Arc<Spec>>,
+    /// The media type whose template rendered the body; `None`: the body passed through.
+    pub template: Option<String>,
+    pub response: Response,
+    pub warnings: Vec<String>,
+}
+
+/// API Gateway's answer when no integration response matches and there is no default.
+const INTERNAL_ERROR: &str = "{\"message\": \"Internal server error\"}";
+
+/// Run `test` against the desired integration responses of its method.
+pub fn simulate(test: &ResponseTest, desired: &DesiredSet) -> Result<Simulation, String> {
+    let responses: Vec<&Arc<Spec>> = desired
+        .specs
+        .iter()
+        .filter(|s| {
+            s.state == State::Present
+                && s.api == test.api
+                && s.resource == test.resource
+                && s.http_method == test.http_method
+        })
+        .collect();
+    if responses.is_empty() {
+        return Err(format!(
+            "no integration response in the desired set for {} (a test names the API and resource \
+             as the specs do: by id or by name and path)",
+            test.method_label()
+        ));
+    }
+    let mut warnings = Vec::new();
+    let selected = select(test, &responses, &mut warnings)?;
+    let Some(spec) = selected else {
+        return Ok(Simulation {
+            selected: None,
+            template: None,
+            response: Response {
+                status: "500".into(),
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: INTERNAL_ERROR.into(),
+            },
+            warnings,
+        });
+    };
+    let body = integration_body(test);
+    let (template, rendered) = render(test, spec, &body)?;
+    let mut headers = map_headers(test, spec, &body);
+    let content_type = template
+        .clone()
+        .unwrap_or_else(|| "application/json".into());
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("Content-Type".into(), content_type));
+    }
+    let mut status = spec.status_code.clone();
+    let mut body_out = body;
+    if let Some(r) = rendered {
+        body_out = r.body;
+        if let Some(s) = r.status_override {
+            status = s;
+        }
+        for (name, value) in r.header_overrides {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            headers.push((name, value));
+        }
+    }
+    Ok(Simulation {
+        selected: Some(spec.clone()),
+        template,
+        response: Response {
+            status,
+            headers,
+            body: body_out,
+        },
+        warnings,
+    })
+}
+
+/// The string the selection patterns are matched against: a Lambda function's error
+/// message (a successful call is matched too, as an empty message, so `.*` selects
+/// successes and `.+` does not), or the backend's status code.
+fn selection_input(test: &ResponseTest) -> String {
+    match test.integration {
+        IntegrationKind::Lambda => test.backend.error_message.clone().unwrap_or_default(),
+        _ => test
+            .backend
+            .status_code
+            .clone()
+            .unwrap_or_else(|| "200".into()),
+    }
+}
+
+/// The integration response API Gateway picks: a pattern that matches the whole input
+/// (Java regex), else the default (no pattern), else none (API Gateway's 500). AWS
+/// documents no order among several matching patterns; recorded behaviour fits "the
+/// lowest status code wins" (DESIGN.md), so that is used, with a warning.
+fn select<'a>(
+    test: &ResponseTest,
+    responses: &[&'a Arc<Spec>],
+    warnings: &mut Vec<String>,
+) -> Result<Option<&'a Arc<Spec>>, String> {
+    let input = selection_input(test);
+    let mut matching: Vec<&Arc<Spec>> = Vec::new();
+    for spec in responses {
+        let Some(pattern) = spec
+            .settings
+            .selection_pattern
+            .as_deref()
+            .filter(|p| !p.is_empty() && *p != "-")
+        else {
+            continue;
+        };
+        let compiled = jregex::Pattern::compile(pattern)
+            .map_err(|e| format!("selectionPattern {pattern:?} at {}: {e}", spec.location))?;
+        let matched = compiled.matches(&input).map_err(|_| {
+            format!(
+                "selectionPattern {pattern:?} at {} takes too long on this input (catastrophic backtracking); \
+                 API Gateway would time out too: simplify it",
+                spec.location
+            )
+        })?;
+        if matched {
+            matching.push(spec);
+        }
+    }
+    matching.sort_by(|a, b| a.status_code.cmp(&b.status_code));
+    if matching.len() > 1 {
+        let codes: Vec<String> = matching
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} ({:?})",
+                    s.status_code,
+                    s.settings.selection_pattern.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        warnings.push(format!(
+            "{:?} matches more than one selection pattern of {}: {}; AWS does not promise which one \
+             wins (status {} is used here, the lowest, as recorded behaviour suggests): make the patterns exclusive",
+            input,
+            test.method_label(),
+            codes.join(", "),
+            matching[0].status_code
+        ));
+    }
+    Ok(matching
+        .first()
+        .copied()
+        .or_else(|| responses.iter().copied().find(|s| s.settings.is_default())))
+}
+
+/// The integration response body: the backend's, or for a failed Lambda function
+/// without one, the error object Lambda returns (`{"errorMessage": ...}`; "Handle
+/// Lambda errors in API Gateway").
+fn integration_body(test: &ResponseTest) -> String {
+    match (&test.backend.body, &test.backend.error_message) {
+        (Some(body), _) => body.clone(),
+        (None, Some(message)) if test.integration == IntegrationKind::Lambda => {
+            serde_json::json!({ "errorMessage": message }).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The template the client's `Accept` header picks (its media type, parameters
+/// ignored, case-insensitive); no match or no `Accept` falls back to
+/// `application/json`, else to the first template. A passthrough entry (`""`), or no
+/// template at all, passes the body through.
+fn render(
+    test: &ResponseTest,
+    spec: &Spec,
+    body: &str,
+) -> Result<(Option<String>, Option<vtl::Rendered>), String> {
+    let templates = &spec.settings.response_templates;
+    let accept = test.request.accept.as_deref().map(|a| {
+        a.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let chosen = accept
+        .as_deref()
+        .and_then(|a| templates.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)))
+        .or_else(|| templates.iter().find(|(k, _)| *k == "application/json"))
+        .or_else(|| templates.iter().next());
+    let Some((media_type, text)) = chosen else {
+        return Ok((None, None));
+    };
+    if text.is_empty() {
+        return Ok((None, None));
+    }
+    let template = vtl::parse(text).map_err(|e| {
+        format!(
+            "the {media_type} template of {} does not parse at its line {}:{}: {}",
+            spec.location, e.line, e.col, e.message
+        )
+    })?;
+    let inputs = vtl::Inputs {
+        body: body.to_owned(),
+        params: test.request.params.clone(),
+        context: test.request.context.clone(),
+        stage_variables: test.request.stage_variables.clone(),
+    };
+    let rendered = vtl::render(&template, &inputs).map_err(|e| {
+        format!(
+            "the {media_type} template of {} failed at its line {}:{}: {} (API Gateway answers 500 then)",
+            spec.location, e.line, e.col, e.message
+        )
+    })?;
+    Ok((Some(media_type.clone()), Some(rendered)))
+}
+
+/// Headers API Gateway renames when a mapping sets them ("Reserved headers" in the
+/// developer guide): the client sees `x-amzn-Remapped-<name>`.
+const REMAPPED: [&str; 14] = [
+    "Authorization",
+    "Connection",
+    "Content-Length",
+    "Content-MD5",
+    "Date",
+    "Expect",
+    "Host",
+    "Max-Forwards",
+    "Proxy-Authenticate",
+    "Server",
+    "Trailer",
+    "Upgrade",
+    "User-Agent",
+    "WWW-Authenticate",
+];
+/// Mappings to these are dropped.
+const DROPPED: [&str; 2] = ["Transfer-Encoding", "Via"];
+
+/// The response headers the integration response's `responseParameters` map.
+fn map_headers(test: &ResponseTest, spec: &Spec, body: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (target, source) in &spec.settings.response_parameters {
+        let Some(name) = target.strip_prefix("method.response.header.") else {
+            continue;
+        };
+        let Some(value) = source_value(source, &test.backend, test, body) else {
+            continue;
+        };
+        if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let name = if REMAPPED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            format!("x-amzn-Remapped-{name}")
+        } else {
+            name.to_owned()
+        };
+        out.push((name, value));
+    }
+    out
+}
+
+/// The value of one mapping source; `None` when it has none (the header is not set).
+fn source_value(
+    source: &str,
+    backend: &Backend,
+    test: &ResponseTest,
+    body: &str,
+) -> Option<String> {
+    let lookup = |pairs: &[(String, String)], name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    if let Some(name) = source.strip_prefix("integration.response.header.") {
+        // With several values, the single-value form is the last one.
+        return lookup(&backend.headers, name).or_else(|| {
+            backend
+                .multi_value_headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .and_then(|(_, vs)| vs.last().cloned())
+        });
+    }
+    if let Some(name) = source.strip_prefix("integration.response.multivalueheader.") {
+        let values: Vec<String> = backend
+            .multi_value_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, vs)| vs.clone())
+            .or_else(|| lookup(&backend.headers, name).map(|v| vec![v]))?;
+        return Some(values.join(","));
+    }
+    if source == "integration.response.body" {
+        return Some(body.to_owned());
+    }
+    if let Some(path) = source.strip_prefix("integration.response.body.") {
+        return vtl::body_path(body, path);
+    }
+    if let Some(name) = source.strip_prefix("stageVariables.") {
+        return test.request.stage_variables.get(name).cloned();
+    }
+    if let Some(path) = source.strip_prefix("context.") {
+        let mut value = test.request.context.get(path.split('.').next()?)?;
+        for part in path.split('.').skip(1) {
+            value = value.get(part)?;
+        }
+        return Some(match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+    source
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .map(str::to_owned)
+}
