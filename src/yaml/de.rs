@@ -513,9 +513,13 @@ impl<'de> de::MapAccess<'de> for Entries<'de, '_> {
             if let Some(fields) = self.fields {
                 let name = key.as_str().unwrap_or_default();
                 if !fields.contains(&name) {
+                    let message = match self.path {
+                        Path::Root => unknown_field(name, fields),
+                        path => format!("in `{path}`: {}", unknown_field(name, fields)),
+                    };
                     self.problems.borrow_mut().push(Problem {
                         pos: key.pos,
-                        message: unknown_field(name, fields),
+                        message,
                     });
                     continue;
                 }

@@ -347,6 +347,31 @@ fn key_text(node: &Node) -> &str {
     }
 }
 
+/// The value of field `name` in `map`, if present.
+pub fn field<'a>(map: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
+    map.iter()
+        .find(|(k, _)| key_text(k) == name)
+        .map(|(_, v)| v)
+}
+
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut prev = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cur = row[j];
+            row[j] = (row[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(prev + usize::from(a[i - 1] != b[j - 1]));
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,73 +439,5 @@ mod tests {
         let docs = parse_documents("t: &t hello\nu: *t\n").unwrap();
         let map = docs[0].as_ref().unwrap().as_map().unwrap();
         assert_eq!(map[1].1.as_str(), Some("hello"));
-    }
-}
-
-/// Fields of `map` that are not in `known`, each as an error with a "did you mean" hint.
-pub fn unknown_fields(map: &[(Node, Node)], known: &[&str]) -> Vec<YamlError> {
-    map.iter()
-        .filter_map(|(k, _)| {
-            let name = key_text(k);
-            if known.contains(&name) {
-                return None;
-            }
-            let hint = known
-                .iter()
-                .map(|candidate| (edit_distance(name, candidate), candidate))
-                .filter(|(d, _)| *d <= 3)
-                .min()
-                .map(|(_, c)| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_else(|| format!("; known fields: {}", known.join(", ")));
-            Some(YamlError {
-                pos: k.pos,
-                message: format!("unknown field `{name}`{hint}"),
-            })
-        })
-        .collect()
-}
-
-/// The value of field `name` in `map`, if present.
-pub fn field<'a>(map: &'a [(Node, Node)], name: &str) -> Option<&'a Node> {
-    map.iter()
-        .find(|(k, _)| key_text(k) == name)
-        .map(|(_, v)| v)
-}
-
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut prev = row[0];
-        row[0] = i;
-        for j in 1..=b.len() {
-            let cur = row[j];
-            row[j] = (row[j] + 1)
-                .min(row[j - 1] + 1)
-                .min(prev + usize::from(a[i - 1] != b[j - 1]));
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod field_tests {
-    use super::*;
-
-    #[test]
-    fn unknown_fields_suggest_the_closest_known_one() {
-        let docs = parse_documents("selectonPattern: x\nzzz: 1\n").unwrap();
-        let map = docs[0].as_ref().unwrap().as_map().unwrap();
-        let errs = unknown_fields(map, &["selectionPattern", "statusCode"]);
-        assert_eq!(errs.len(), 2);
-        assert!(errs[0].message.contains("did you mean `selectionPattern`"));
-        assert_eq!(errs[1].pos.line, 2);
-        assert!(
-            errs[1]
-                .message
-                .contains("known fields: selectionPattern, statusCode")
-        );
     }
 }
