@@ -824,6 +824,19 @@ impl<'a> Lexer<'a> {
     }
 
     fn best_match(&self) -> Option<(Kind, usize)> {
+        // Fast path: in DEFAULT, a character that starts no other token (every other
+        // candidate begins with `$`, `#`, `\`, or blanks before `#set`) starts TEXT.
+        if self.state == State::Default
+            && self
+                .src
+                .get(self.pos)
+                .is_some_and(|c| !matches!(c, '$' | '#' | '\\' | ' ' | '\t'))
+        {
+            let n = match_len(Kind::Text, self.src, self.pos);
+            if n > 0 {
+                return Some((Kind::Text, n));
+            }
+        }
         let mut best: Option<(Kind, usize)> = None;
         for &k in candidates(self.state) {
             let n = match_len(k, self.src, self.pos);
