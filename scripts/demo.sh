@@ -2,7 +2,8 @@
 # The main job end to end on this machine: start a local API Gateway emulator (moto
 # server, installed if missing) on a free loopback port, create the seed example's
 # API (MyDemoAPI, /mydemoresource, GET, MOCK integration, method response 200), then
-# validate, plan, apply and plan again with apigw-reconciler and the specs in desired/.
+# validate, run the response tests (what a client would get, offline), plan, apply and
+# plan again with apigw-reconciler and the specs in desired/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,7 @@ run() { echo; echo "\$ apigw-reconciler $*"; "$bin" --config config/local.yaml -
 echo "== local API Gateway emulator at $endpoint"
 python3 scripts/seed_emulator.py "$endpoint"
 run validate
+run test                      # the response tests in desired/, offline
 run plan || [ $? -eq 2 ]      # exit 2: changes pending, as expected before apply
 run apply
 run plan                      # exit 0: nothing left to do

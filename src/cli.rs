@@ -21,10 +21,11 @@ const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
 
 /// Keep AWS API Gateway integration responses equal to a directory of YAML specs.
 ///
-/// Specs live in the desired directory (one integration response per YAML document).
-/// `validate` checks them offline, `plan` shows what would change, `apply` makes one
-/// reconcile cycle, `run` keeps reconciling as a daemon, and `export` writes what is
-/// live today as specs. AWS credentials come from the usual chain (environment,
+/// Specs live in the desired directory (one integration response per YAML document,
+/// and response tests beside them). `validate` checks them offline, `test` runs the
+/// response tests offline, `plan` shows what would change, `apply` makes one reconcile
+/// cycle, `run` keeps reconciling as a daemon, `export` writes what is live today as
+/// specs, and `schema` prints the JSON Schemas editors and CI check them with. AWS credentials come from the usual chain (environment,
 /// profile, SSO, instance role); they are never printed.
 #[derive(Debug, Parser)]
 #[command(name = "apigw-reconciler", version, propagate_version = true)]
@@ -77,10 +78,10 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Parse and validate the specs offline (no AWS calls).
+    /// Parse and validate the specs offline (no AWS calls), response tests included.
     ///
-    /// Exit code 0 when valid, 1 when any file is invalid; every error is printed as
-    /// file:line:col: message.
+    /// Exit code 0 when valid, 1 when any file is invalid or a response test fails;
+    /// every error is printed as file:line:col: message.
     Validate,
     /// Show what apply would change, changing nothing.
     ///
@@ -129,7 +130,7 @@ pub enum Command {
     /// Run the daemon: reconcile on file changes, every `interval`, on SIGHUP (which
     /// also reloads the config) and on `POST /reconcile`.
     ///
-    /// Serves /healthz, /readyz, /metrics, /status and POST /reconcile on `listen`
+    /// Serves the status page at /, /healthz, /readyz, /metrics, /status and POST /reconcile on `listen`
     /// (127.0.0.1:9479 by default). SIGTERM or SIGINT: finish the call in flight, exit 0.
     Run {
         /// Observe and report only: log drift and planned changes, write nothing
