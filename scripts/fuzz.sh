@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of spec load + validate (and the config parser) with
-# cargo fuzz (libFuzzer), for a bounded time.
+# Coverage-guided fuzzing with cargo fuzz (libFuzzer), for a bounded time, of one target:
 #
-#   scripts/fuzz.sh [SECONDS]        default 60
+#   scripts/fuzz.sh [SECONDS] [TARGET]       default 60 s, target load_validate
+#
+#   load_validate   spec load + validate (and the config parser), any bytes as a file
+#   vtl_parse       the VTL template parser, and the renderer on what parses
 #
 # The machine has only a stable toolchain; cargo fuzz needs -Z flags, which
-# RUSTC_BOOTSTRAP=1 allows on stable. The target (fuzz/fuzz_targets/load_validate.rs)
-# lives in its own workspace under fuzz/, so the main crate's build never sees it.
+# RUSTC_BOOTSTRAP=1 allows on stable. The targets (fuzz/fuzz_targets/<TARGET>.rs) live
+# in their own workspace under fuzz/, so the main crate's build never sees them.
 #
-# Corpus: fuzz/corpus/load_validate/ (kept in git), seeded on every run, read-only,
-# from desired/, config/ and tests/bad-inputs/ (the `bytes` inputs of its `generate`
-# files included). New inputs that add coverage are merged into the kept corpus
-# (minimised with `cargo fuzz cmin`) at the end. A panic stops the run: the input is
-# in fuzz/artifacts/load_validate/ and `cargo fuzz run load_validate <file>` replays
+# Corpus: fuzz/corpus/<TARGET>/ (kept in git), seeded on every run, read-only:
+# load_validate from desired/, config/ and tests/bad-inputs/ (the `bytes` inputs of its
+# `generate` files included); vtl_parse from the templates of tests/golden/vtl.json and
+# of the specs under desired/. New inputs that add coverage are merged into the kept
+# corpus (minimised with `cargo fuzz cmin`) at the end. A panic stops the run: the
+# input is in fuzz/artifacts/<TARGET>/ and `cargo fuzz run <TARGET> <file>` replays
 # it; the script then exits non-zero.
 #
 # Environment: FUZZ_SANITIZER (none | address; default none: the code under test is
@@ -21,6 +24,14 @@
 set -euo pipefail
 
 seconds="${1:-60}"
+target="${2:-load_validate}"
+case "$target" in
+load_validate | vtl_parse) ;;
+*)
+    echo "fuzz.sh: unknown target '$target' (load_validate | vtl_parse)" >&2
+    exit 2
+    ;;
+esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
@@ -30,27 +41,53 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 
-target=load_validate
 corpus="fuzz/corpus/$target"
 mkdir -p "$corpus"
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT
 
-# Seeds: every spec and config file of the repository and of the bad-input corpus.
 n=0
-while IFS= read -r -d '' f; do
+if [ "$target" = load_validate ]; then
+    # Seeds: every spec and config file of the repository and of the bad-input corpus.
+    while IFS= read -r -d '' f; do
+        n=$((n + 1))
+        cp "$f" "$seeds/seed-$n-$(basename "$f")"
+    done < <(find desired config tests/bad-inputs -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
+    # All of desired/ as one file: specs with the response tests that run against them.
     n=$((n + 1))
-    cp "$f" "$seeds/seed-$n-$(basename "$f")"
-done < <(find desired config tests/bad-inputs -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
-# The inputs tests/bad-inputs/*/generate spells as escaped bytes (non-UTF-8, NUL, BOM).
-while IFS= read -r -d '' g; do
-    while read -r word file text; do
-        if [ "$word" = bytes ]; then
-            n=$((n + 1))
-            printf '%b' "$text" > "$seeds/seed-$n-$(basename "$file")"
-        fi
-    done < "$g"
-done < <(find tests/bad-inputs -name generate -print0)
+    find desired -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 | sort -z |
+        xargs -0 awk 'FNR == 1 && NR > 1 { print "---" } { print }' > "$seeds/seed-$n-desired.yaml"
+    # The inputs tests/bad-inputs/*/generate spells as escaped bytes (non-UTF-8, NUL, BOM).
+    while IFS= read -r -d '' g; do
+        while read -r word file text; do
+            if [ "$word" = bytes ]; then
+                n=$((n + 1))
+                printf '%b' "$text" > "$seeds/seed-$n-$(basename "$file")"
+            fi
+        done < "$g"
+    done < <(find tests/bad-inputs -name generate -print0)
+else
+    # Seeds: every template of the golden VTL corpus and of the specs (PyYAML reads
+    # the specs when it is installed; the golden corpus alone is plenty otherwise).
+    n="$(python3 - "$seeds" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+templates = [c["template"] for c in json.load(open("tests/golden/vtl.json"))["cases"]]
+try:
+    import yaml
+    for path in sorted(glob.glob("desired/**/*.y*ml", recursive=True)):
+        for doc in yaml.safe_load_all(open(path, encoding="utf-8")):
+            if isinstance(doc, dict) and isinstance(doc.get("responseTemplates"), dict):
+                templates += [t for t in doc["responseTemplates"].values() if t]
+except ImportError:
+    print("fuzz.sh: PyYAML missing, desired/ templates not seeded", file=sys.stderr)
+for i, t in enumerate(templates):
+    with open(os.path.join(out, f"seed-{i}"), "w", encoding="utf-8") as f:
+        f.write(t)
+print(len(templates))
+PY
+)"
+fi
 echo "fuzz.sh: $n seed files, $(find "$corpus" -type f | wc -l) inputs in $corpus" >&2
 
 sanitizer="${FUZZ_SANITIZER:-none}"

@@ -1,10 +1,14 @@
 //! Any bytes as one spec file through load + validate (`parse_files`), and, when they
 //! are UTF-8, through the config parser. Neither may panic, and what they return must
-//! hold together: errors point inside the file, valid specs obey the format's rules.
+//! hold together: errors point inside the file, valid specs and response tests obey the
+//! format's rules. The response tests of a valid set are run too (selection by Java
+//! regex, VTL rendering, header mappings): that may not panic either, and each failing
+//! test is one error at the test's own place.
 #![no_main]
 
 use apigw_reconciler::config::Config;
 use apigw_reconciler::model::HTTP_METHODS;
+use apigw_reconciler::response_test::{Outcome, run_all};
 use apigw_reconciler::spec::{SourceFile, parse_files};
 use libfuzzer_sys::fuzz_target;
 
@@ -36,6 +40,35 @@ fuzz_target!(|data: &[u8]| {
                 );
                 assert!(spec.location.pos.line <= last_line, "{spec:?}");
             }
+            for test in &set.tests {
+                assert!(!test.name.trim().is_empty(), "{test:?}");
+                assert!(
+                    HTTP_METHODS.contains(&test.http_method.as_str()),
+                    "{test:?}"
+                );
+                assert!(test.location.pos.line <= last_line, "{test:?}");
+            }
+            let run = run_all(&set);
+            assert_eq!(run.results.len(), set.tests.len());
+            assert_eq!(run.passed() + run.failed(), set.tests.len());
+            let errors = run.errors();
+            assert_eq!(errors.len(), run.failed());
+            for (e, (test, _)) in errors.iter().zip(
+                run.results
+                    .iter()
+                    .filter(|(_, o)| !matches!(o, Outcome::Passed(_))),
+            ) {
+                assert_eq!(e.location, test.location);
+            }
+            let report = run.render();
+            assert!(
+                report.ends_with(&format!(
+                    "{} passed, {} failed\n",
+                    run.passed(),
+                    run.failed()
+                )),
+                "{report}"
+            );
         }
         Err(errors) => {
             assert!(!errors.is_empty());

@@ -8,6 +8,8 @@
 
 mod report;
 mod simulate;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -137,6 +137,29 @@ pub fn assemble<'a>(
 
 type Report<'a> = dyn FnMut(Pos, String) + 'a;
 
+/// Read `doc` as `T` (its shape): every problem serde found is reported; returned are
+/// the value (if serde could build one), whether there were problems, and the reporter
+/// for the domain rules, which stays silent where serde already refused a value (a
+/// list where a string goes stands in as a neutral value the rules have nothing more
+/// to say about).
+fn read_doc<'d, 'r, 'a: 'r, T: serde::Deserialize<'d>>(
+    doc: &'d Node,
+    report: &'r mut Report<'a>,
+) -> (Option<T>, bool, impl FnMut(Pos, String) + 'r) {
+    let (parsed, problems) = de::read_node::<T>(doc);
+    let refused: HashSet<Pos> = problems.iter().map(|p| p.pos).collect();
+    let failed = !problems.is_empty();
+    for p in problems {
+        report(p.pos, p.message);
+    }
+    let filtered = move |pos: Pos, message: String| {
+        if !refused.contains(&pos) {
+            report(pos, message);
+        }
+    };
+    (parsed, failed, filtered)
+}
+
 /// One `kind: IntegrationResponse` document: serde reads its shape
 /// ([`IntegrationResponseDoc`]), then every domain rule is checked here, each error at
 /// the position of the value it is about.
@@ -156,20 +179,8 @@ fn parse_spec(
         );
         return None;
     }
-    let (parsed, problems) = de::read_node::<IntegrationResponseDoc>(doc);
-    // A value serde already refused (a list where a string goes) stands in as a
-    // neutral value: the domain rules say nothing more about it.
-    let refused: HashSet<Pos> = problems.iter().map(|p| p.pos).collect();
-    let failed = !problems.is_empty();
-    for p in problems {
-        report(p.pos, p.message);
-    }
-    let d = parsed?;
-    let mut report = |pos: Pos, message: String| {
-        if !refused.contains(&pos) {
-            report(pos, message);
-        }
-    };
+    let (d, failed, mut report) = read_doc::<IntegrationResponseDoc>(doc, report);
+    let d = d?;
     let report: &mut Report<'_> = &mut report;
 
     match &d.kind {
@@ -299,7 +310,7 @@ fn parse_spec(
         // API Gateway accepts a template that does not parse and fails each request
         // with a 500; refuse it here, at the template's own line in the file.
         if !text.is_empty()
-            && let Err(e) = crate::vtl::parse(&text)
+            && let Some(e) = template_error(&text)
         {
             let at = |line, col| template_position(source, v.pos, v.style, &text, line, col);
             let (pos, exact) = at(e.line, e.col);
@@ -311,7 +322,10 @@ fn parse_spec(
             // "#if without #end (opened at line N)": N is the template's; say the file's.
             let message = match e.message.rsplit_once(" (opened at line ") {
                 Some((what, rest)) => match rest.trim_end_matches(')').parse::<usize>() {
-                    Ok(n) if at(n, 1).1 => format!("{what} (opened at line {})", at(n, 1).0.line),
+                    Ok(n) => match at(n, opened_column(&text, n, what)) {
+                        (pos, true) => format!("{what} (opened at line {})", pos.line),
+                        _ => e.message.clone(),
+                    },
                     _ => e.message.clone(),
                 },
                 None => e.message.clone(),
@@ -390,10 +404,12 @@ fn non_empty(n: &Spanned<String>, name: &str, report: &mut Report<'_>) -> Option
 }
 
 /// Where, in the file, line `line` column `col` of a template stands, and whether that
-/// place is exact. A literal block (`|`) keeps the template's lines as file lines, so
-/// the arithmetic is exact (and checked against the file); folded, quoted and plain
-/// scalars reshape lines, so the template line's text is looked up in the file after
-/// the scalar's start; failing that, the scalar's own position.
+/// place is exact. Every character of the scalar is traced back to the file
+/// ([`scalar_positions`]: folded and plain scalars join lines, quoted ones have
+/// escapes); when that fails, a literal block (`|`) keeps the template's lines as file
+/// lines, so the arithmetic is exact (and checked against the file); other styles look
+/// the template line's text up in the file after the scalar's start; failing that, the
+/// scalar's own position.
 fn template_position(
     source: &str,
     start: Pos,
@@ -410,6 +426,10 @@ fn template_position(
     } else {
         (line, col)
     };
+    if let Some(positions) = scalar_positions(source, start, style, text) {
+        let offset = char_offset(text, line, col).min(positions.len() - 1);
+        return (positions[offset], true);
+    }
     let wanted = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let lines: Vec<&str> = source.lines().collect();
     let column_of = |haystack: &str, at: usize| haystack[..at].chars().count() + 1;
@@ -451,6 +471,204 @@ fn template_position(
     (start, false)
 }
 
+/// The column of the directive `what` ("#if without #end") on line `line` of a
+/// template: its first `#if` or `#{if}` there, else 1. A folded or plain scalar may
+/// join that line to the one before it in the file, so the column decides the file line.
+fn opened_column(text: &str, line: usize, what: &str) -> usize {
+    let name = what
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('#');
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return 1;
+    };
+    if name.is_empty() {
+        return 1;
+    }
+    [format!("#{name}"), format!("#{{{name}}}")]
+        .iter()
+        .filter_map(|d| l.find(d.as_str()))
+        .min()
+        .map_or(1, |i| l[..i].chars().count() + 1)
+}
+
+/// The character offset of 1-based `line`/`col` in `text`, counting line breaks as
+/// `vtl::line_col` does (`\n`, `\r\n`, a lone `\r`); a column past a line's end is
+/// that line's end, a line past the last is the end of the text.
+fn char_offset(text: &str, line: usize, col: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut l, mut c) = (1, 1);
+    for (i, &ch) in chars.iter().enumerate() {
+        if l == line && (c == col || matches!(ch, '\n' | '\r')) {
+            return i;
+        }
+        if l > line {
+            return i.saturating_sub(1);
+        }
+        match ch {
+            '\n' => (l, c) = (l + 1, 1),
+            '\r' if chars.get(i + 1) != Some(&'\n') => (l, c) = (l + 1, 1),
+            '\r' => {}
+            _ => c += 1,
+        }
+    }
+    chars.len()
+}
+
+/// The file position of each character of a scalar's `value` (and one more: just
+/// after the last), or `None` when the scalar's source cannot be traced.
+///
+/// The source is read from the scalar's start (the opening quote, the first character
+/// of a plain scalar, the first content line of a block scalar), quotes and escapes
+/// decoded (`''` in single quotes; `\n`, `\"`, `\x41`, an escaped line break... in
+/// double quotes), and aligned with the value: YAML only adds, drops or changes
+/// whitespace (indentation, folded line breaks), so every other character of the value
+/// is matched, in order, with the same character of the source, and a whitespace
+/// character the source does not have (a line break folded into a space) takes the
+/// place of the character before it. A non-whitespace character that does not match
+/// means the trace went wrong: `None`. Lines are counted at `\n`, as `source.lines()`
+/// does; only the scalar and the whitespace after it are read.
+fn scalar_positions(source: &str, start: Pos, style: yaml::Style, value: &str) -> Option<Vec<Pos>> {
+    use yaml::Style::{DoubleQuoted, Folded, Literal, SingleQuoted};
+    let mut offset = 0;
+    for _ in 1..start.line {
+        offset += source[offset..].find('\n')? + 1;
+    }
+    let line = &source[offset..];
+    let (skip, _) = line.char_indices().nth(start.col.checked_sub(1)?)?;
+    if line[..skip].contains('\n') {
+        return None;
+    }
+    let mut walk = Walk {
+        chars: source[offset + skip..].chars().peekable(),
+        pos: start,
+    };
+    match style {
+        SingleQuoted | DoubleQuoted => {
+            let quote = if style == SingleQuoted { '\'' } else { '"' };
+            if walk.next()?.0 != quote {
+                return None;
+            }
+        }
+        // Placed on the `|`/`>` header: the content starts on the next line.
+        Literal | Folded if matches!(walk.peek(), Some('|' | '>')) => {
+            while walk.next()?.0 != '\n' {}
+        }
+        _ => {}
+    }
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    // The scalar's characters, quotes and escapes decoded, up to one more than the
+    // value's non-whitespace characters (more cannot be aligned).
+    let wanted = value.chars().filter(|c| !space(*c)).count() + 1;
+    let mut content: Vec<(char, Pos)> = Vec::new();
+    let mut solid = 0;
+    while solid < wanted {
+        let Some((c, pos)) = walk.next() else { break };
+        let decoded = match (style, c) {
+            (SingleQuoted, '\'') if walk.peek() == Some('\'') => {
+                walk.next();
+                '\''
+            }
+            (SingleQuoted, '\'') | (DoubleQuoted, '"') => break,
+            (DoubleQuoted, '\\') => {
+                let (e, _) = walk.next()?;
+                let mut hex = |n: usize| {
+                    let digits: String =
+                        (0..n).filter_map(|_| walk.next().map(|(c, _)| c)).collect();
+                    char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
+                };
+                match e {
+                    '0' => '\0',
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    't' | '\t' => '\t',
+                    'n' => '\n',
+                    'v' => '\u{b}',
+                    'f' => '\u{c}',
+                    'r' => '\r',
+                    'e' => '\u{1b}',
+                    ' ' | '"' | '/' | '\\' => e,
+                    'N' => '\u{85}',
+                    '_' => '\u{a0}',
+                    'L' => '\u{2028}',
+                    'P' => '\u{2029}',
+                    'x' => hex(2)?,
+                    'u' => hex(4)?,
+                    'U' => hex(8)?,
+                    // An escaped line break goes, with the next line's indentation
+                    // (which the alignment skips anyway).
+                    '\r' | '\n' => continue,
+                    _ => return None,
+                }
+            }
+            _ => c,
+        };
+        if !space(decoded) {
+            solid += 1;
+        }
+        content.push((decoded, pos));
+    }
+    let mut out = Vec::with_capacity(value.len() + 1);
+    let mut next = content.iter().peekable();
+    let mut last = content.first().map_or(start, |(_, p)| *p);
+    for c in value.chars() {
+        loop {
+            match next.peek() {
+                Some((d, p)) if *d == c => {
+                    out.push(*p);
+                    last = *p;
+                    next.next();
+                    break;
+                }
+                Some((d, _)) if space(*d) => {
+                    next.next();
+                }
+                _ if space(c) => {
+                    out.push(last);
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    out.push(match value.chars().last() {
+        // After a final line break: where that break is.
+        Some('\n') => last,
+        _ => Pos {
+            line: last.line,
+            col: last.col + 1,
+        },
+    });
+    Some(out)
+}
+
+/// Characters of a source with their positions (lines end at `\n`).
+struct Walk<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    pos: Pos,
+}
+
+impl Walk<'_> {
+    fn next(&mut self) -> Option<(char, Pos)> {
+        let c = self.chars.next()?;
+        let at = self.pos;
+        if c == '\n' {
+            self.pos = Pos {
+                line: at.line + 1,
+                col: 1,
+            };
+        } else {
+            self.pos.col += 1;
+        }
+        Some((c, at))
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.chars.peek().copied()
+    }
+}
+
 /// `httpMethod`, upper-cased, when it is one API Gateway knows.
 fn http_method(doc: Pos, m: Option<&Spanned<String>>, report: &mut Report<'_>) -> Option<String> {
     let Some(m) = m else {
@@ -475,18 +693,8 @@ fn http_method(doc: Pos, m: Option<&Spanned<String>>, report: &mut Report<'_>) -
 
 /// One `kind: ResponseTest` document.
 fn parse_test(doc: &Node, location: Location, report: &mut Report<'_>) -> Option<ResponseTest> {
-    let (parsed, problems) = de::read_node::<ResponseTestDoc>(doc);
-    let refused: HashSet<Pos> = problems.iter().map(|p| p.pos).collect();
-    let failed = !problems.is_empty();
-    for p in problems {
-        report(p.pos, p.message);
-    }
-    let d = parsed?;
-    let mut report = |pos: Pos, message: String| {
-        if !refused.contains(&pos) {
-            report(pos, message);
-        }
-    };
+    let (d, failed, mut report) = read_doc::<ResponseTestDoc>(doc, report);
+    let d = d?;
     let report: &mut Report<'_> = &mut report;
 
     let name = match &d.name {
@@ -684,6 +892,28 @@ fn check_tests(tests: &[Arc<ResponseTest>], errors: &mut Vec<SpecError>) {
             });
         }
     }
+}
+
+/// Why `template` does not parse as VTL, if it does not. Large sets repeat a few
+/// templates (CORS, error mappings) many times, so verdicts are remembered per thread
+/// (bounded), by the template's text.
+fn template_error(template: &str) -> Option<crate::vtl::SyntaxError> {
+    thread_local! {
+        static SEEN: std::cell::RefCell<HashMap<String, Option<crate::vtl::SyntaxError>>> =
+            Default::default();
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(verdict) = seen.get(template) {
+            return verdict.clone();
+        }
+        let verdict = crate::vtl::parse(template).err();
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        seen.insert(template.to_owned(), verdict.clone());
+        verdict
+    })
 }
 
 /// Why `pattern` is not a valid regular expression, if it is not: API Gateway compiles
@@ -1230,5 +1460,419 @@ mod tests {
         .unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[1].location.pos.line, 12);
+    }
+
+    // ------------------------------------------------------------- response tests
+
+    /// A minimal valid response test: line 6 is `integration`, line 7 `expect:`.
+    const TEST: &str = "kind: ResponseTest\nname: t\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nintegration: lambda\nexpect:\n  statusCode: \"200\"\n";
+
+    /// The errors of `text` as `file:line:col: message`, sorted by place.
+    fn errors(text: &str) -> Vec<String> {
+        parse(text)
+            .expect_err("should be invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_response_test_is_read_with_every_part() {
+        let text = "kind: ResponseTest
+name: a missing order is a 404
+restApi: a1b2c3
+resourceId: x9y8z7
+httpMethod: get
+integration: http
+backend:
+  statusCode: 404
+  headers: {X-Trace: abc}
+  multiValueHeaders: {Set-Cookie: [a=1, b=2]}
+  body: '{\"id\": 42}'
+request:
+  accept: application/xml
+  context: {requestId: r-1, identity: {sourceIp: 192.0.2.1}}
+  stageVariables: {origin: 'https://example.com'}
+  params: {path: {id: '42'}, querystring: {q: x}, header: {X-H: h}}
+expect:
+  statusCode: 404
+  headers: {Access-Control-Allow-Origin: 'https://example.com'}
+  json: {message: Not found, id: 42}
+";
+        let set = parse(text).unwrap();
+        assert!(set.specs.is_empty());
+        let t = &set.tests[0];
+        assert_eq!(t.name, "a missing order is a 404");
+        assert_eq!(t.location.to_string(), "d/x.yaml:1:1");
+        assert_eq!(t.api, ApiRef::Id("a1b2c3".into()));
+        assert_eq!(t.resource, ResourceRef::Id("x9y8z7".into()));
+        assert_eq!(t.http_method, "GET");
+        assert_eq!(t.integration, IntegrationKind::Http);
+        assert_eq!(t.backend.status_code.as_deref(), Some("404"));
+        assert_eq!(t.backend.error_message, None);
+        assert_eq!(t.backend.headers, [("X-Trace".into(), "abc".into())]);
+        assert_eq!(
+            t.backend.multi_value_headers,
+            [("Set-Cookie".into(), vec!["a=1".into(), "b=2".into()])]
+        );
+        assert_eq!(t.backend.body.as_deref(), Some("{\"id\": 42}"));
+        assert_eq!(t.request.accept.as_deref(), Some("application/xml"));
+        assert_eq!(
+            serde_json::Value::Object(t.request.context.clone()),
+            serde_json::json!({"requestId": "r-1", "identity": {"sourceIp": "192.0.2.1"}})
+        );
+        assert_eq!(t.request.stage_variables["origin"], "https://example.com");
+        assert_eq!(t.request.params.path["id"], "42");
+        assert_eq!(t.request.params.querystring["q"], "x");
+        assert_eq!(t.request.params.header["X-H"], "h");
+        assert_eq!(t.expect.status_code.as_deref(), Some("404"));
+        assert_eq!(
+            t.expect.json,
+            Some(serde_json::json!({"message": "Not found", "id": 42}))
+        );
+        assert_eq!(t.expect.body, None);
+    }
+
+    #[test]
+    fn a_response_test_needs_a_name_an_integration_and_an_expectation() {
+        assert_eq!(
+            errors(&TEST.replace("name: t\n", "")),
+            ["d/x.yaml:1:1: missing required field `name` (what the test shows)"]
+        );
+        assert_eq!(
+            errors(&TEST.replace("name: t\n", "name: \"  \"\n")),
+            ["d/x.yaml:2:7: `name` must say what the test shows"]
+        );
+        assert_eq!(
+            errors(&TEST.replace("integration: lambda\n", "")),
+            [
+                "d/x.yaml:1:1: missing required field `integration` (lambda, http, aws or mock: how API Gateway selects the response)"
+            ]
+        );
+        assert_eq!(
+            errors(&TEST.replace("expect:\n  statusCode: \"200\"\n", "")),
+            [
+                "d/x.yaml:1:1: missing required field `expect` (statusCode, headers, body or json: what the client must get)"
+            ]
+        );
+        // All three at once, each reported.
+        let bare = "kind: ResponseTest\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\n";
+        assert_eq!(errors(bare).len(), 3, "{:?}", errors(bare));
+        // The method refs are those of a spec.
+        assert_eq!(
+            errors(&TEST.replace("restApiName: A\n", "")),
+            ["d/x.yaml:1:1: missing `restApi` or `restApiName`: give exactly one of them"]
+        );
+        assert_eq!(
+            errors(&TEST.replace("httpMethod: GET", "httpMethod: FETCH")),
+            [
+                "d/x.yaml:5:13: `httpMethod` must be one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY, found `FETCH`"
+            ]
+        );
+        assert_eq!(
+            errors(&TEST.replace("integration: lambda", "integration: lambada")),
+            [
+                "d/x.yaml:6:14: `integration` must be one of `lambda`, `http`, `aws`, `mock`, found `lambada`"
+            ]
+        );
+    }
+
+    #[test]
+    fn response_test_names_are_unique_and_both_places_are_named() {
+        let errors = parse_files(&[
+            file("d/a.yaml", TEST),
+            file("d/b.yaml", &format!("{GOOD}---\n{TEST}")),
+        ])
+        .unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "d/b.yaml:7:1: response test `t` is also defined at d/a.yaml:1:1; test names must be unique"
+            ]
+        );
+        // Another name is fine.
+        parse_files(&[
+            file("d/a.yaml", TEST),
+            file("d/b.yaml", &TEST.replace("name: t", "name: u")),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn backend_fields_must_fit_the_integration() {
+        assert_eq!(
+            errors(&format!("{TEST}backend:\n  statusCode: 404\n")),
+            [
+                "d/x.yaml:10:15: `backend.statusCode` is for http, aws and mock integrations; a lambda integration is selected by `backend.errorMessage` (absent: a successful call)"
+            ]
+        );
+        let http = TEST.replace("integration: lambda", "integration: http");
+        assert_eq!(
+            errors(&format!("{http}backend:\n  errorMessage: boom\n")),
+            [
+                "d/x.yaml:10:17: `backend.errorMessage` is for `integration: lambda`; http, aws and mock integrations are selected by `backend.statusCode`"
+            ]
+        );
+        for kind in ["aws", "mock"] {
+            let t = TEST.replace("integration: lambda", &format!("integration: {kind}"));
+            assert_eq!(
+                errors(&format!("{t}backend:\n  errorMessage: boom\n")).len(),
+                1,
+                "{kind}"
+            );
+            // A status code, quoted or not, is what they take.
+            parse(&format!("{t}backend:\n  statusCode: \"404\"\n")).unwrap();
+        }
+        assert_eq!(
+            errors(&format!("{http}backend:\n  statusCode: 2000\n")),
+            [
+                "d/x.yaml:10:15: `backend.statusCode` must be a three-digit HTTP status from 100 to 599, found `2000`"
+            ]
+        );
+        parse(&format!("{TEST}backend:\n  errorMessage: boom\n")).unwrap();
+    }
+
+    #[test]
+    fn expect_must_compare_something_and_not_body_and_json_together() {
+        let without = TEST.replace("expect:\n  statusCode: \"200\"\n", "");
+        assert_eq!(
+            errors(&format!("{without}expect: {{}}\n")),
+            ["d/x.yaml:7:9: `expect` compares nothing: give statusCode, headers, body or json"]
+        );
+        assert_eq!(
+            errors(&format!("{without}expect:\n  body: x\n  json: {{a: 1}}\n")),
+            [
+                "d/x.yaml:9:9: give `expect.body` (exact text) or `expect.json` (compared as JSON), not both"
+            ]
+        );
+        assert_eq!(
+            errors(&format!("{without}expect:\n  statusCode: \"20\"\n")),
+            [
+                "d/x.yaml:8:15: `expect.statusCode` must be a three-digit HTTP status from 100 to 599, found `20`"
+            ]
+        );
+        for one in [
+            "headers: {X-A: a}",
+            "body: x",
+            "json: [1, 2]",
+            "statusCode: 201",
+        ] {
+            parse(&format!("{without}expect:\n  {one}\n"))
+                .unwrap_or_else(|e| panic!("{one}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn unknown_fields_of_a_response_test_are_errors_at_their_place() {
+        assert_eq!(
+            errors(&format!("{TEST}expected:\n  body: x\n")),
+            ["d/x.yaml:9:1: unknown field `expected` (did you mean `expect`?)"]
+        );
+        assert_eq!(
+            errors(&format!("{TEST}backend:\n  errorMesage: boom\n")),
+            [
+                "d/x.yaml:10:3: in `backend`: unknown field `errorMesage` (did you mean `errorMessage`?)"
+            ]
+        );
+        assert_eq!(
+            errors(&TEST.replace("  statusCode: \"200\"\n", "  status: \"200\"\n")),
+            [
+                "d/x.yaml:8:3: in `expect`: unknown field `status`; known fields: statusCode, headers, body, json"
+            ]
+        );
+        assert_eq!(
+            errors(&format!("{TEST}request:\n  params: {{query: {{q: x}}}}\n")),
+            [
+                "d/x.yaml:10:12: in `request.params`: unknown field `query`; known fields: path, querystring, header"
+            ]
+        );
+        // A spec's field in a test is unknown there too.
+        assert_eq!(
+            errors(&format!("{TEST}statusCode: \"200\"\n")),
+            [
+                "d/x.yaml:9:1: unknown field `statusCode`; known fields: kind, name, restApi, restApiName, resourceId, resourcePath, httpMethod, integration, backend, request, expect"
+            ]
+        );
+    }
+
+    // ------------------------------------------------------- templates that do not parse
+
+    /// The one error of GOOD with these `responseTemplates` lines (the first on line 7).
+    fn template_error(templates: &str) -> String {
+        error(&format!("{GOOD}responseTemplates:\n{templates}"))
+    }
+
+    const SET_ERROR: &str = "does not parse: unexpected \"1\", expected '=' in #set";
+
+    #[test]
+    fn a_template_error_in_a_literal_block_is_placed_on_its_file_line() {
+        // Template line 2, column 9 (the `1`): file line 9, four columns of indentation.
+        for header in ["|", "|-", "|+", "|2", "| # a comment"] {
+            assert_eq!(
+                template_error(&format!(
+                    "  application/json: {header}\n    ok\n    #set($a 1)\n"
+                )),
+                format!("d/x.yaml:9:13: the `application/json` template {SET_ERROR}"),
+                "{header}"
+            );
+        }
+        // A blank first line is a template line too.
+        assert_eq!(
+            template_error("  application/json: |\n\n    ok\n    #set($a 1)\n"),
+            format!("d/x.yaml:10:13: the `application/json` template {SET_ERROR}")
+        );
+        // Deeper indentation inside the block is the template's own.
+        assert_eq!(
+            template_error("  application/json: |\n    ok\n      #set($a 1)\n"),
+            format!("d/x.yaml:9:15: the `application/json` template {SET_ERROR}")
+        );
+    }
+
+    #[test]
+    fn a_template_error_in_a_folded_block_is_placed_on_its_file_line() {
+        // A blank line keeps the line break: template line 2 is file line 10.
+        assert_eq!(
+            template_error("  application/json: >\n    ok\n\n    #set($a 1)\n"),
+            format!("d/x.yaml:10:13: the `application/json` template {SET_ERROR}")
+        );
+        // Folding joins "ok" and "x #set($a 1)" into template line 1 ("ok x #set($a 1)",
+        // the `1` at its column 14); the `1` stands on file line 9, column 15.
+        assert_eq!(
+            template_error("  application/json: >\n    ok\n    x #set($a 1)\n"),
+            format!("d/x.yaml:9:15: the `application/json` template {SET_ERROR}")
+        );
+    }
+
+    #[test]
+    fn a_template_error_in_a_double_quoted_scalar_is_placed_on_its_file_line() {
+        // `"` is column 21 of line 7; `\n` is two characters in the file, one in the
+        // template.
+        assert_eq!(
+            template_error("  application/json: \"ok\\n#set($a 1)\"\n"),
+            format!("d/x.yaml:7:34: the `application/json` template {SET_ERROR}")
+        );
+        // Escapes before the error on the same line: `\"` is two file columns.
+        assert_eq!(
+            template_error("  application/json: \"#set($a = \\\"x\\\") #set($b 1)\"\n"),
+            format!("d/x.yaml:7:47: the `application/json` template {SET_ERROR}")
+        );
+        assert_eq!(
+            template_error("  application/json: \"\\u00e9\\t#set($a 1)\"\n"),
+            format!("d/x.yaml:7:38: the `application/json` template {SET_ERROR}")
+        );
+        // A line break inside the quotes folds into a space: the `#set` is on line 8.
+        assert_eq!(
+            template_error("  application/json: \"ok\n    #set($a 1)\"\n"),
+            format!("d/x.yaml:8:13: the `application/json` template {SET_ERROR}")
+        );
+        // An escaped line break joins without a space.
+        assert_eq!(
+            template_error("  application/json: \"ok \\\n    #set($a 1)\"\n"),
+            format!("d/x.yaml:8:13: the `application/json` template {SET_ERROR}")
+        );
+    }
+
+    #[test]
+    fn a_template_error_in_a_single_quoted_scalar_is_placed_on_its_file_line() {
+        let amp = "does not parse: unexpected character '&' in a directive's arguments";
+        assert_eq!(
+            template_error("  application/json: 'ok #if($a & $b)x#end'\n"),
+            format!("d/x.yaml:7:32: the `application/json` template {amp}")
+        );
+        // `''` is one quote in the template, two columns in the file.
+        assert_eq!(
+            template_error("  application/json: '#set($a = ''x'') #if($a & $b)x#end'\n"),
+            format!("d/x.yaml:7:46: the `application/json` template {amp}")
+        );
+        // A blank line is a line break: template line 2 is file line 9.
+        assert_eq!(
+            template_error("  application/json: 'ok\n\n    #if($a & $b)x#end'\n"),
+            format!("d/x.yaml:9:12: the `application/json` template {amp}")
+        );
+        // Columns count characters, not bytes.
+        assert_eq!(
+            template_error("  application/json: 'é ü #if($a & $b)x#end'\n"),
+            format!("d/x.yaml:7:33: the `application/json` template {amp}")
+        );
+    }
+
+    #[test]
+    fn a_template_error_is_placed_in_a_file_with_crlf_line_breaks() {
+        let text = format!(
+            "{GOOD}responseTemplates:\n  application/json: |\n    ok\n    #set($a 1)\n  text/plain: >\n    ok\n    x #set($a 1)\n"
+        )
+        .replace('\n', "\r\n");
+        let shown: Vec<String> = parse(&text)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                format!("d/x.yaml:9:13: the `application/json` template {SET_ERROR}"),
+                format!("d/x.yaml:12:15: the `text/plain` template {SET_ERROR}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_template_error_in_a_plain_scalar_is_placed_on_its_file_line() {
+        let end = "does not parse: #end without a matching #if or #foreach";
+        assert_eq!(
+            template_error("  application/json: x#end\n"),
+            format!("d/x.yaml:7:22: the `application/json` template {end}")
+        );
+        // "line one x#end": one template line, two file lines.
+        assert_eq!(
+            template_error("  application/json: line one\n    x#end\n"),
+            format!("d/x.yaml:8:6: the `application/json` template {end}")
+        );
+        // In a flow map too.
+        assert_eq!(
+            template_error("  {application/json: x#end}\n"),
+            format!("d/x.yaml:7:23: the `application/json` template {end}")
+        );
+    }
+
+    #[test]
+    fn an_unclosed_directive_is_placed_at_the_templates_end_and_names_its_file_line() {
+        let unclosed = |line| {
+            format!(
+                "the `application/json` template does not parse: #if without #end (opened at line {line})"
+            )
+        };
+        // After the last character of the last line.
+        assert_eq!(
+            template_error("  application/json: |\n    ok\n    #if(true)\n"),
+            format!("d/x.yaml:9:14: {}", unclosed(9))
+        );
+        // Folded: template line 1 is "ok #if(true)", the #if on file line 9.
+        assert_eq!(
+            template_error("  application/json: >\n    ok\n    #if(true)\n"),
+            format!("d/x.yaml:9:14: {}", unclosed(9))
+        );
+        assert_eq!(
+            template_error("  application/json: \"ok\\n  #if(true)\"\n"),
+            format!("d/x.yaml:7:37: {}", unclosed(7))
+        );
+        // The second template of two, after the first.
+        assert_eq!(
+            template_error(
+                "  text/plain: fine\n  application/json: |\n    a\n    #{if}(true)\n    b\n"
+            ),
+            format!("d/x.yaml:11:6: {}", unclosed(10))
+        );
+    }
+
+    #[test]
+    fn every_template_that_does_not_parse_is_reported() {
+        let errors = errors(&format!(
+            "{GOOD}responseTemplates:\n  application/json: x#end\n  text/plain: |\n    #set($a 1)\n"
+        ));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("d/x.yaml:7:22: the `application/json`"));
+        assert!(errors[1].starts_with("d/x.yaml:9:13: the `text/plain`"));
     }
 }

@@ -234,6 +234,9 @@ pub struct Record {
     /// The status the proxy answered instead of moto's (see
     /// [`FaultPlan::aws_missing_delete`]).
     pub rewritten_status: Option<u16>,
+    /// A [`Fault::Truncated`] answer really lost bytes (an answer with a body of 0 or
+    /// 1 byte has no half to cut and reaches the client whole).
+    pub cut: bool,
     /// The SDK's attempt number for this call (`amz-sdk-request: attempt=N; max=M`).
     pub attempt: Option<u32>,
     /// The SDK's id of the call the attempt belongs to (`amz-sdk-invocation-id`): all
@@ -307,12 +310,14 @@ impl Stats {
     }
 
     /// Truncated answers the client can only see as unreadable: those of successful
-    /// requests (an error status is counted as that status; see `answered_with`).
+    /// requests that really lost bytes (an error status is counted as that status; see
+    /// `answered_with`).
     pub fn truncated_successes(&self) -> usize {
         self.records
             .iter()
             .filter(|r| {
                 r.fault == Some(Fault::Truncated)
+                    && r.cut
                     && r.rewritten_status
                         .or(r.upstream_status)
                         .is_none_or(|s| s < 400)
@@ -704,6 +709,7 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
                 fault,
                 upstream_status: None,
                 rewritten_status: None,
+                cut: false,
                 attempt,
                 invocation,
             });
@@ -740,6 +746,7 @@ fn serve_connection(stream: TcpStream, inner: &Inner) {
                 if let Some(response) = forward(inner, &request, index) {
                     let full = response.encode();
                     let cut = full.len() - response.body.len() / 2;
+                    inner.stats.lock().unwrap().records[index].cut = cut < full.len();
                     let _ = stream.write_all(&full[..cut]);
                     let _ = stream.flush();
                     let _ = stream.shutdown(Shutdown::Both);
