@@ -248,6 +248,13 @@ impl<'a> Parser<'a> {
         Ok(t)
     }
 
+    /// [`Parser::next`] without the copy, where the token is not needed.
+    fn skip(&mut self) -> PResult<()> {
+        self.fill(0)?;
+        self.idx += 1;
+        Ok(())
+    }
+
     fn expect(&mut self, k: Kind, what: &str) -> PResult<Token> {
         if self.peek(0)? == k {
             self.next()
@@ -259,7 +266,7 @@ impl<'a> Parser<'a> {
     /// <END> closing the block opened by `name` at `opened` (absolute offset).
     fn expect_end(&mut self, name: &'static str, opened: Pos) -> PResult<()> {
         if self.peek(0)? == Kind::End {
-            self.next()?;
+            self.skip()?;
             return Ok(());
         }
         let t = self.tok(0)?.clone();
@@ -403,7 +410,7 @@ impl<'a> Parser<'a> {
     fn comment(&mut self) -> PResult<Option<Node>> {
         let t = self.next()?;
         if t.kind == Kind::SingleLineCommentStart && self.peek(0)? == Kind::SingleLineComment {
-            self.next()?;
+            self.skip()?;
         }
         let img = &t.image;
         let cut = match (img.find("##"), img.find("#*")) {
@@ -424,7 +431,7 @@ impl<'a> Parser<'a> {
     fn escape(&mut self) -> PResult<Node> {
         let mut count = 0;
         loop {
-            self.next()?;
+            self.skip()?;
             count += 1;
             if self.peek(0)? != Kind::DoubleEscape {
                 break;
@@ -452,14 +459,14 @@ impl<'a> Parser<'a> {
         let body = self.statements()?;
         let mut branches = vec![(cond, body)];
         while self.peek(0)? == Kind::ElseIfDirective {
-            self.next()?;
+            self.skip()?;
             let c = self.directive_condition()?;
             let b = self.statements()?;
             branches.push((c, b));
         }
         let mut otherwise = None;
         if self.peek(0)? == Kind::ElseDirective {
-            self.next()?;
+            self.skip()?;
             otherwise = Some(self.statements()?);
         }
         self.expect_end("#if", t.begin + self.base)?;
@@ -473,7 +480,7 @@ impl<'a> Parser<'a> {
     /// [<WHITESPACE>] <LPAREN> Expression() <RPAREN>
     fn directive_condition(&mut self) -> PResult<Expr> {
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         self.expect(Kind::LParen, "'('")?;
         let e = self.expression()?;
@@ -487,7 +494,7 @@ impl<'a> Parser<'a> {
         let t = self.next()?;
         let pos = t.begin + t.image.find('#').unwrap_or(0);
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         if !(self.peek(0)? == Kind::Identifier
             || (self.peek(0)? == Kind::LCurly && self.peek(1)? == Kind::Identifier))
@@ -496,14 +503,14 @@ impl<'a> Parser<'a> {
         }
         let lhs = self.reference()?;
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         self.expect(Kind::Equals, "'=' in #set")?;
         let rhs = self.expression()?;
         self.expect(Kind::RParen, "')' closing #set")?;
         self.lexer.in_set = false;
         if self.peek(0)? == Kind::Newline {
-            self.next()?;
+            self.skip()?;
         }
         Ok(Node::Set(Box::new(SetNode { lhs, rhs, pos })))
     }
@@ -559,7 +566,7 @@ impl<'a> Parser<'a> {
         //   DirectiveArg() )* [<WHITESPACE>] <RPAREN>
         self.enter(t.begin)?;
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         self.expect(Kind::LParen, "'('")?;
         let mut args: Vec<(Expr, Pos)> = Vec::new();
@@ -580,12 +587,12 @@ impl<'a> Parser<'a> {
                 break;
             }
             if self.peek(0)? == Kind::Whitespace {
-                self.next()?;
+                self.skip()?;
             }
             if self.peek(0)? == Kind::Comma {
-                self.next()?;
+                self.skip()?;
                 if self.peek(0)? == Kind::Whitespace {
-                    self.next()?;
+                    self.skip()?;
                 }
             }
             let at = self.tok(0)?.begin;
@@ -602,7 +609,7 @@ impl<'a> Parser<'a> {
             args.push((arg, at));
         }
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         let rp = self.expect(Kind::RParen, "')' closing the directive's arguments")?;
         if !known {
@@ -695,11 +702,11 @@ impl<'a> Parser<'a> {
             FloatingPointLiteral => self.float_literal(),
             LeftCurley => self.map(),
             True => {
-                self.next()?;
+                self.skip()?;
                 Ok(Expr::Bool(true))
             }
             False => {
-                self.next()?;
+                self.skip()?;
                 Ok(Expr::Bool(false))
             }
             _ => Err(self.unexpected("an argument")?),
@@ -770,11 +777,11 @@ impl<'a> Parser<'a> {
                 Kind::StringLiteral => self.string_literal()?,
                 Kind::IntegerLiteral => self.integer_literal()?,
                 Kind::True => {
-                    self.next()?;
+                    self.skip()?;
                     Expr::Bool(true)
                 }
                 Kind::False => {
-                    self.next()?;
+                    self.skip()?;
                     Expr::Bool(false)
                 }
                 Kind::Identifier | Kind::LCurly => Expr::Ref(Box::new(self.reference()?)),
@@ -828,7 +835,7 @@ impl<'a> Parser<'a> {
     fn parameter_inner(&mut self) -> PResult<Expr> {
         use Kind::*;
         if self.peek(0)? == Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         let at = self.tok(0)?.begin;
         self.enter(at)?;
@@ -844,11 +851,11 @@ impl<'a> Parser<'a> {
             }
             LeftCurley => self.map()?,
             True => {
-                self.next()?;
+                self.skip()?;
                 Expr::Bool(true)
             }
             False => {
-                self.next()?;
+                self.skip()?;
                 Expr::Bool(false)
             }
             Identifier | LCurly => Expr::Ref(Box::new(self.reference()?)),
@@ -857,7 +864,7 @@ impl<'a> Parser<'a> {
         };
         self.leave();
         if self.peek(0)? == Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         Ok(e)
     }
@@ -870,11 +877,11 @@ impl<'a> Parser<'a> {
         let r = (|| -> PResult<bool> {
             self.next()?; // [
             if self.peek(0)? == Kind::Whitespace {
-                self.next()?;
+                self.skip()?;
             }
             match self.peek(0)? {
                 Kind::IntegerLiteral => {
-                    self.next()?;
+                    self.skip()?;
                 }
                 Kind::Identifier => {
                     self.reference()?;
@@ -885,7 +892,7 @@ impl<'a> Parser<'a> {
                 _ => return Ok(false),
             }
             if self.peek(0)? == Kind::Whitespace {
-                self.next()?;
+                self.skip()?;
             }
             Ok(self.peek(0)? == Kind::DoubleDot)
         })();
@@ -912,7 +919,7 @@ impl<'a> Parser<'a> {
 
     fn range_end(&mut self) -> PResult<Expr> {
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         let e = match self.peek(0)? {
             Kind::IntegerLiteral => self.integer_literal()?,
@@ -920,7 +927,7 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected("an integer or a reference in the range")?),
         };
         if self.peek(0)? == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         Ok(e)
     }
@@ -934,7 +941,7 @@ impl<'a> Parser<'a> {
         if self.starts_parameter(0)? {
             items.push(self.parameter(&mut sink)?);
             while self.peek(0)? == Kind::Comma {
-                self.next()?;
+                self.skip()?;
                 items.push(self.parameter(&mut sink)?);
             }
         }
@@ -962,17 +969,17 @@ impl<'a> Parser<'a> {
                 let v = self.parameter(&mut sink)?;
                 pairs.push((k, v));
                 if self.peek(0)? == Kind::Comma {
-                    self.next()?;
+                    self.skip()?;
                 } else {
                     break;
                 }
             }
         } else if k0 == Kind::Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         match self.peek(0)? {
             Kind::RightCurley | Kind::RCurly => {
-                self.next()?;
+                self.skip()?;
             }
             _ => return Err(self.unexpected("'}' closing the map")?),
         }
@@ -1140,7 +1147,7 @@ impl<'a> Parser<'a> {
         };
         if not {
             if self.peek(0)? == Kind::Whitespace {
-                self.next()?;
+                self.skip()?;
             }
             let t = self.next()?;
             self.enter(t.begin)?;
@@ -1157,7 +1164,7 @@ impl<'a> Parser<'a> {
     fn primary_expr(&mut self) -> PResult<Expr> {
         use Kind::*;
         if self.peek(0)? == Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         let e = match self.peek(0)? {
             StringLiteral => self.string_literal()?,
@@ -1174,15 +1181,15 @@ impl<'a> Parser<'a> {
             FloatingPointLiteral => self.float_literal()?,
             LeftCurley => self.map()?,
             True => {
-                self.next()?;
+                self.skip()?;
                 Expr::Bool(true)
             }
             False => {
-                self.next()?;
+                self.skip()?;
                 Expr::Bool(false)
             }
             LParen => {
-                self.next()?;
+                self.skip()?;
                 let e = self.expression()?;
                 self.expect(RParen, "')'")?;
                 e
@@ -1190,7 +1197,7 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected("a value")?),
         };
         if self.peek(0)? == Whitespace {
-            self.next()?;
+            self.skip()?;
         }
         Ok(e)
     }
