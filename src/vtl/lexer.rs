@@ -338,6 +338,93 @@ fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
+const STATES: [State; 11] = [
+    State::Default,
+    State::PreDirective,
+    State::Directive,
+    State::Reference,
+    State::RefModifier,
+    State::RefMod2,
+    State::RefIndex,
+    State::InSingleLineComment,
+    State::InFormalComment,
+    State::InMultiLineComment,
+    State::InTextblock,
+];
+
+/// Per lexical state and ASCII character, the candidates (bits: indexes into
+/// [`candidates`], in declaration order) that [`may_start`] with that character.
+static FIRST_CHAR: std::sync::LazyLock<[[u64; 128]; 11]> = std::sync::LazyLock::new(|| {
+    let mut table = [[0u64; 128]; 11];
+    for state in STATES {
+        let all = candidates(state);
+        assert!(all.len() <= 64, "a state has more candidates than bits");
+        for (c, bits) in table[state as usize].iter_mut().enumerate() {
+            for (i, &k) in all.iter().enumerate() {
+                if may_start(k, Some(c as u8 as char)) {
+                    *bits |= 1 << i;
+                }
+            }
+        }
+    }
+    table
+});
+
+/// Whether `k`'s regular expression can match text starting with `c`: a cheap filter
+/// before [`match_len`], which it must never contradict (`match_len > 0` implies
+/// `may_start`; the test `may_start_never_hides_a_match` holds the two together).
+fn may_start(k: Kind, c: Option<char>) -> bool {
+    use Kind::*;
+    let Some(c) = c else {
+        return false;
+    };
+    match k {
+        IndexLBracket | LBracket => c == '[',
+        IndexRBracket | RBracket | Textblock => c == ']',
+        Comma => c == ',',
+        DoubleDot | Dot => c == '.',
+        Colon => c == ':',
+        LeftCurley | LCurly | BracketedWord => c == '{',
+        RightCurley | RCurly => c == '}',
+        LParen => c == '(',
+        RParen | RefMod2RParen => c == ')',
+        EscapeDirective | DoubleEscape | Escape => c == '\\',
+        SetDirective => matches!(c, ' ' | '\t' | '#'),
+        Dollar | DollarBang => matches!(c, '\\' | '$'),
+        TextblockStart
+        | FormalCommentStart
+        | MultiLineCommentStart
+        | Hash
+        | SingleLineCommentStart => c == '#',
+        Text => !matches!(c, '$' | '#' | '\\'),
+        SingleLineComment | Newline => matches!(c, '\n' | '\r'),
+        FormalComment | MultiLineComment | Multiply => c == '*',
+        SkipAny | MoreAny | ReferenceTerminator | DirectiveTerminator => true,
+        Whitespace => matches!(c, ' ' | '\t' | '\n' | '\r'),
+        StringLiteral => matches!(c, '"' | '\''),
+        True => c == 't',
+        False => c == 'f',
+        Minus => c == '-',
+        Plus => c == '+',
+        Divide => c == '/',
+        Modulus => c == '%',
+        LogicalAnd => matches!(c, '&' | 'a'),
+        LogicalOr => matches!(c, '|' | 'o'),
+        LogicalLt | LogicalLe => matches!(c, '<' | 'l'),
+        LogicalGt | LogicalGe => matches!(c, '>' | 'g'),
+        LogicalEquals => matches!(c, '=' | 'e'),
+        LogicalNotEquals | LogicalNot => matches!(c, '!' | 'n'),
+        Equals => c == '=',
+        End | ElseDirective | ElseIfDirective => matches!(c, 'e' | '{'),
+        IfDirective => matches!(c, 'i' | '{'),
+        IntegerLiteral | FloatingPointLiteral => c == '-' || c == '.' || is_digit(c),
+        Word => is_letter(c) || c == '_' || c == '@',
+        Identifier => is_letter(c) || c == '_',
+        EmptyIndex => c == '$',
+        Eof => false,
+    }
+}
+
 /// Length of the longest match of `k`'s regular expression at `p` (0: no match).
 fn match_len(k: Kind, s: &[char], p: usize) -> usize {
     use Kind::*;
@@ -714,17 +801,20 @@ pub(crate) struct Token {
 impl Token {
     /// `NodeUtils.tokenLiteral`: how a token renders as text.
     pub fn literal(&self) -> String {
+        let mut s = String::new();
+        self.push_literal(&self.image, &mut s);
+        s
+    }
+
+    /// Appends the literal this token would have with `image` as its image.
+    pub fn push_literal(&self, image: &str, out: &mut String) {
         if self.kind == Kind::MultiLineComment {
-            return String::new();
+            return;
         }
-        match &self.special {
-            Some((sp, false)) if !sp.is_empty() => {
-                let mut s = sp.clone();
-                s.push_str(&self.image);
-                s
-            }
-            _ => self.image.clone(),
+        if let Some((sp, false)) = &self.special {
+            out.push_str(sp);
         }
+        out.push_str(image);
     }
 }
 
@@ -837,12 +927,28 @@ impl<'a> Lexer<'a> {
                 return Some((Kind::Text, n));
             }
         }
+        let c = self.src.get(self.pos).copied();
+        let all = candidates(self.state);
         let mut best: Option<(Kind, usize)> = None;
-        for &k in candidates(self.state) {
+        let mut consider = |k: Kind| {
             let n = match_len(k, self.src, self.pos);
             if n > 0 && best.is_none_or(|(_, b)| n > b) {
                 best = Some((k, n));
             }
+        };
+        match c {
+            // ASCII: only the candidates that can start with `c`, from the table
+            Some(a) if a.is_ascii() => {
+                let mut bits = FIRST_CHAR[self.state as usize][a as usize];
+                while bits != 0 {
+                    consider(all[bits.trailing_zeros() as usize]);
+                    bits &= bits - 1;
+                }
+            }
+            _ => all
+                .iter()
+                .filter(|&&k| may_start(k, c))
+                .for_each(|&k| consider(k)),
         }
         best
     }
@@ -894,7 +1000,8 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                     Class::Token => {
-                        let mut image: String = self.src[begin..end].iter().collect();
+                        let mut image = String::with_capacity(end - begin);
+                        image.extend(&self.src[begin..end]);
                         self.token_action(kind, &mut image);
                         return Ok(Token {
                             kind,
@@ -1074,6 +1181,49 @@ fn special_text(specials: &[String]) -> Option<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first-character filter never hides a match: over every lexical state's
+    /// candidates, at every position of many short strings built from the characters
+    /// the grammar names (xorshift, fixed seed), a match implies `may_start`.
+    #[test]
+    fn may_start_never_hides_a_match() {
+        let alphabet: Vec<char> =
+            "$#\\ \t\n\r[](){}.,:*!&|<>=-+/%\"'0123456789aeflnorstgiudq_@xE{}"
+                .chars()
+                .collect();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut matches = 0usize;
+        for _ in 0..20_000 {
+            let len = 1 + (next() % 10) as usize;
+            let s: Vec<char> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            for state in STATES {
+                for &k in candidates(state) {
+                    for p in 0..=s.len() {
+                        if match_len(k, &s, p) > 0 {
+                            matches += 1;
+                            let text: String = s.iter().collect();
+                            assert!(
+                                may_start(k, s.get(p).copied()),
+                                "{k:?} matches {text:?} at {p} but may_start says no"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            matches > 100_000,
+            "the strings matched too little: {matches}"
+        );
+    }
 
     fn kinds(t: &str) -> Vec<(Kind, String)> {
         let cs: Vec<char> = t.chars().collect();

@@ -718,61 +718,65 @@ impl<'a> Parser<'a> {
     /// Reference : ( <IDENTIFIER> (Index())* ( LOOKAHEAD(2) <DOT> ( LOOKAHEAD(3) Method()
     /// | Identifier() ) (Index())* )* ) | ( <LCURLY> <IDENTIFIER> ... <RCURLY> )
     fn reference(&mut self) -> PResult<Ref> {
+        // The reference's tokens are the ones consumed from here on (its literal text
+        // is made of them all, nested references and arguments included).
+        let first_idx = self.idx;
         let first = self.next()?;
         let formal = first.kind == Kind::LCurly;
-        let mut toks: Vec<Token> = vec![first.clone()];
         let mut parts = Vec::new();
         let root_tok = if formal {
-            let t = self.expect(Kind::Identifier, "a name after ${")?;
-            toks.push(t.clone());
-            Some(t)
+            Some(self.expect(Kind::Identifier, "a name after ${")?)
         } else {
             None
         };
         self.enter(first.begin)?;
-        self.indexes(&mut parts, &mut toks)?;
+        self.indexes(&mut parts)?;
         while self.peek(0)? == Kind::Dot && self.peek(1)? == Kind::Identifier {
-            toks.push(self.next()?);
+            self.skip()?;
             let id = self.next()?;
-            toks.push(id.clone());
             if self.peek(0)? == Kind::LParen && self.method_ahead()? {
-                toks.push(self.next()?);
+                self.skip()?;
                 let mut args = Vec::new();
                 if self.starts_parameter(0)? {
-                    args.push(self.parameter(&mut toks)?);
+                    args.push(self.parameter()?);
                     while self.peek(0)? == Kind::Comma {
-                        toks.push(self.next()?);
-                        args.push(self.parameter(&mut toks)?);
+                        self.skip()?;
+                        args.push(self.parameter()?);
                     }
                 }
-                toks.push(self.expect(Kind::RefMod2RParen, "')' closing the method call")?);
+                self.expect(Kind::RefMod2RParen, "')' closing the method call")?;
                 parts.push(Part::Method(id.image.into(), args, id.begin));
             } else {
                 parts.push(Part::Prop(id.image.into(), id.begin));
             }
-            self.indexes(&mut parts, &mut toks)?;
+            self.indexes(&mut parts)?;
         }
         if formal {
-            let t = self.tok(0)?.clone();
+            let t = self.tok(0)?;
             if t.kind != Kind::RCurly {
-                return Err(self.err_at(t.begin, "unclosed ${ reference (missing '}')"));
+                let at = t.begin;
+                return Err(self.err_at(at, "unclosed ${ reference (missing '}')"));
             }
-            toks.push(self.next()?);
+            self.skip()?;
         }
         self.leave();
-        Ok(make_ref(first, root_tok, parts, &toks))
+        Ok(make_ref(
+            first,
+            root_tok,
+            parts,
+            &self.toks[first_idx + 1..self.idx],
+        ))
     }
 
-    fn indexes(&mut self, parts: &mut Vec<Part>, toks: &mut Vec<Token>) -> PResult<()> {
+    fn indexes(&mut self, parts: &mut Vec<Part>) -> PResult<()> {
         while self.peek(0)? == Kind::IndexLBracket {
-            let lb = self.next()?;
-            toks.push(lb.clone());
+            let lb_begin = self.tok(0)?.begin;
+            self.skip()?;
             // IndexParameter : [WS] (StringLiteral | IntegerLiteral | True | False |
             // Reference) [WS]
             if self.peek(0)? == Kind::Whitespace {
-                toks.push(self.next()?);
+                self.skip()?;
             }
-            let start = self.idx;
             let e = match self.peek(0)? {
                 Kind::StringLiteral => self.string_literal()?,
                 Kind::IntegerLiteral => self.integer_literal()?,
@@ -787,12 +791,11 @@ impl<'a> Parser<'a> {
                 Kind::Identifier | Kind::LCurly => Expr::Ref(Box::new(self.reference()?)),
                 _ => return Err(self.unexpected("an index value")?),
             };
-            toks.extend(self.toks[start..self.idx].iter().cloned());
             if self.peek(0)? == Kind::Whitespace {
-                toks.push(self.next()?);
+                self.skip()?;
             }
-            toks.push(self.expect(Kind::IndexRBracket, "']'")?);
-            parts.push(Part::Index(Box::new(e), lb.begin));
+            self.expect(Kind::IndexRBracket, "']'")?;
+            parts.push(Part::Index(Box::new(e), lb_begin));
         }
         Ok(())
     }
@@ -825,14 +828,7 @@ impl<'a> Parser<'a> {
 
     /// Parameter : [WS] (StringLiteral | IntegerLiteral | IntegerRange | Map | ObjectArray
     /// | True | False | Reference | FloatingPointLiteral) [WS]
-    fn parameter(&mut self, toks: &mut Vec<Token>) -> PResult<Expr> {
-        let start = self.idx;
-        let e = self.parameter_inner()?;
-        toks.extend(self.toks[start..self.idx].iter().cloned());
-        Ok(e)
-    }
-
-    fn parameter_inner(&mut self) -> PResult<Expr> {
+    fn parameter(&mut self) -> PResult<Expr> {
         use Kind::*;
         if self.peek(0)? == Whitespace {
             self.skip()?;
@@ -937,12 +933,11 @@ impl<'a> Parser<'a> {
         let lb = self.next()?;
         self.enter(lb.begin)?;
         let mut items = Vec::new();
-        let mut sink = Vec::new();
         if self.starts_parameter(0)? {
-            items.push(self.parameter(&mut sink)?);
+            items.push(self.parameter()?);
             while self.peek(0)? == Kind::Comma {
                 self.skip()?;
-                items.push(self.parameter(&mut sink)?);
+                items.push(self.parameter()?);
             }
         }
         self.expect(Kind::RBracket, "']' closing the list")?;
@@ -956,7 +951,6 @@ impl<'a> Parser<'a> {
         let lb = self.next()?;
         self.enter(lb.begin)?;
         let mut pairs = Vec::new();
-        let mut sink = Vec::new();
         let k0 = self.peek(0)?;
         let entries = match k0 {
             Kind::Whitespace => self.starts_parameter(1)? && self.peek(1)? != Kind::Whitespace,
@@ -964,9 +958,9 @@ impl<'a> Parser<'a> {
         };
         if entries {
             loop {
-                let k = self.parameter(&mut sink)?;
+                let k = self.parameter()?;
                 self.expect(Kind::Colon, "':' in the map")?;
-                let v = self.parameter(&mut sink)?;
+                let v = self.parameter()?;
                 pairs.push((k, v));
                 if self.peek(0)? == Kind::Comma {
                     self.skip()?;
@@ -1205,18 +1199,17 @@ impl<'a> Parser<'a> {
 
 /// ASTReference.getRoot and init: the escape prefix, glued prefix, null text and root name
 /// from the reference's first token.
-fn make_ref(first: Token, root_tok: Option<Token>, parts: Vec<Part>, toks: &[Token]) -> Ref {
+/// `rest`: the reference's tokens after `first`.
+fn make_ref(first: Token, root_tok: Option<Token>, parts: Vec<Part>, rest: &[Token]) -> Ref {
     let mut image = first.image.clone();
     let mut esc_prefix = String::new();
     let mut more_prefix = String::new();
     let mut escaped = false;
     let literal_with = |img: &str| -> String {
         let mut s = String::new();
-        let mut f = first.clone();
-        f.image = img.to_string();
-        s.push_str(&f.literal());
-        for t in &toks[1..] {
-            s.push_str(&t.literal());
+        first.push_literal(img, &mut s);
+        for t in rest {
+            t.push_literal(&t.image, &mut s);
         }
         s
     };
