@@ -1,5 +1,15 @@
-//! The command line: arguments (clap), config overrides, and the `validate`, `plan`
-//! and `apply` commands with their exit codes.
+//! The command line: arguments (clap), config overrides, the dispatch to one file per
+//! command (`validate.rs`, `plan.rs`, ...) and what those commands share (loading the
+//! config and the desired set, connecting, the call and timing reports).
+
+mod apply;
+mod export;
+mod logging;
+mod plan;
+mod run;
+mod schema;
+mod test;
+mod validate;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,12 +18,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, LogFormat};
-use crate::executor::RetryPolicy;
+use crate::config::Config;
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
-use crate::plan::{self as render, Style};
+use crate::plan::Style;
 use crate::reconcile;
 use crate::spec::{self, Loaded};
 
@@ -141,30 +150,36 @@ pub enum Command {
 
 /// Run the parsed command line and return the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
-    if let Command::Schema { kind } = cli.command {
-        print!("{}", crate::schema::schema(kind));
-        return ExitCode::SUCCESS;
+    let global = cli.global;
+    match cli.command {
+        Command::Schema { kind } => schema::execute(kind),
+        Command::Test => test::execute(&global),
+        Command::Run { dry_run } => run::execute(global, dry_run),
+        Command::Validate => {
+            logging::one_shot(global.verbose);
+            validate::execute(&global)
+        }
+        Command::Export { rest_api, out } => {
+            logging::one_shot(global.verbose);
+            block_on(export::execute(&global, &rest_api, out.as_deref()))
+        }
+        Command::Plan { output } => {
+            logging::one_shot(global.verbose);
+            block_on(plan::execute(&global, output))
+        }
+        Command::Apply => {
+            logging::one_shot(global.verbose);
+            block_on(apply::execute(&global))
+        }
     }
-    if let Command::Test = cli.command {
-        return test_command(&cli.global);
+}
+
+/// Runs a command's future on a fresh multi-threaded runtime.
+fn block_on(command: impl Future<Output = ExitCode>) -> ExitCode {
+    match runtime() {
+        Ok(runtime) => runtime.block_on(command),
+        Err(code) => code,
     }
-    if let Command::Run { dry_run } = cli.command {
-        return run_daemon(cli.global, dry_run);
-    }
-    if let Command::Export { rest_api, out } = &cli.command {
-        init_logging(cli.global.verbose);
-        let runtime = match runtime() {
-            Ok(rt) => rt,
-            Err(code) => return code,
-        };
-        return runtime.block_on(export_command(&cli.global, rest_api, out.as_deref()));
-    }
-    init_logging(cli.global.verbose);
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    runtime.block_on(run(cli))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -174,114 +189,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
 }
 
-/// One-shot commands: our warnings only by default (a missing credential makes the
-/// SDK's provider chain log a multi-line debug dump as a WARN before our own clear
-/// error); the libraries' warnings from -v on.
-fn init_logging(verbose: u8) {
-    let (others, ours) = match verbose {
-        0 => ("error", "warn"),
-        1 => ("warn", "info"),
-        _ => ("warn", "debug"),
-    };
-    init_tracing_with(others, ours, LogFormat::Text);
-}
-
-/// Logs to stderr at `level` (RUST_LOG overrides), as text or JSON lines.
-fn init_tracing(level: &str, format: LogFormat) {
-    init_tracing_with("warn", level, format)
-}
-
-fn init_tracing_with(others: &str, ours: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{others},apigw_reconciler={ours}"))
-    });
-    // Colour codes only for a person at a terminal, never into files or collectors.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
-    };
-}
-
-fn run_daemon(global: GlobalArgs, dry_run: bool) -> ExitCode {
-    let config = match load_config(&global) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
-    };
-    let level = match global.verbose {
-        0 => config.log.level.as_str(),
-        1 => "info",
-        _ => "debug",
-    };
-    init_tracing(level, config.log.format);
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    runtime.block_on(crate::daemon::run(
-        Box::new(move || load_config(&global)),
-        dry_run,
-    ))
-}
-
 fn fail(message: String) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(1)
-}
-
-async fn run(cli: Cli) -> ExitCode {
-    let config = match load_config(&cli.global) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
-    };
-    let style = Style {
-        color: match cli.global.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        },
-    };
-    let started = Instant::now();
-    let loaded = match load_specs(&config.desired_dir) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let timings = Timings {
-        load: started.elapsed(),
-        ..Timings::default()
-    };
-    let verbose = cli.global.verbose;
-    match cli.command {
-        Command::Validate => {
-            let tests = match loaded.set.tests.len() {
-                0 => String::new(),
-                n => format!("; {n} response test(s) pass"),
-            };
-            println!(
-                "{}: {} integration response(s) in {} file(s) are valid{tests}",
-                config.desired_dir.display(),
-                loaded.set.specs.len(),
-                loaded.files
-            );
-            ExitCode::SUCCESS
-        }
-        Command::Plan { output } => {
-            plan_command(&config, &loaded, output, style, timings, verbose).await
-        }
-        Command::Apply => apply_command(&config, &loaded, style, timings, verbose).await,
-        Command::Run { .. } | Command::Export { .. } | Command::Test | Command::Schema { .. } => {
-            unreachable!("dispatched before the spec-reading commands")
-        }
-    }
 }
 
 /// The config file with the command line's overrides applied.
@@ -305,37 +215,27 @@ pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
     Ok(config)
 }
 
-/// `test`: load the desired set (without running its tests as a validity check), run
-/// every response test and print the runner's report.
-fn test_command(global: &GlobalArgs) -> ExitCode {
-    let config = match load_config(global) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
+/// What `validate`, `plan` and `apply` start from: the config, the valid desired set
+/// (its warnings printed), and how long loading took.
+struct Prepared {
+    config: Config,
+    loaded: Loaded,
+    timings: Timings,
+}
+
+fn prepare(global: &GlobalArgs) -> Result<Prepared, ExitCode> {
+    let config = load_config(global).map_err(fail)?;
+    let started = Instant::now();
+    let loaded = load_specs(&config.desired_dir)?;
+    let timings = Timings {
+        load: started.elapsed(),
+        ..Timings::default()
     };
-    let loaded = match spec::load_untested(&config.desired_dir) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if loaded.set.tests.is_empty() {
-        println!(
-            "{}: no response tests (documents with `kind: ResponseTest`)",
-            config.desired_dir.display()
-        );
-        return ExitCode::SUCCESS;
-    }
-    let run = crate::response_test::run_all(&loaded.set);
-    print!("{}", run.render());
-    if run.failed() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(Prepared {
+        config,
+        loaded,
+        timings,
+    })
 }
 
 fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
@@ -353,6 +253,19 @@ fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
             );
             Err(ExitCode::from(1))
         }
+    }
+}
+
+/// Colour for text output, as `--color` and the terminal say.
+fn style(global: &GlobalArgs) -> Style {
+    Style {
+        color: match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
     }
 }
 
@@ -405,6 +318,7 @@ async fn make_plan(
     }
 }
 
+/// Prints the API calls made, per operation (retries included).
 fn report_calls(client: &Client) {
     let calls = client.call_counts();
     let list: Vec<String> = calls
@@ -420,165 +334,4 @@ fn report_calls(client: &Client) {
             list.join(", ")
         }
     );
-}
-
-async fn plan_command(
-    config: &Config,
-    loaded: &Loaded,
-    output: OutputFormat,
-    style: Style,
-    mut timings: Timings,
-    verbose: u8,
-) -> ExitCode {
-    let client = match connect(config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (plan, redeploy) = match make_plan(config, loaded, &client, &mut timings).await {
-        Ok(planned) => (planned.plan, planned.redeploy),
-        Err(code) => return code,
-    };
-    let started = Instant::now();
-    let text = match output {
-        OutputFormat::Text => render::render_text(&plan, &redeploy, style),
-        OutputFormat::Json => render::render_json(&plan) + "\n",
-        OutputFormat::Markdown => render::render_markdown(&plan, &redeploy),
-    };
-    timings.render = started.elapsed();
-    print!("{text}");
-    report_calls(&client);
-    timings.report(verbose);
-    // A stage that would be redeployed is a pending change too.
-    if plan.is_converged() && redeploy.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
-}
-
-async fn apply_command(
-    config: &Config,
-    loaded: &Loaded,
-    style: Style,
-    mut timings: Timings,
-    verbose: u8,
-) -> ExitCode {
-    let client = match connect(config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let planned = match make_plan(config, loaded, &client, &mut timings).await {
-        Ok(planned) => planned,
-        Err(code) => return code,
-    };
-    print!(
-        "{}",
-        render::render_text(&planned.plan, &planned.redeploy, style)
-    );
-    let report = reconcile::apply(&client, &planned.plan, &RetryPolicy::default()).await;
-    if !report.results.is_empty() {
-        println!();
-        print!("{}", render::render_report(&report, style));
-    }
-    let stages = reconcile::stages_after(config, &planned, &report);
-    let mut deployed_all = true;
-    for (stage, result) in crate::redeploy::redeploy(&client, &stages).await {
-        match result {
-            Ok(()) => println!("deployed {stage}"),
-            Err(e) => {
-                deployed_all = false;
-                println!("failed to deploy {stage}: {e}");
-            }
-        }
-    }
-    report_calls(&client);
-    timings.report(verbose);
-    if report.converged() && deployed_all {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-async fn export_command(global: &GlobalArgs, rest_api: &str, out: Option<&Path>) -> ExitCode {
-    let config = match load_config(global) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
-    };
-    let client = match connect(&config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let apis = match client.rest_apis().await {
-        Ok(apis) => apis,
-        Err(e) => return fail(e.to_string()),
-    };
-    let matching: Vec<_> = apis
-        .iter()
-        .filter(|a| a.id == rest_api || a.name == rest_api)
-        .collect();
-    let api = match matching.as_slice() {
-        [api] => *api,
-        [] => {
-            return fail(format!(
-                "no REST API named or with id `{rest_api}` in this account and region"
-            ));
-        }
-        many => {
-            let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
-            return fail(format!(
-                "{} REST APIs are named `{rest_api}` (ids {}); export by id, and note that specs using \
-                 restApiName cannot tell them apart",
-                many.len(),
-                ids.join(", ")
-            ));
-        }
-    };
-    let resources = match client.resources(&api.id).await {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
-    };
-    let files = crate::export::export_specs(&api.name, &resources);
-    for warning in crate::export::broken_templates(&resources) {
-        eprintln!("warning: {warning}");
-    }
-    let count: usize = files
-        .iter()
-        .map(|(_, text)| text.matches("kind: IntegrationResponse").count())
-        .sum();
-    match out {
-        None => {
-            let docs: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
-            print!("{}", docs.join("---\n"));
-        }
-        Some(dir) => {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                return fail(format!("cannot create {}: {e}", dir.display()));
-            }
-            let mut written = std::collections::BTreeSet::new();
-            for (name, text) in &files {
-                let path = dir.join(name);
-                // Never write over a file this export already wrote (names are unique
-                // ignoring case; this keeps it so if that ever breaks).
-                if !written.insert(name.to_lowercase()) {
-                    return fail(format!(
-                        "export would write {} twice; nothing after it was written (a bug: please report it)",
-                        path.display()
-                    ));
-                }
-                if let Err(e) = std::fs::write(&path, text) {
-                    return fail(format!("cannot write {}: {e}", path.display()));
-                }
-            }
-            eprintln!(
-                "exported {count} integration response(s) of {} ({}) into {} file(s) in {}",
-                api.name,
-                api.id,
-                files.len(),
-                dir.display()
-            );
-        }
-    }
-    report_calls(&client);
-    ExitCode::SUCCESS
 }
