@@ -6,7 +6,7 @@
 //! (backoff for failing keys, blocked keys logged on change only), the metrics and
 //! `/status`. An invalid desired set is never applied: the last valid one stays in use.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,29 +17,21 @@ use tracing::Instrument;
 
 use crate::backoff;
 use crate::config::Config;
-use crate::diff::{ActionKind, Plan};
+use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{self, ExecutionReport, Outcome, RetryPolicy};
-use crate::live::{ApiGateway, CallCounts, FailureKind};
-use crate::model::{Key, Settings};
+use crate::live::{ApiGateway, CallCounts};
 use crate::plan::{Style, describe, render_text};
 use crate::reconcile;
 use crate::redeploy;
 use crate::spec::{self, DesiredSet, SpecCache};
-use crate::status::{CycleSummary, DriftEvent, KeyState, KeyStatus, Shared, Status, Trigger};
+use crate::status::{CycleSummary, DriftEvent, KeyState, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
+use memory::{Decision, Memory, Recorded, Situation};
+
+mod memory;
 
 /// How the daemon gets its config (again, on SIGHUP).
 pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send>;
-
-/// What the daemon remembers about one key between cycles.
-#[derive(Clone, Debug)]
-struct KeyMemory {
-    status: KeyStatus,
-    retry_at: Option<Instant>,
-    /// The write API Gateway refused for good (`FailureKind::Rejected`): the same
-    /// write is not retried until the spec changes or an operator asks (SIGHUP, HTTP).
-    rejected_for: Option<Option<Settings>>,
-}
 
 /// The loop's state: config, last valid desired set, per-key memory.
 struct Reconciler<C> {
@@ -52,7 +44,7 @@ struct Reconciler<C> {
     desired_error: Option<String>,
     /// Parsed spec files, re-read only when they change.
     spec_cache: SpecCache,
-    keys: BTreeMap<Key, KeyMemory>,
+    memory: Memory,
     /// The desired set the last successful plan was made from.
     planned_from: Option<DesiredSet>,
     cycle_id: u64,
@@ -83,7 +75,7 @@ impl<C: ApiGateway> Reconciler<C> {
             desired: None,
             desired_error: None,
             spec_cache: SpecCache::default(),
-            keys: BTreeMap::new(),
+            memory: Memory::default(),
             planned_from: None,
             cycle_id: 0,
             calls_seen: CallCounts::default(),
@@ -174,12 +166,7 @@ impl<C: ApiGateway> Reconciler<C> {
             "error"
         } else if summary.failed + summary.blocked > 0 {
             "failed"
-        } else if summary.waiting > 0
-            || (self.dry_run
-                && self
-                    .keys
-                    .values()
-                    .any(|k| k.status.state == KeyState::Pending))
+        } else if summary.waiting > 0 || (self.dry_run && self.memory.count(KeyState::Pending) > 0)
         {
             "pending"
         } else {
@@ -196,14 +183,12 @@ impl<C: ApiGateway> Reconciler<C> {
         metrics
             .cycle_seconds
             .observe(started.elapsed().as_secs_f64());
-        let count = |state| {
-            self.keys
-                .values()
-                .filter(|k| k.status.state == state)
-                .count() as i64
-        };
-        metrics.blocked.set(count(KeyState::Blocked));
-        metrics.failing.set(count(KeyState::Failed));
+        metrics
+            .blocked
+            .set(self.memory.count(KeyState::Blocked) as i64);
+        metrics
+            .failing
+            .set(self.memory.count(KeyState::Failed) as i64);
         if summary.result == "converged" {
             metrics.last_success.set(unix_now());
         }
@@ -223,7 +208,8 @@ impl<C: ApiGateway> Reconciler<C> {
         summary
     }
 
-    /// Drift, backoff, dry-run, then execution of one plan; updates per-key memory.
+    /// Triage (drift, backoff, refusals, dry-run, held prune) by the pure per-key
+    /// memory, then execution of what runs; logs and counts what the memory decided.
     async fn execute(
         &mut self,
         plan: &Plan,
@@ -231,125 +217,36 @@ impl<C: ApiGateway> Reconciler<C> {
         nudged: bool,
         summary: &mut CycleSummary,
     ) -> ExecutionReport {
-        let now = Instant::now();
-        let previous = std::mem::take(&mut self.keys);
-        for key in &plan.in_sync {
-            let status = previous.get(key).map(|m| m.status.clone());
-            self.keys.insert(
-                key.clone(),
-                KeyMemory {
-                    status: KeyStatus {
-                        state: KeyState::InSync,
-                        last_error: None,
-                        failures: 0,
-                        retry_in_seconds: None,
-                        ..status.unwrap_or_else(|| key_status(key, None, None))
-                    },
-                    retry_at: None,
-                    rejected_for: None,
-                },
-            );
-        }
-
+        let situation = Situation {
+            now: Instant::now(),
+            desired_unchanged,
+            nudged,
+            dry_run: self.dry_run,
+        };
         let mut to_run = Plan::default();
-        for action in &plan.actions {
-            let before = previous.get(&action.key);
-            let was_in_sync = before.is_some_and(|m| m.status.state == KeyState::InSync);
-            let appeared = before.is_none() && action.kind == ActionKind::Delete;
-            if action.kind != ActionKind::Blocked && desired_unchanged && (was_in_sync || appeared)
-            {
-                summary.drift += 1;
-                self.shared.metrics.drift.inc();
-                let one = Plan {
-                    actions: vec![action.clone()],
-                    ..Plan::default()
-                };
-                let diff = render_text(&one, &[], Style { color: false });
-                tracing::warn!(
-                    key = %action.key,
-                    correcting = !self.dry_run,
-                    "drift detected: {} was changed outside apigw-reconciler\n{}",
-                    describe(action),
-                    diff
-                );
-                // Status page: keep the event with its diff.
-                self.shared.record_drift(DriftEvent {
-                    cycle: self.cycle_id,
-                    at_unix: unix_now(),
-                    key: describe(action),
-                    correcting: !self.dry_run,
-                    plan: diff,
-                });
+        for t in self.memory.triage(plan, &situation) {
+            let action = t.action;
+            if t.drift {
+                self.report_drift(action, summary);
             }
-            let mut memory = before.cloned().unwrap_or_else(|| KeyMemory {
-                status: key_status(
-                    &action.key,
-                    action.api_name.clone(),
-                    action.resource_path.clone(),
-                ),
-                retry_at: None,
-                rejected_for: None,
-            });
-            memory.status.rest_api_name = action.api_name.clone().or(memory.status.rest_api_name);
-            memory.status.resource_path =
-                action.resource_path.clone().or(memory.status.resource_path);
-            match action.kind {
-                ActionKind::Blocked => {
-                    let reason = action.reason.clone();
-                    if memory.status.state != KeyState::Blocked
-                        || memory.status.last_error != reason
-                    {
-                        tracing::warn!(key = %action.key, "blocked: {}: {}", describe(action), reason.as_deref().unwrap_or(""));
-                    }
-                    memory.status.state = KeyState::Blocked;
-                    memory.status.last_error = reason;
-                    memory.retry_at = None;
+            match t.decision {
+                Decision::Run => to_run.actions.push(action.clone()),
+                Decision::Blocked { changed } => {
                     summary.blocked += 1;
+                    if changed {
+                        let reason = action.reason.as_deref().unwrap_or("");
+                        tracing::warn!(key = %action.key, "blocked: {}: {reason}", describe(action));
+                    }
                 }
-                _ if !nudged && memory.rejected_for.as_ref() == Some(&action.desired) => {
-                    summary.failed += 1;
-                }
-                _ if memory.retry_at.is_some_and(|at| at > now) => {
-                    summary.waiting += 1;
-                }
-                _ if self.dry_run => {
-                    if memory.status.state != KeyState::Pending {
+                Decision::StillRefused => summary.failed += 1,
+                Decision::BackingOff | Decision::Held => summary.waiting += 1,
+                Decision::WouldRun { changed } => {
+                    if changed {
                         tracing::info!(key = %action.key, "dry-run: would {:?} {}", action.kind, describe(action));
                     }
-                    memory.status.state = KeyState::Pending;
                 }
-                _ => to_run.actions.push(action.clone()),
             }
-            memory.status.retry_in_seconds = memory
-                .retry_at
-                .map(|at| at.saturating_duration_since(now).as_secs_f64());
-            self.keys.insert(action.key.clone(), memory);
         }
-        // A write that waits (backoff, or refused until its spec changes) is a
-        // replacement not made yet: prune deletes on its method wait with it.
-        let waiting_writes: BTreeSet<(&str, &str, &str)> = plan
-            .actions
-            .iter()
-            .filter(|a| matches!(a.kind, ActionKind::Create | ActionKind::Update))
-            .filter(|a| !to_run.actions.iter().any(|r| r.key == a.key))
-            .map(|a| {
-                let k = &a.key;
-                (&*k.rest_api_id, &*k.resource_id, &*k.http_method)
-            })
-            .collect();
-        to_run.actions.retain(|a| {
-            let k = &a.key;
-            let held = a.kind == ActionKind::Delete
-                && a.source.is_none()
-                && waiting_writes.contains(&(&*k.rest_api_id, &*k.resource_id, &*k.http_method));
-            if held && let Some(memory) = self.keys.get_mut(&a.key) {
-                memory.status.state = KeyState::Pending;
-                memory.status.last_error =
-                    Some("held: prune waits until the method's waiting write has succeeded".into());
-                summary.waiting += 1;
-            }
-            !held
-        });
         if to_run.actions.is_empty() {
             return ExecutionReport::default();
         }
@@ -372,62 +269,56 @@ impl<C: ApiGateway> Reconciler<C> {
         })
         .await;
         for result in &report.results {
-            let memory = self
-                .keys
-                .get_mut(&result.action.key)
-                .expect("every executed key is remembered");
-            match &result.outcome {
-                Outcome::Applied => {
-                    match result.action.kind {
-                        ActionKind::Create => summary.created += 1,
-                        ActionKind::Update => summary.updated += 1,
-                        _ => summary.deleted += 1,
-                    }
-                    if result.action.kind == ActionKind::Delete {
-                        self.keys.remove(&result.action.key);
-                        continue;
-                    }
-                    memory.status.state = KeyState::InSync;
-                    memory.status.last_error = None;
-                    memory.status.failures = 0;
-                    memory.retry_at = None;
-                    memory.rejected_for = None;
-                }
-                Outcome::Failed(e) if e.kind == FailureKind::Rejected => {
+            let key = &result.action.key;
+            match self
+                .memory
+                .record(result, Instant::now(), &self.config.backoff)
+            {
+                Recorded::Applied(ActionKind::Create) => summary.created += 1,
+                Recorded::Applied(ActionKind::Update) => summary.updated += 1,
+                Recorded::Applied(_) => summary.deleted += 1,
+                Recorded::Refused => {
                     summary.failed += 1;
-                    memory.status.failures += 1;
-                    memory.retry_at = None;
-                    memory.rejected_for = Some(result.action.desired.clone());
-                    memory.status.state = KeyState::Failed;
-                    memory.status.last_error = Some(e.to_string());
-                    tracing::error!(key = %result.action.key, "rejected, not retried until its spec changes: {e}");
+                    if let Outcome::Failed(e) = &result.outcome {
+                        tracing::error!(key = %key, "rejected, not retried until its spec changes: {e}");
+                    }
                 }
-                Outcome::Failed(e) => {
+                Recorded::Retry(wait) => {
                     summary.failed += 1;
-                    memory.status.failures += 1;
-                    let wait = backoff::exponential(
-                        self.config.backoff.initial,
-                        self.config.backoff.max,
-                        memory.status.failures - 1,
-                    );
-                    memory.retry_at = Some(Instant::now() + wait);
-                    memory.rejected_for = None;
-                    memory.status.state = KeyState::Failed;
-                    memory.status.last_error = Some(e.to_string());
-                    tracing::warn!(key = %result.action.key, retry_in = ?wait, "will retry: {e}");
+                    if let Outcome::Failed(e) = &result.outcome {
+                        tracing::warn!(key = %key, retry_in = ?wait, "will retry: {e}");
+                    }
                 }
-                Outcome::Held(why) => {
-                    summary.waiting += 1;
-                    memory.status.state = KeyState::Pending;
-                    memory.status.last_error = Some(format!("held: {why}"));
-                }
-                Outcome::Cancelled | Outcome::Blocked => memory.status.state = KeyState::Pending,
+                Recorded::Held => summary.waiting += 1,
+                Recorded::Pending => {}
             }
-            memory.status.retry_in_seconds = memory
-                .retry_at
-                .map(|at| at.saturating_duration_since(Instant::now()).as_secs_f64());
         }
         report
+    }
+
+    /// Logs, counts and keeps (for the status page) one drift event.
+    fn report_drift(&self, action: &Action, summary: &mut CycleSummary) {
+        summary.drift += 1;
+        self.shared.metrics.drift.inc();
+        let one = Plan {
+            actions: vec![action.clone()],
+            ..Plan::default()
+        };
+        let diff = render_text(&one, &[], Style { color: false });
+        tracing::warn!(
+            key = %action.key,
+            correcting = !self.dry_run,
+            "drift detected: {} was changed outside apigw-reconciler\n{}",
+            describe(action),
+            diff
+        );
+        self.shared.record_drift(DriftEvent {
+            cycle: self.cycle_id,
+            at_unix: unix_now(),
+            key: describe(action),
+            correcting: !self.dry_run,
+            plan: diff,
+        });
     }
 
     /// Deploy the configured stages whose deployment does not match what is live after
@@ -467,26 +358,11 @@ impl<C: ApiGateway> Reconciler<C> {
             desired_set_error: self.desired_error.clone(),
             desired_specs: self.desired.as_ref().map_or(0, |d| d.specs.len()),
             last_cycle: Some(summary),
-            keys: self.keys.values().map(|m| m.status.clone()).collect(),
+            keys: self.memory.statuses().cloned().collect(),
             pending_plan,
             // recent_cycles and drift_events: filled by `Shared::set_status`.
             ..Status::default()
         });
-    }
-}
-
-fn key_status(key: &Key, api_name: Option<String>, resource_path: Option<String>) -> KeyStatus {
-    KeyStatus {
-        rest_api_id: key.rest_api_id.clone(),
-        resource_id: key.resource_id.clone(),
-        http_method: key.http_method.clone(),
-        status_code: key.status_code.clone(),
-        rest_api_name: api_name,
-        resource_path,
-        state: KeyState::InSync,
-        last_error: None,
-        failures: 0,
-        retry_in_seconds: None,
     }
 }
 

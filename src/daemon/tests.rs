@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::live::memory::{MemoryApiGateway, method_with_responses};
 use crate::live::{ApiError, FailureKind, LiveResource, LiveSnapshot, RestApiSummary};
-use crate::model::Settings;
+use crate::model::{Key, Settings};
 
 fn snapshot() -> LiveSnapshot {
     LiveSnapshot {
@@ -152,7 +152,12 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
     assert_eq!(template_of(&s.reconciler.client, "GET"), None);
 
     // Once its time has come, it is retried and converges.
-    s.reconciler.keys.get_mut(&key("GET")).unwrap().retry_at = Some(Instant::now());
+    s.reconciler
+        .memory
+        .keys
+        .get_mut(&key("GET"))
+        .unwrap()
+        .retry_at = Some(Instant::now());
     let third = s.reconciler.cycle(&interval()).await;
     assert_eq!((third.created, third.result), (1, "converged"));
     let status = s.reconciler.shared.status();
