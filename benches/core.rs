@@ -10,7 +10,7 @@ use apigw_reconciler::diff::{DiffOptions, diff};
 use apigw_reconciler::live::memory::method_declaring;
 use apigw_reconciler::live::{LiveResource, LiveSnapshot, RestApiSummary};
 use apigw_reconciler::model::Settings;
-use apigw_reconciler::plan::{Style, render_text};
+use apigw_reconciler::render::{Style, render_text};
 use apigw_reconciler::spec::{SpecCache, load_desired_cached};
 
 const CODES: [&str; 4] = ["200", "400", "404", "500"];

@@ -12,7 +12,7 @@ pub mod jregex;
 pub mod live;
 pub mod metrics;
 pub mod model;
-pub mod plan;
+pub mod render;
 pub mod reconcile;
 pub mod redeploy;
 pub mod response_test;

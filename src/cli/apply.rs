@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::{GlobalArgs, connect, make_plan, prepare, report_calls, style};
 use crate::executor::RetryPolicy;
-use crate::plan as render;
+use crate::render;
 use crate::reconcile;
 
 pub(super) async fn execute(global: &GlobalArgs) -> ExitCode {

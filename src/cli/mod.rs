@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
-use crate::plan::Style;
+use crate::render::Style;
 use crate::reconcile;
 use crate::spec::{self, Loaded};
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::{GlobalArgs, OutputFormat, connect, make_plan, prepare, report_calls, style};
-use crate::plan as render;
+use crate::render;
 
 pub(super) async fn execute(global: &GlobalArgs, output: OutputFormat) -> ExitCode {
     let mut prepared = match prepare(global) {

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{self, ExecutionReport, Outcome, RetryPolicy};
 use crate::live::{ApiGateway, CallCounts};
-use crate::plan::{Style, describe, render_text};
+use crate::render::{Style, describe, render_text};
 use crate::reconcile;
 use crate::redeploy;
 use crate::spec::{self, DesiredSet, SpecCache};
