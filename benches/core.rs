@@ -6,12 +6,12 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use apigw_reconciler::desired::{SpecCache, load_desired_cached};
 use apigw_reconciler::diff::{DiffOptions, diff};
 use apigw_reconciler::live::memory::method_declaring;
 use apigw_reconciler::live::{LiveResource, LiveSnapshot, RestApiSummary};
 use apigw_reconciler::model::Settings;
 use apigw_reconciler::render::{Style, render_text};
-use apigw_reconciler::spec::{SpecCache, load_desired_cached};
 
 const CODES: [&str; 4] = ["200", "400", "404", "500"];
 const DOCS_PER_FILE: usize = 1_000;

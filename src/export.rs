@@ -186,8 +186,8 @@ fn reads_back(block: &str, text: &str, key_indent: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::{SourceFile, parse_files};
     use crate::live::memory::method_with_responses;
-    use crate::spec::{SourceFile, parse_files};
     use proptest::prelude::*;
 
     fn resource(path: &str, settings: Vec<(&str, Settings)>) -> LiveResource {

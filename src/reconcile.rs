@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::desired::DesiredSet;
 use crate::diff::{self, DiffError, DiffOptions, Plan};
 use crate::executor::{self, ExecutionReport, RetryPolicy};
 use crate::live::limited::RateLimited;
 use crate::live::sdk::{ConnectOptions, SdkApiGateway};
 use crate::live::{self, ApiError, ApiGateway, ApiQuery, LiveSnapshot};
 use crate::redeploy::{self, StageDeployment, StageStamps};
-use crate::spec::DesiredSet;
 
 /// The client a cycle uses: the SDK behind the configured rate limit, timeouts,
 /// region and endpoint.

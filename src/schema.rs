@@ -6,7 +6,7 @@
 use clap::ValueEnum;
 
 use crate::config::ConfigDoc;
-use crate::spec::document::{IntegrationResponseDoc, ResponseTestDoc};
+use crate::desired::document::{IntegrationResponseDoc, ResponseTestDoc};
 
 /// The document kinds with a schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,7 @@
 use apigw_reconciler::config::Config;
 use apigw_reconciler::model::HTTP_METHODS;
 use apigw_reconciler::response_test::{Outcome, run_all};
-use apigw_reconciler::spec::{SourceFile, parse_files};
+use apigw_reconciler::desired::{SourceFile, parse_files};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

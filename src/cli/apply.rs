@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use super::{GlobalArgs, connect, make_plan, prepare, report_calls, style};
 use crate::executor::RetryPolicy;
-use crate::render;
 use crate::reconcile;
+use crate::render;
 
 pub(super) async fn execute(global: &GlobalArgs) -> ExitCode {
     let mut prepared = match prepare(global) {

@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
+use crate::desired::{self, Loaded};
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
-use crate::render::Style;
 use crate::reconcile;
-use crate::spec::{self, Loaded};
+use crate::render::Style;
 
 const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
 
@@ -239,7 +239,7 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, ExitCode> {
 }
 
 fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
-    match spec::load_desired(dir) {
+    match desired::load_desired(dir) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");

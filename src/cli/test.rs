@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::{GlobalArgs, fail, load_config};
-use crate::spec;
+use crate::desired;
 
 /// Loads the desired set without running its tests as a validity check, then runs
 /// every response test.
@@ -12,7 +12,7 @@ pub(super) fn execute(global: &GlobalArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(message),
     };
-    let loaded = match spec::load_untested(&config.desired_dir) {
+    let loaded = match desired::load_untested(&config.desired_dir) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");

@@ -282,8 +282,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::desired::Location;
     use crate::live::ApiError;
-    use crate::spec::Location;
     use crate::yaml::Pos;
 
     const BACKOFF: Backoff = Backoff {

@@ -17,13 +17,13 @@ use tracing::Instrument;
 
 use crate::backoff;
 use crate::config::Config;
+use crate::desired::{self, DesiredSet, SpecCache};
 use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{self, ExecutionReport, Outcome, RetryPolicy};
 use crate::live::{ApiGateway, CallCounts};
-use crate::render::{Style, describe, render_text};
 use crate::reconcile;
 use crate::redeploy;
-use crate::spec::{self, DesiredSet, SpecCache};
+use crate::render::{Style, describe, render_text};
 use crate::status::{CycleSummary, DriftEvent, KeyState, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 use memory::{Decision, Memory, Recorded, Situation};
@@ -84,7 +84,7 @@ impl<C: ApiGateway> Reconciler<C> {
 
     /// Load the desired directory; keep the last valid set when it is invalid.
     fn load(&mut self, files_may_have_changed: bool) {
-        match spec::load_desired_cached(&self.config.desired_dir, &mut self.spec_cache) {
+        match desired::load_desired_cached(&self.config.desired_dir, &mut self.spec_cache) {
             Ok(loaded) => {
                 if files_may_have_changed {
                     for warning in &loaded.warnings {

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::desired::{ApiRef, DesiredSet, Location, ResourceRef, Spec, State};
 use crate::live::{LiveResource, LiveSnapshot, RestApiSummary};
 use crate::model::{Key, Settings};
-use crate::spec::{ApiRef, DesiredSet, Location, ResourceRef, Spec, State};
 
 /// Settings of a diff that come from the config.
 #[derive(Clone, Debug)]

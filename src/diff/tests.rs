@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
+use crate::desired::SourceFile;
 use crate::executor::{self, Outcome, RetryPolicy};
 use crate::live::memory::{MemoryApiGateway, method_declaring};
 use crate::live::{ApiError, FailureKind, LiveMethod};
-use crate::spec::SourceFile;
 use crate::vecmap::VecMap;
 use crate::yaml::Pos;
 
@@ -787,7 +787,7 @@ fn executing_a_plan_on_the_fake_converges() {
     let desired_text = "kind: IntegrationResponse\nrestApiName: Shop\nresourcePath: /orders\nhttpMethod: GET\nstatusCode: 400\n\
         selectionPattern: '4\\d{2}'\nresponseTemplates:\n  application/json: '{\"e\": 1}'\n  text/plain: ''\n---\n\
         kind: IntegrationResponse\nrestApiName: Shop\nresourcePath: /orders\nhttpMethod: GET\nstatusCode: '200'\nselectionPattern: '-'\n";
-    let desired = crate::spec::parse_files(&[SourceFile {
+    let desired = crate::desired::parse_files(&[SourceFile {
         display_name: "d.yaml".into(),
         bytes: desired_text.as_bytes().to_vec(),
     }])

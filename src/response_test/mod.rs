@@ -17,8 +17,8 @@ use std::sync::Arc;
 pub use report::{Outcome, TestRun, run_all};
 pub use simulate::{Response, Simulation, simulate};
 
-use crate::spec::document::IntegrationKind;
-use crate::spec::{ApiRef, Location, ResourceRef};
+use crate::desired::document::IntegrationKind;
+use crate::desired::{ApiRef, Location, ResourceRef};
 
 /// One validated `kind: ResponseTest` document.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use similar::TextDiff;
 
 use super::{ResponseTest, Simulation, simulate};
-use crate::spec::{DesiredSet, SpecError};
+use crate::desired::{DesiredSet, SpecError};
 
 /// How one test went.
 #[derive(Clone, Debug)]

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use super::{Backend, ResponseTest};
+use crate::desired::document::IntegrationKind;
+use crate::desired::{DesiredSet, Spec, State};
 use crate::jregex;
-use crate::spec::document::IntegrationKind;
-use crate::spec::{DesiredSet, Spec, State};
 use crate::vtl;
 
 /// What the client gets.

@@ -3,7 +3,7 @@
 //! loader reads them, so what is tested is what a user writes.
 
 use super::*;
-use crate::spec::{DesiredSet, SourceFile, parse_files};
+use crate::desired::{DesiredSet, SourceFile, parse_files};
 
 const SPECS: &str = "d/api.yaml";
 const TESTS: &str = "d/api.tests.yaml";
