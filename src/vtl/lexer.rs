@@ -790,19 +790,30 @@ fn float_len(s: &[char], p: usize) -> usize {
 #[derive(Clone, Debug)]
 pub(crate) struct Token {
     pub kind: Kind,
-    pub image: String,
-    /// Character offsets into the template (begin inclusive, end exclusive).
+    /// Character offsets into the template (begin inclusive, end exclusive): the
+    /// token's image, MORE prefixes included, is `src[begin..end]` (see [`Token::image`]);
+    /// it is made only where the parser needs it, so copying a token allocates nothing.
     pub begin: usize,
+    pub end: usize,
     /// `NodeUtils.getSpecialText` of the special tokens before this one, and whether the
     /// nearest of them starts with "##" (then Velocity ignores them).
     pub special: Option<(String, bool)>,
 }
 
 impl Token {
+    /// The token's text. A `Dot` is `.` whatever prefix it was matched with (the
+    /// lexical action of `<DOT>` replaces its image).
+    pub fn image(&self, src: &[char]) -> String {
+        if self.kind == Kind::Dot {
+            return ".".to_owned();
+        }
+        src[self.begin..self.end].iter().collect()
+    }
+
     /// `NodeUtils.tokenLiteral`: how a token renders as text.
-    pub fn literal(&self) -> String {
+    pub fn literal(&self, src: &[char]) -> String {
         let mut s = String::new();
-        self.push_literal(&self.image, &mut s);
+        self.push_literal(&self.image(src), &mut s);
         s
     }
 
@@ -961,8 +972,8 @@ impl<'a> Lexer<'a> {
             if self.pos >= self.src.len() {
                 return Ok(Token {
                     kind: Kind::Eof,
-                    image: String::new(),
                     begin,
+                    end: begin,
                     special: special_text(&specials),
                 });
             }
@@ -1000,13 +1011,11 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                     Class::Token => {
-                        let mut image = String::with_capacity(end - begin);
-                        image.extend(&self.src[begin..end]);
-                        self.token_action(kind, &mut image);
+                        self.token_action(kind, begin);
                         return Ok(Token {
                             kind,
-                            image,
                             begin,
+                            end: self.pos,
                             special: special_text(&specials),
                         });
                     }
@@ -1055,7 +1064,8 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn token_action(&mut self, kind: Kind, image: &mut String) {
+    /// The lexical actions; `begin` is where the token (with its MORE prefixes) began.
+    fn token_action(&mut self, kind: Kind, begin: usize) {
         use Kind::*;
         match kind {
             IndexLBracket => {
@@ -1108,9 +1118,9 @@ impl<'a> Lexer<'a> {
             }
             IfDirective | ElseIfDirective => self.switch_to(State::Directive),
             IntegerLiteral => {
-                if image.ends_with("..") {
+                // `1..` is matched whole, then gives its `..` back
+                if self.pos - begin >= 2 && self.src[self.pos - 2..self.pos] == ['.', '.'] {
                     self.pos -= 2;
-                    image.truncate(image.len() - 2);
                 }
                 if self.lparen == 0
                     && !self.in_set
@@ -1127,7 +1137,6 @@ impl<'a> Lexer<'a> {
             }
             Dot => {
                 self.pos -= 1;
-                *image = ".".to_string();
                 self.switch_to(State::RefModifier);
             }
             RCurly => {
@@ -1234,7 +1243,7 @@ mod tests {
             if tok.kind == Kind::Eof {
                 return out;
             }
-            out.push((tok.kind, tok.image));
+            out.push((tok.kind, tok.image(&cs)));
         }
     }
 

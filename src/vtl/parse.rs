@@ -151,6 +151,8 @@ fn is_directive(name: &str) -> bool {
 
 pub(crate) struct Parser<'a> {
     lexer: Lexer<'a>,
+    /// The template's characters (tokens' images are slices of them).
+    src: &'a [char],
     toks: Vec<Token>,
     idx: usize,
     depth: usize,
@@ -166,6 +168,7 @@ impl<'a> Parser<'a> {
     pub fn new(src: &'a [char], base: usize, depth: usize) -> Self {
         Parser {
             lexer: Lexer::new(src),
+            src,
             toks: Vec::new(),
             idx: 0,
             depth,
@@ -286,7 +289,7 @@ impl<'a> Parser<'a> {
                 format!("unexpected end of template, expected {what}"),
             ));
         }
-        let shown: String = t.image.chars().take(20).collect();
+        let shown: String = t.image(self.src).chars().take(20).collect();
         let msg = match t.kind {
             Kind::End => "#end without a matching #if or #foreach".to_string(),
             Kind::ElseDirective => "#else without a matching #if".to_string(),
@@ -384,7 +387,7 @@ impl<'a> Parser<'a> {
             Textblock => {
                 let t = self.next()?;
                 let inner: String = {
-                    let cs: Vec<char> = t.image.chars().collect();
+                    let cs: Vec<char> = t.image(self.src).chars().collect();
                     cs[3..cs.len() - 3].iter().collect()
                 };
                 Ok(Some(Node::Text(inner.into())))
@@ -392,14 +395,16 @@ impl<'a> Parser<'a> {
             SetDirective => self.set_directive().map(Some),
             EscapeDirective => {
                 let t = self.next()?;
-                Ok(Some(Node::Text(escaped_directive(&t.image).into())))
+                Ok(Some(Node::Text(
+                    escaped_directive(&t.image(self.src)).into(),
+                )))
             }
             DoubleEscape => self.escape().map(Some),
             Word | BracketedWord => self.directive(),
             _ => {
                 // Text()
                 let t = self.next()?;
-                Ok(Some(Node::Text(t.literal().into())))
+                Ok(Some(Node::Text(t.literal(self.src).into())))
             }
         }
     }
@@ -412,7 +417,7 @@ impl<'a> Parser<'a> {
         if t.kind == Kind::SingleLineCommentStart && self.peek(0)? == Kind::SingleLineComment {
             self.skip()?;
         }
-        let img = &t.image;
+        let img = &t.image(self.src);
         let cut = match (img.find("##"), img.find("#*")) {
             (None, None) => return Ok(None),
             (Some(a), None) => a,
@@ -442,7 +447,7 @@ impl<'a> Parser<'a> {
             next.kind,
             Kind::IfDirective | Kind::ElseDirective | Kind::ElseIfDirective | Kind::End
         );
-        let tag: String = next.image.chars().skip(1).collect();
+        let tag: String = next.image(self.src).chars().skip(1).collect();
         if is_directive(&tag) {
             control = true;
         }
@@ -492,7 +497,7 @@ impl<'a> Parser<'a> {
     /// Expression() <RPAREN> [<NEWLINE>]
     fn set_directive(&mut self) -> PResult<Node> {
         let t = self.next()?;
-        let pos = t.begin + t.image.find('#').unwrap_or(0);
+        let pos = t.begin + t.image(self.src).find('#').unwrap_or(0);
         if self.peek(0)? == Kind::Whitespace {
             self.skip()?;
         }
@@ -521,10 +526,10 @@ impl<'a> Parser<'a> {
         let first_idx = self.idx;
         let t = self.next()?;
         let name: String = if t.kind == Kind::BracketedWord {
-            let cs: Vec<char> = t.image.chars().collect();
+            let cs: Vec<char> = t.image(self.src).chars().collect();
             cs[2..cs.len() - 1].iter().collect()
         } else {
-            t.image.chars().skip(1).collect()
+            t.image(self.src).chars().skip(1).collect()
         };
         let known = is_directive(&name);
         let block = match name.as_str() {
@@ -544,7 +549,7 @@ impl<'a> Parser<'a> {
                     format!("#{name} needs its arguments in parentheses"),
                 )),
                 // an unknown name is an undefined macro call: its text renders as written
-                _ => Ok(Some(Node::Text(t.image.into()))),
+                _ => Ok(Some(Node::Text(t.image(self.src).into()))),
             };
         }
         match name.as_str() {
@@ -619,7 +624,7 @@ impl<'a> Parser<'a> {
             let _ = rp;
             let s: String = self.toks[first_idx..self.idx]
                 .iter()
-                .map(|tk| tk.image.as_str())
+                .map(|tk| tk.image(self.src))
                 .collect();
             return Ok(Some(Node::Text(s.into())));
         }
@@ -688,7 +693,7 @@ impl<'a> Parser<'a> {
             Identifier | LCurly => Ok(Expr::Ref(Box::new(self.reference()?))),
             Word => {
                 let t = self.next()?;
-                Ok(Expr::Word(t.image.into()))
+                Ok(Expr::Word(t.image(self.src).into()))
             }
             StringLiteral => self.string_literal(),
             IntegerLiteral => self.integer_literal(),
@@ -745,9 +750,9 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(Kind::RefMod2RParen, "')' closing the method call")?;
-                parts.push(Part::Method(id.image.into(), args, id.begin));
+                parts.push(Part::Method(id.image(self.src).into(), args, id.begin));
             } else {
-                parts.push(Part::Prop(id.image.into(), id.begin));
+                parts.push(Part::Prop(id.image(self.src).into(), id.begin));
             }
             self.indexes(&mut parts)?;
         }
@@ -761,6 +766,7 @@ impl<'a> Parser<'a> {
         }
         self.leave();
         Ok(make_ref(
+            self.src,
             first,
             root_tok,
             parts,
@@ -985,7 +991,7 @@ impl<'a> Parser<'a> {
 
     fn string_literal(&mut self) -> PResult<Expr> {
         let t = self.next()?;
-        let img: Vec<char> = t.image.chars().collect();
+        let img: Vec<char> = t.image(self.src).chars().collect();
         let quote = img[0];
         let mut image: String = img[1..img.len() - 1].iter().collect();
         if quote == '"' {
@@ -996,7 +1002,8 @@ impl<'a> Parser<'a> {
             image = image.replace(&doubled, &quote.to_string());
         }
         let has_line_comment = image.contains("##");
-        let interpolate = quote == '"' && (t.image.contains('$') || t.image.contains('#'));
+        let interpolate =
+            quote == '"' && (t.image(self.src).contains('$') || t.image(self.src).contains('#'));
         let interp = if interpolate {
             let mut text = image.clone();
             if !has_line_comment {
@@ -1020,7 +1027,8 @@ impl<'a> Parser<'a> {
 
     fn integer_literal(&mut self) -> PResult<Expr> {
         let t = self.next()?;
-        let s = t.image.as_str();
+        let image = t.image(self.src);
+        let s = image.as_str();
         if let Ok(v) = s.parse::<i32>() {
             return Ok(Expr::Int(IntLit::Int(v)));
         }
@@ -1035,9 +1043,9 @@ impl<'a> Parser<'a> {
 
     fn float_literal(&mut self) -> PResult<Expr> {
         let t = self.next()?;
-        match t.image.parse::<f64>() {
+        match t.image(self.src).parse::<f64>() {
             Ok(v) => Ok(Expr::Float(v)),
-            Err(_) => Err(self.err_at(t.begin, format!("bad number {}", t.image))),
+            Err(_) => Err(self.err_at(t.begin, format!("bad number {}", t.image(self.src)))),
         }
     }
 
@@ -1200,8 +1208,14 @@ impl<'a> Parser<'a> {
 /// ASTReference.getRoot and init: the escape prefix, glued prefix, null text and root name
 /// from the reference's first token.
 /// `rest`: the reference's tokens after `first`.
-fn make_ref(first: Token, root_tok: Option<Token>, parts: Vec<Part>, rest: &[Token]) -> Ref {
-    let mut image = first.image.clone();
+fn make_ref(
+    src: &[char],
+    first: Token,
+    root_tok: Option<Token>,
+    parts: Vec<Part>,
+    rest: &[Token],
+) -> Ref {
+    let mut image = first.image(src).clone();
     let mut esc_prefix = String::new();
     let mut more_prefix = String::new();
     let mut escaped = false;
@@ -1209,7 +1223,7 @@ fn make_ref(first: Token, root_tok: Option<Token>, parts: Vec<Part>, rest: &[Tok
         let mut s = String::new();
         first.push_literal(img, &mut s);
         for t in rest {
-            t.push_literal(&t.image, &mut s);
+            t.push_literal(&t.image(src), &mut s);
         }
         s
     };
@@ -1262,13 +1276,13 @@ fn make_ref(first: Token, root_tok: Option<Token>, parts: Vec<Part>, rest: &[Tok
         }
         let root = match image.strip_prefix("$!") {
             Some(rest) if !rest.starts_with('{') => rest.to_string(),
-            _ => root_tok.map(|t| t.image).unwrap_or_default(),
+            _ => root_tok.map(|t| t.image(src)).unwrap_or_default(),
         };
         (RefKind::Quiet, root)
     } else if image == "${" {
         (
             RefKind::Formal,
-            root_tok.map(|t| t.image).unwrap_or_default(),
+            root_tok.map(|t| t.image(src)).unwrap_or_default(),
         )
     } else if let Some(r) = image.strip_prefix('$') {
         (RefKind::Normal, r.to_string())
