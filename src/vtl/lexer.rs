@@ -810,6 +810,15 @@ impl Token {
         src[self.begin..self.end].iter().collect()
     }
 
+    /// The characters the token was matched from (for every kind but `Dot`, its image).
+    pub fn chars<'s>(&self, src: &'s [char]) -> &'s [char] {
+        debug_assert!(
+            self.kind != Kind::Dot,
+            "a Dot's image is not its characters"
+        );
+        &src[self.begin..self.end]
+    }
+
     /// `NodeUtils.tokenLiteral`: how a token renders as text.
     pub fn literal(&self, src: &[char]) -> String {
         let mut s = String::new();

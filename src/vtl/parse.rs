@@ -386,10 +386,8 @@ impl<'a> Parser<'a> {
             SingleLineCommentStart | MultiLineComment | FormalComment => self.comment(),
             Textblock => {
                 let t = self.next()?;
-                let inner: String = {
-                    let cs: Vec<char> = t.image(self.src).chars().collect();
-                    cs[3..cs.len() - 3].iter().collect()
-                };
+                let cs = t.chars(self.src);
+                let inner: String = cs[3..cs.len() - 3].iter().collect();
                 Ok(Some(Node::Text(inner.into())))
             }
             SetDirective => self.set_directive().map(Some),
@@ -526,10 +524,10 @@ impl<'a> Parser<'a> {
         let first_idx = self.idx;
         let t = self.next()?;
         let name: String = if t.kind == Kind::BracketedWord {
-            let cs: Vec<char> = t.image(self.src).chars().collect();
+            let cs = t.chars(self.src);
             cs[2..cs.len() - 1].iter().collect()
         } else {
-            t.image(self.src).chars().skip(1).collect()
+            t.chars(self.src)[1..].iter().collect()
         };
         let known = is_directive(&name);
         let block = match name.as_str() {
@@ -991,7 +989,7 @@ impl<'a> Parser<'a> {
 
     fn string_literal(&mut self) -> PResult<Expr> {
         let t = self.next()?;
-        let img: Vec<char> = t.image(self.src).chars().collect();
+        let img = t.chars(self.src);
         let quote = img[0];
         let mut image: String = img[1..img.len() - 1].iter().collect();
         if quote == '"' {
@@ -1002,8 +1000,7 @@ impl<'a> Parser<'a> {
             image = image.replace(&doubled, &quote.to_string());
         }
         let has_line_comment = image.contains("##");
-        let interpolate =
-            quote == '"' && (t.image(self.src).contains('$') || t.image(self.src).contains('#'));
+        let interpolate = quote == '"' && img.iter().any(|c| matches!(c, '$' | '#'));
         let interp = if interpolate {
             let mut text = image.clone();
             if !has_line_comment {
