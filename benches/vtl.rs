@@ -53,6 +53,28 @@ fn main() {
         ("seed (XML)", SEED.to_owned(), body(0)),
         ("10 KiB #foreach", big, body(100)),
     ];
+    // A fixed amount of work instead of a timed rate, for instruction counts that do not
+    // depend on the machine's load: `VTL_BENCH_ITERS=2000 valgrind --tool=callgrind
+    // target/release/deps/vtl-* --bench`;
+    // `VTL_BENCH_ONLY=seed` runs only the cases whose name contains it.
+    if let Some(iters) = std::env::var("VTL_BENCH_ITERS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let only = std::env::var("VTL_BENCH_ONLY").unwrap_or_default();
+        for (name, text, body) in cases.iter().filter(|(n, ..)| n.contains(only.as_str())) {
+            let template = vtl::parse(text).unwrap();
+            let inputs = Inputs {
+                body: body.clone(),
+                ..Inputs::default()
+            };
+            for _ in 0..iters {
+                black_box(vtl::render(&template, black_box(&inputs)).unwrap());
+            }
+            println!("{name}: {iters} renders");
+        }
+        return;
+    }
     println!("| template | size | parses/s | renders/s (parsed once) | output |");
     println!("|---|---:|---:|---:|---:|");
     for (name, text, body) in cases {
