@@ -15,6 +15,7 @@
 //!   when failure pops the marker the caller's "atom failed" branch runs.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use super::classes::ascii_to_lower;
 use super::parse::{BOUND_LEFT, BOUND_NONE, BOUND_RIGHT, Kind, NONE, Program, Qtype, SliceMode};
@@ -22,6 +23,12 @@ use super::unicode as u;
 
 /// Work budget of one matching call, in machine steps (node visits and backtracks).
 pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
+
+/// The backtrack stack's most frames (64 bytes each: 32 MiB), whatever the step budget.
+const MAX_STACK_FRAMES: u64 = 1 << 19;
+
+/// Steps between two looks at the clock: reading it costs about as much as 20 steps.
+const CLOCK_EVERY: u64 = 1 << 14;
 
 #[derive(Clone, Copy, Debug)]
 enum Flow {
@@ -206,9 +213,14 @@ enum Frame {
     Choice(Choice),
 }
 
-/// The step budget ran out.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Exhausted;
+/// Why the matcher stopped before an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Exhausted {
+    /// The step budget (or the backtrack stack's bound) ran out.
+    Steps,
+    /// The deadline passed.
+    Deadline,
+}
 
 /// Java's Matcher state for one input.
 pub(super) struct Vm<'a> {
@@ -224,8 +236,11 @@ pub(super) struct Vm<'a> {
     lookbehind_to: i64,
     end_anchor: bool,
     stack: Vec<Frame>,
-    steps: u64,
+    /// Steps taken by this machine (all its calls).
+    pub steps: u64,
     budget: u64,
+    deadline: Option<Instant>,
+    next_clock: u64,
 }
 
 fn is_line_term(ch: u32) -> bool {
@@ -233,7 +248,13 @@ fn is_line_term(ch: u32) -> bool {
 }
 
 impl<'a> Vm<'a> {
-    pub fn new(prog: &'a Program, input: &'a [u32], budget: u64) -> Self {
+    /// A machine that may take `budget` steps in all and must stop at `deadline`.
+    pub fn new(
+        prog: &'a Program,
+        input: &'a [u32],
+        budget: u64,
+        deadline: Option<Instant>,
+    ) -> Self {
         Vm {
             prog,
             input,
@@ -248,8 +269,11 @@ impl<'a> Vm<'a> {
             lookbehind_to: 0,
             end_anchor: false,
             stack: Vec::new(),
-            steps: 0,
+            // Setting up the registers is work too (a pattern may have 60,000 groups).
+            steps: (prog.group_count + prog.local_count + prog.memo_count) as u64 / 8,
             budget,
+            deadline,
+            next_clock: CLOCK_EVERY,
         }
     }
 
@@ -259,6 +283,7 @@ impl<'a> Vm<'a> {
     }
 
     fn prepare(&mut self, from: usize) {
+        self.steps += (self.groups.len() + self.memo.len()) as u64 / 8;
         self.first = from as i64;
         self.old_last = if self.old_last < 0 {
             from as i64
@@ -324,15 +349,23 @@ impl<'a> Vm<'a> {
         self.search(next as usize)
     }
 
-    /// Counts a step; also bounds the backtrack stack (64-byte frames) to half the budget,
-    /// so the default budget caps the matcher's memory at about 32 MiB.
+    /// Counts a step; also bounds the backtrack stack (64-byte frames) to half the budget
+    /// and to [`MAX_STACK_FRAMES`], so the matcher's memory stays under 32 MiB; looks at
+    /// the clock every [`CLOCK_EVERY`] steps.
+    #[inline]
     fn tick(&mut self) -> Result<(), Exhausted> {
         self.steps += 1;
-        if self.steps > self.budget || self.stack.len() as u64 > self.budget / 2 {
-            Err(Exhausted)
-        } else {
-            Ok(())
+        let stack = self.stack.len() as u64;
+        if self.steps > self.budget || stack > self.budget / 2 || stack > MAX_STACK_FRAMES {
+            return Err(Exhausted::Steps);
         }
+        if self.steps >= self.next_clock {
+            self.next_clock = self.steps + CLOCK_EVERY;
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Exhausted::Deadline);
+            }
+        }
+        Ok(())
     }
 
     fn run(&mut self, pc: usize, i: usize) -> Result<bool, Exhausted> {
@@ -559,6 +592,7 @@ impl<'a> Vm<'a> {
                 Flow::Fail
             }
             Kind::CharProperty(p) | Kind::NfcCharProperty(p) => {
+                self.steps += u64::from(self.prog.nodes[pc].cost);
                 if i < to && p.is(input[i]) {
                     Flow::Go(next, i + 1)
                 } else {
@@ -617,12 +651,22 @@ impl<'a> Vm<'a> {
                 Qtype::Independent => self.call_atom(*atom, i, Cont::Then { next }),
             },
             Kind::CharPropertyGreedy { pred, cmin } => {
+                let cost = u64::from(self.prog.nodes[pc].cost);
                 let mut j = i;
-                while j < to && pred.is(input[j]) {
-                    j += 1;
+                if cost == 0 {
+                    while j < to && pred.is(input[j]) {
+                        j += 1;
+                    }
+                    self.steps += (j - i) as u64 / 16;
+                } else {
+                    // An expensive class pays per character, and stops at the budget
+                    // (the next tick reports it).
+                    while j < to && self.steps <= self.budget && pred.is(input[j]) {
+                        self.steps += cost;
+                        j += 1;
+                    }
                 }
                 let n = (j - i) as i64;
-                self.steps += n as u64 / 16;
                 if n < *cmin as i64 {
                     return Flow::Fail;
                 }

@@ -51,11 +51,16 @@ mod unicode;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use matcher::DEFAULT_STEP_BUDGET;
 
 /// Unicode data version the tables were generated from (the JDK's `java.version`).
 pub const JAVA_VERSION: &str = tables::JAVA_VERSION;
+
+/// Steps charged per byte of input decoded for a matching call (decoding and
+/// allocating the code point array costs about an eighth of a matcher step per byte).
+const DECODE_BYTES_PER_STEP: u64 = 8;
 
 /// A compiled Java regular expression. Cheap to clone (the program is shared); `Send` and
 /// `Sync`.
@@ -106,24 +111,118 @@ impl fmt::Display for PatternError {
 
 impl std::error::Error for PatternError {}
 
-/// The step budget of one call was exhausted (catastrophic backtracking); Java would keep
-/// going (or overflow its stack).
+/// A budget ran out before the matcher had an answer (Java would keep going, or
+/// overflow its stack).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatchError {
-    pub budget: u64,
+pub enum MatchError {
+    /// The [`Meter`]'s steps were used up (catastrophic backtracking, or a lot of
+    /// matching over large inputs).
+    Steps { budget: u64 },
+    /// The [`Meter`]'s deadline passed.
+    Deadline,
 }
 
 impl fmt::Display for MatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "regular expression gave up after {} steps (too much backtracking)",
-            self.budget
-        )
+        match self {
+            MatchError::Steps { budget } => write!(
+                f,
+                "regular expression matching used up its budget of {budget} steps (catastrophic \
+                 backtracking, or much matching over large input)"
+            ),
+            MatchError::Deadline => {
+                f.write_str("the deadline passed while a regular expression was matching")
+            }
+        }
     }
 }
 
 impl std::error::Error for MatchError {}
+
+/// Work done by compiling and matching, counted across calls: give one meter to every
+/// call made for one piece of untrusted input (a whole template render, a whole test),
+/// so that a budget cannot be renewed by calling again. Counts the matcher's steps (node
+/// visits, backtracks, character class tests weighted by the class's size), decoding
+/// the input, setting up the registers, and compiling (proportional to the pattern's
+/// length and node count). Also carries a deadline, looked at every few thousand steps.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    limit: u64,
+    used: u64,
+    deadline: Option<Instant>,
+}
+
+impl Meter {
+    /// A meter allowing `limit` steps in all, with no deadline.
+    pub fn new(limit: u64) -> Meter {
+        Meter {
+            limit,
+            used: 0,
+            deadline: None,
+        }
+    }
+
+    /// The same meter, stopping work at `deadline` too.
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Meter {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Steps counted so far.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// The step budget.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+
+    fn exceeded(&self) -> MatchError {
+        MatchError::Steps { budget: self.limit }
+    }
+
+    /// Counts `steps` of work done outside the matcher; an error once the budget is
+    /// used up or the deadline has passed.
+    pub fn charge(&mut self, steps: u64) -> Result<(), MatchError> {
+        self.used = self.used.saturating_add(steps);
+        if self.used > self.limit {
+            return Err(self.exceeded());
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(MatchError::Deadline);
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Pattern::compile_metered`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileError {
+    /// Java would refuse the pattern too.
+    Syntax(PatternError),
+    /// Compiling it would exceed the meter's budget.
+    Budget(MatchError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Syntax(e) => e.fmt(f),
+            CompileError::Budget(e) => write!(f, "compiling the pattern: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
 
 /// Why [`Pattern::replace_all`] failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,7 +330,21 @@ impl Pattern {
         })
     }
 
-    /// The same pattern with another per-call step budget.
+    /// [`Pattern::compile`] paid from `meter`: compiling is linear in the pattern's
+    /// length, which is charged before any work, and its node count after.
+    pub fn compile_metered(pattern: &str, meter: &mut Meter) -> Result<Pattern, CompileError> {
+        meter
+            .charge(pattern.len() as u64)
+            .map_err(CompileError::Budget)?;
+        let compiled = Pattern::compile(pattern).map_err(CompileError::Syntax)?;
+        meter
+            .charge(compiled.prog.nodes.len() as u64)
+            .map_err(CompileError::Budget)?;
+        Ok(compiled)
+    }
+
+    /// The same pattern with another per-call step budget (for the methods that take no
+    /// [`Meter`]).
     pub fn with_step_budget(mut self, steps: u64) -> Pattern {
         self.budget = steps;
         self
@@ -249,51 +362,73 @@ impl Pattern {
 
     /// The group number of a named group `(?<name>...)`.
     pub fn group_index(&self, name: &str) -> Option<usize> {
-        self.prog
-            .named_groups
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, g)| *g)
+        self.prog.named_groups.get(name).copied()
     }
 
-    fn err(&self) -> MatchError {
-        MatchError {
-            budget: self.budget,
-        }
+    /// A meter for one call of the methods that take none.
+    fn own_meter(&self) -> Meter {
+        Meter::new(self.budget)
+    }
+
+    /// Runs `f` on a machine paid from `meter`.
+    fn run<T>(
+        &self,
+        cps: &[u32],
+        meter: &mut Meter,
+        f: impl FnOnce(&mut matcher::Vm<'_>) -> Result<T, matcher::Exhausted>,
+    ) -> Result<T, MatchError> {
+        let mut vm = matcher::Vm::new(&self.prog, cps, meter.remaining(), meter.deadline);
+        let result = f(&mut vm);
+        meter.used = meter.used.saturating_add(vm.steps);
+        result.map_err(|e| match e {
+            matcher::Exhausted::Steps => meter.exceeded(),
+            matcher::Exhausted::Deadline => MatchError::Deadline,
+        })
     }
 
     /// Java's `Pattern.matcher(input).matches()`: must match the whole input.
     pub fn matches(&self, input: &str) -> Result<bool, MatchError> {
+        self.matches_metered(input, &mut self.own_meter())
+    }
+
+    /// [`Pattern::matches`] paid from `meter`.
+    pub fn matches_metered(&self, input: &str, meter: &mut Meter) -> Result<bool, MatchError> {
+        meter.charge(input.len() as u64 / DECODE_BYTES_PER_STEP)?;
         let cps: Vec<u32> = input.chars().map(|c| c as u32).collect();
-        let mut vm = matcher::Vm::new(&self.prog, &cps, self.budget);
-        vm.matches().map_err(|_| self.err())
+        self.run(&cps, meter, |vm| vm.matches())
     }
 
     /// Java's `Matcher.find(start)`: the first match starting at or after byte offset
     /// `start` (rounded up to a character boundary), with group spans as byte offsets.
     /// `\G` matches at `start`. Returns `None` when `start > input.len()` (Java throws).
     pub fn find_at(&self, input: &str, start: usize) -> Result<Option<Captures>, MatchError> {
-        if start > input.len() {
-            return Ok(None);
-        }
-        let text = Text::new(input);
-        let from = text.offsets.partition_point(|&o| o < start);
-        let mut vm = matcher::Vm::new(&self.prog, &text.cps, self.budget);
-        if vm.search(from).map_err(|_| self.err())? {
-            Ok(Some(captures(&vm, &text)))
-        } else {
-            Ok(None)
-        }
+        self.searcher(input, &mut self.own_meter())?
+            .find_at(start, &mut self.own_meter())
+    }
+
+    /// A [`Searcher`] over `input` (decoded once, paid from `meter`), for many finds.
+    pub fn searcher<'a>(
+        &'a self,
+        input: &'a str,
+        meter: &mut Meter,
+    ) -> Result<Searcher<'a>, MatchError> {
+        meter.charge(input.len() as u64 / DECODE_BYTES_PER_STEP)?;
+        Ok(Searcher {
+            pattern: self,
+            text: Text::new(input),
+        })
     }
 
     /// Every match of Java's `while (m.find())` loop over `input`.
     pub fn find_all(&self, input: &str) -> Result<Vec<Captures>, MatchError> {
         let text = Text::new(input);
-        let mut vm = matcher::Vm::new(&self.prog, &text.cps, self.budget);
         let mut out = Vec::new();
-        while vm.find_next().map_err(|_| self.err())? {
-            out.push(captures(&vm, &text));
-        }
+        self.run(&text.cps, &mut self.own_meter(), |vm| {
+            while vm.find_next()? {
+                out.push(captures(vm, &text));
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -301,16 +436,29 @@ impl Pattern {
     /// `${name}` and `\x` in `replacement` as Java reads them, with Java's errors.
     pub fn replace_all(&self, input: &str, replacement: &str) -> Result<String, ReplaceError> {
         let text = Text::new(input);
-        let mut vm = matcher::Vm::new(&self.prog, &text.cps, self.budget);
         let mut out = String::new();
         let mut last_append = 0usize;
         let mut any = false;
-        while vm.find_next().map_err(|_| self.err())? {
-            any = true;
-            let expanded = self.expand(replacement, &vm, input, &text)?;
-            out.push_str(&input[last_append..text.byte(vm.first)]);
-            out.push_str(&expanded);
-            last_append = text.byte(vm.last);
+        let mut failed = None;
+        self.run(&text.cps, &mut self.own_meter(), |vm| {
+            while vm.find_next()? {
+                any = true;
+                match self.expand(replacement, vm, input, &text) {
+                    Ok(expanded) => {
+                        out.push_str(&input[last_append..text.byte(vm.first)]);
+                        out.push_str(&expanded);
+                        last_append = text.byte(vm.last);
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
         }
         if !any {
             return Ok(input.to_string());
@@ -424,17 +572,19 @@ impl Pattern {
     /// itself when nothing matches.
     pub fn split(&self, input: &str) -> Result<Vec<String>, MatchError> {
         let text = Text::new(input);
-        let mut vm = matcher::Vm::new(&self.prog, &text.cps, self.budget);
         let mut index = 0usize;
         let mut list: Vec<String> = Vec::new();
-        while vm.find_next().map_err(|_| self.err())? {
-            let (start, end) = (text.byte(vm.first), text.byte(vm.last));
-            if index == 0 && start == 0 && start == end {
-                continue;
+        self.run(&text.cps, &mut self.own_meter(), |vm| {
+            while vm.find_next()? {
+                let (start, end) = (text.byte(vm.first), text.byte(vm.last));
+                if index == 0 && start == 0 && start == end {
+                    continue;
+                }
+                list.push(input[index..start].to_string());
+                index = end;
             }
-            list.push(input[index..start].to_string());
-            index = end;
-        }
+            Ok(())
+        })?;
         if index == 0 {
             return Ok(vec![input.to_string()]);
         }
@@ -446,5 +596,108 @@ impl Pattern {
     }
 }
 
+/// An input decoded once for many finds (`Matcher.find(int)` called again and again),
+/// each paid from the caller's [`Meter`].
+pub struct Searcher<'a> {
+    pattern: &'a Pattern,
+    text: Text,
+}
+
+impl Searcher<'_> {
+    /// `Matcher.find(start)`: the first match starting at or after byte offset `start`
+    /// (rounded up to a character boundary); `None` when `start` is past the end.
+    pub fn find_at(&self, start: usize, meter: &mut Meter) -> Result<Option<Captures>, MatchError> {
+        let text = &self.text;
+        if start > *text.offsets.last().unwrap_or(&0) {
+            return Ok(None);
+        }
+        let from = text.offsets.partition_point(|&o| o < start);
+        self.pattern.run(&text.cps, meter, |vm| {
+            Ok(vm.search(from)?.then(|| captures(vm, text)))
+        })
+    }
+}
+
 #[cfg(test)]
 mod golden_tests;
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn one_meter_is_one_budget_across_calls() {
+        let p = Pattern::compile("(a|b)*c").unwrap();
+        let input = "ab".repeat(2000);
+        let mut probe = Meter::new(u64::MAX);
+        assert!(!p.matches_metered(&input, &mut probe).unwrap());
+        let one_call = probe.used();
+        // A budget for one and a half calls: the first passes, the second runs out.
+        let mut meter = Meter::new(one_call * 3 / 2);
+        assert!(p.matches_metered(&input, &mut meter).is_ok());
+        assert_eq!(
+            p.matches_metered(&input, &mut meter),
+            Err(MatchError::Steps {
+                budget: one_call * 3 / 2
+            })
+        );
+    }
+
+    #[test]
+    fn many_finds_over_one_input_share_the_meter_and_decode_it_once() {
+        let p = Pattern::compile("a").unwrap();
+        let input = "a".repeat(100_000);
+        let mut meter = Meter::new(u64::MAX);
+        let searcher = p.searcher(&input, &mut meter).unwrap();
+        let mut at = 0;
+        let mut found = 0;
+        while let Some(m) = searcher.find_at(at, &mut meter).unwrap() {
+            found += 1;
+            at = m.end();
+        }
+        assert_eq!(found, 100_000);
+        // Linear: a few steps per find, not a decoding of the whole input per find.
+        assert!(meter.used() < 2_000_000, "{}", meter.used());
+    }
+
+    #[test]
+    fn compiling_is_paid_for_and_linear() {
+        // 60,000 named groups took 17 s when names were looked up in a list.
+        let pattern: String = (0..60_000).map(|i| format!("(?<g{i}>x)")).collect();
+        let mut meter = Meter::new(u64::MAX);
+        let p = Pattern::compile_metered(&pattern, &mut meter).unwrap();
+        assert_eq!(p.group_index("g59999"), Some(60_000));
+        assert!(meter.used() >= pattern.len() as u64);
+        let mut small = Meter::new(1_000);
+        assert_eq!(
+            Pattern::compile_metered(&pattern, &mut small).unwrap_err(),
+            CompileError::Budget(MatchError::Steps { budget: 1_000 })
+        );
+    }
+
+    #[test]
+    fn a_huge_character_class_is_matched_quickly_and_counted() {
+        // ~450,000 members against 16,000 characters: 47 s of CPU as Java tests it.
+        let class: String = (0..450_000u32)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
+            .filter(|c| !"[]^-&\\".contains(*c))
+            .collect();
+        let pattern = format!("[{class}]*x");
+        let p = Pattern::compile(&pattern).unwrap();
+        let input = "\u{4e00}".repeat(16_000);
+        let mut meter = Meter::new(u64::MAX);
+        assert!(!p.matches_metered(&input, &mut meter).unwrap());
+        assert!(meter.used() < 10_000_000, "{}", meter.used());
+    }
+
+    #[test]
+    fn a_past_deadline_stops_matching() {
+        let p = Pattern::compile("(a|aa)*b").unwrap();
+        let input = "a".repeat(64);
+        let mut meter = Meter::new(u64::MAX).with_deadline(Some(Instant::now()));
+        assert_eq!(
+            p.matches_metered(&input, &mut meter),
+            Err(MatchError::Deadline)
+        );
+    }
+}

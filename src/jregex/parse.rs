@@ -148,6 +148,8 @@ pub(super) const BOUND_NONE: u8 = 4;
 pub(super) struct Node {
     pub kind: Kind,
     pub next: usize,
+    /// Matcher steps one visit costs beyond the first (a large character class).
+    pub cost: u32,
 }
 
 /// A compiled pattern: the node graph and what the matcher needs to size its state.
@@ -161,7 +163,7 @@ pub(super) struct Program {
     pub group_count: usize,
     pub local_count: usize,
     pub memo_count: usize,
-    pub named_groups: Vec<(String, usize)>,
+    pub named_groups: std::collections::HashMap<String, usize>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -200,7 +202,7 @@ struct Parser<'a> {
     buffer: Vec<i32>,
     capturing_group_count: usize,
     local_count: usize,
-    named_groups: Vec<(String, usize)>,
+    named_groups: std::collections::HashMap<String, usize>,
     has_group_ref: bool,
     top_closure_nodes: Vec<usize>,
     depth: usize,
@@ -217,10 +219,12 @@ pub(super) fn compile(pattern: &str) -> R<Program> {
             Node {
                 kind: Kind::Accept,
                 next: NONE,
+                cost: 0,
             },
             Node {
                 kind: Kind::LastAccept,
                 next: ACCEPT,
+                cost: 0,
             },
         ],
         root: NONE,
@@ -228,7 +232,7 @@ pub(super) fn compile(pattern: &str) -> R<Program> {
         buffer: Vec::new(),
         capturing_group_count: 1,
         local_count: 0,
-        named_groups: Vec::new(),
+        named_groups: std::collections::HashMap::new(),
         has_group_ref: false,
         top_closure_nodes: Vec::new(),
         depth: 0,
@@ -306,8 +310,20 @@ impl Parser<'_> {
         }
     }
 
-    fn add(&mut self, kind: Kind) -> usize {
-        self.nodes.push(Node { kind, next: ACCEPT });
+    fn add(&mut self, mut kind: Kind) -> usize {
+        let mut cost = 0;
+        if let Kind::CharProperty(p)
+        | Kind::NfcCharProperty(p)
+        | Kind::CharPropertyGreedy { pred: p, .. } = &mut kind
+        {
+            *p = std::mem::replace(p, Pred::All).optimize();
+            cost = u32::try_from(p.cost() - 1).unwrap_or(u32::MAX);
+        }
+        self.nodes.push(Node {
+            kind,
+            next: ACCEPT,
+            cost,
+        });
         self.nodes.len() - 1
     }
 
@@ -954,7 +970,7 @@ impl Parser<'_> {
                     }
                     let c0 = self.read();
                     let name = self.groupname(c0)?;
-                    let Some(&(_, g)) = self.named_groups.iter().find(|(n, _)| *n == name) else {
+                    let Some(&g) = self.named_groups.get(&name) else {
                         return Err(
                             self.error(format!("named capturing group <{name}> does not exist"))
                         );
@@ -1355,13 +1371,13 @@ impl Parser<'_> {
                     ch = self.read();
                     if ch != '=' as i32 && ch != '!' as i32 {
                         let name = self.groupname(ch)?;
-                        if self.named_groups.iter().any(|(n, _)| *n == name) {
+                        if self.named_groups.contains_key(&name) {
                             return Err(self.error(format!("Named capturing group <{name}> is already defined")));
                         }
                         capturing_group = true;
                         head = self.create_group(false);
                         tail = self.root;
-                        self.named_groups.push((name, self.capturing_group_count - 1));
+                        self.named_groups.insert(name, self.capturing_group_count - 1);
                         let e = self.expr(tail)?;
                         self.nodes[head].next = e;
                     } else {

@@ -8,17 +8,17 @@
 //! Integer or Long, decimals Double.
 
 use std::cell::OnceCell;
-use std::rc::Rc;
 
 use super::Inputs;
-use super::eval::{Engine, R, err};
+use super::budget::{Exceeded, Meter};
+use super::eval::{Engine, R, err, over};
 use super::jsonpath::{self, Selection};
 use super::parse::Pos;
 use super::value::{self, JMap, ListKind, Value};
 
 pub(crate) struct AwsData<'a> {
     pub inputs: &'a Inputs,
-    parsed: OnceCell<Result<serde_json::Value, String>>,
+    pub parsed: OnceCell<Result<serde_json::Value, String>>,
 }
 
 impl<'a> AwsData<'a> {
@@ -46,9 +46,10 @@ impl<'a> AwsData<'a> {
     }
 }
 
-/// A JSON value as the objects json-smart builds.
-pub(crate) fn from_json(j: &serde_json::Value) -> Value {
-    match j {
+/// A JSON value as the objects json-smart builds, each piece paid from `meter` before it
+/// is made (a template may convert a 10 MB body a thousand times).
+pub(crate) fn from_json(j: &serde_json::Value, meter: &mut Meter) -> Result<Value, Exceeded> {
+    Ok(match j {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => {
@@ -63,27 +64,41 @@ pub(crate) fn from_json(j: &serde_json::Value) -> Value {
                 Value::Double(n.as_f64().unwrap_or(f64::NAN))
             }
         }
-        serde_json::Value::String(s) => Value::str(s),
+        serde_json::Value::String(s) => {
+            meter.alloc(s.len())?;
+            Value::str(s)
+        }
         serde_json::Value::Array(a) => {
-            Value::list(a.iter().map(from_json).collect(), ListKind::Json)
+            meter.alloc(a.len() * value::SLOT_BYTES)?;
+            let items = a
+                .iter()
+                .map(|v| from_json(v, meter))
+                .collect::<Result<_, _>>()?;
+            Value::list(items, ListKind::Json)
         }
-        serde_json::Value::Object(o) => {
-            let mut m = JMap::new();
-            for (k, v) in o {
-                m.put(Value::str(k), from_json(v));
-            }
-            Value::map(m)
-        }
+        serde_json::Value::Object(o) => Value::map(json_map(o, meter)?),
+    })
+}
+
+fn json_map(
+    o: &serde_json::Map<String, serde_json::Value>,
+    meter: &mut Meter,
+) -> Result<JMap, Exceeded> {
+    meter.alloc(o.len() * value::MAP_ENTRY_BYTES)?;
+    let mut m = JMap::new();
+    for (k, v) in o {
+        meter.alloc(k.len())?;
+        m.put(Value::str(k), from_json(v, meter)?);
     }
+    Ok(m)
 }
 
 /// A `$context`-style map from JSON.
-pub(crate) fn context_map(o: &serde_json::Map<String, serde_json::Value>) -> JMap {
-    let mut m = JMap::new();
-    for (k, v) in o {
-        m.put(Value::str(k), from_json(v));
-    }
-    m
+pub(crate) fn context_map(
+    o: &serde_json::Map<String, serde_json::Value>,
+    meter: &mut Meter,
+) -> Result<JMap, Exceeded> {
+    json_map(o, meter)
 }
 
 fn string_arg(args: &[Value]) -> Option<Option<&str>> {
@@ -95,21 +110,33 @@ fn string_arg(args: &[Value]) -> Option<Option<&str>> {
 }
 
 /// JsonPath over a parsed document: the value, null when nothing matched.
-fn path_value(doc: &serde_json::Value, path: &str, pos: Pos) -> R<Option<Value>> {
+fn path_value(
+    doc: &serde_json::Value,
+    path: &str,
+    meter: &mut Meter,
+    pos: Pos,
+) -> R<Option<Value>> {
+    let json = |v, meter: &mut Meter| from_json(v, meter).map_err(|x| over(pos, x));
     match jsonpath::select(doc, path) {
         Ok(Selection::Missing) => Ok(None),
-        Ok(Selection::One(v)) => Ok(Some(from_json(v))),
-        Ok(Selection::Many(vs)) => Ok(Some(Value::list(
-            vs.into_iter().map(from_json).collect(),
-            ListKind::Json,
-        ))),
+        Ok(Selection::One(v)) => Ok(Some(json(v, meter)?)),
+        Ok(Selection::Many(vs)) => {
+            meter
+                .alloc(vs.len() * value::SLOT_BYTES)
+                .map_err(|x| over(pos, x))?;
+            let items = vs.into_iter().map(|v| json(v, meter)).collect::<R<_>>()?;
+            Ok(Some(Value::list(items, ListKind::Json)))
+        }
         Err(m) => err(pos, m),
     }
 }
 
 pub(crate) fn input_method(e: &mut Engine, name: &str, args: &[Value], pos: Pos) -> R<Value> {
     match (name, args.len()) {
-        ("getBody", 0) => Ok(Value::string(e.aws.body().to_string())),
+        ("getBody", 0) => {
+            e.alloc(e.aws.body().len(), pos)?;
+            Ok(Value::string(e.aws.body().to_string()))
+        }
         ("path" | "json", 1) => {
             let Some(p) = string_arg(args) else {
                 return Ok(Value::Null);
@@ -117,11 +144,15 @@ pub(crate) fn input_method(e: &mut Engine, name: &str, args: &[Value], pos: Pos)
             let Some(p) = p else {
                 return err(pos, format!("$input.{name}(null): the JSONPath is null"));
             };
+            if e.aws.parsed.get().is_none() {
+                // Parsed once per render, paid once.
+                e.work(e.aws.body().len(), pos)?;
+            }
             let doc = match e.aws.doc() {
                 Ok(d) => d,
                 Err(m) => return err(pos, m.clone()),
             };
-            let v = path_value(doc, p, pos)?;
+            let v = path_value(doc, p, &mut e.meter, pos)?;
             if name == "path" {
                 return Ok(v.unwrap_or(Value::Null));
             }
@@ -129,10 +160,12 @@ pub(crate) fn input_method(e: &mut Engine, name: &str, args: &[Value], pos: Pos)
             // (API Gateway does not document it; chosen here and in the golden harness)
             match v {
                 None => Ok(Value::str("")),
-                Some(v) => Ok(Value::string(
-                    value::to_json_smart(&v, super::MAX_OUTPUT_BYTES)
-                        .or_else(|()| err(pos, "the JSON text is too large"))?,
-                )),
+                Some(v) => {
+                    let text = value::to_json_smart(&v, super::MAX_OUTPUT_BYTES)
+                        .or_else(|()| err(pos, "the JSON text is too large"))?;
+                    e.alloc(text.len(), pos)?;
+                    Ok(Value::string(text))
+                }
             }
         }
         ("params", 0) => {
@@ -182,6 +215,14 @@ pub(crate) fn util_method(e: &mut Engine, name: &str, args: &[Value], pos: Pos) 
             _ => Ok(Value::Null),
         };
     };
+    // What the result can hold at most, paid before it is made.
+    let most = match name {
+        "escapeJavaScript" => s.len().saturating_mul(6),
+        "urlEncode" => s.len().saturating_mul(3),
+        "base64Encode" => s.len().div_ceil(3) * 4,
+        _ => s.len(),
+    };
+    e.alloc(most.min(super::MAX_OUTPUT_BYTES), pos)?;
     let out = match name {
         "escapeJavaScript" => escape_javascript(s),
         "urlEncode" => url_encode(s),
@@ -195,12 +236,12 @@ pub(crate) fn util_method(e: &mut Engine, name: &str, args: &[Value], pos: Pos) 
         "parseJson" => {
             let j: serde_json::Value = serde_json::from_str(s)
                 .or_else(|x| err(pos, format!("$util.parseJson: not JSON: {x}")))?;
-            return Ok(from_json(&j));
+            return from_json(&j, &mut e.meter).map_err(|x| over(pos, x));
         }
         _ => return Ok(Value::Null),
     };
     e.check_len(out.len(), pos)?;
-    Ok(Value::Str(Rc::from(out)))
+    Ok(Value::string(out))
 }
 
 /// commons-lang 2 `StringEscapeUtils.escapeJavaScript`: `'` → `\'`, `"` → `\"`, `\` → `\\`,

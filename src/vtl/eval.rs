@@ -5,16 +5,19 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::aws::AwsData;
+use super::budget::{Exceeded, Meter};
 use super::methods;
 use super::parse::{BinOp, Expr, ForeachNode, IntLit, Node, Part, Pos, Ref, RefKind, SetNode};
 use super::value::{self, FxMap, JMap, ListKind, Num, Scope, Value};
-use super::{Dialect, MAX_FOREACH_ITERATIONS, MAX_OUTPUT_BYTES, MAX_RANGE_ELEMENTS, MAX_STEPS};
+use super::{Dialect, MAX_FOREACH_ITERATIONS, MAX_OUTPUT_BYTES, MAX_RANGE_ELEMENTS};
 
 /// A rendering error before it is placed (offset into the template).
 #[derive(Debug, Clone)]
 pub(crate) struct RErr {
     pub offset: usize,
     pub message: String,
+    /// Set when a budget ran out (not a Java exception).
+    pub limit: Option<Exceeded>,
 }
 
 /// Why rendering stopped early.
@@ -33,37 +36,70 @@ pub(crate) fn err<T>(offset: Pos, message: impl Into<String>) -> R<T> {
     Err(Flow::Err(RErr {
         offset,
         message: message.into(),
+        limit: None,
     }))
+}
+
+/// A budget ran out at `offset`.
+pub(crate) fn over(offset: Pos, limit: Exceeded) -> Flow {
+    Flow::Err(RErr {
+        offset,
+        message: limit.to_string(),
+        limit: Some(limit),
+    })
 }
 
 pub(crate) struct Engine<'a> {
     pub vars: FxMap<Rc<str>, Value>,
     pub out: String,
-    steps: u64,
+    pub meter: Meter,
     pub dialect: Dialect,
     pub aws: AwsData<'a>,
+    /// Where the last step was: the place of a budget error met by a node that has
+    /// none (plain text, a collection literal).
+    at: Pos,
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(dialect: Dialect, aws: AwsData<'a>) -> Self {
+    pub fn new(dialect: Dialect, aws: AwsData<'a>, meter: Meter) -> Self {
         Engine {
             vars: FxMap::default(),
             out: String::new(),
-            steps: 0,
+            meter,
             dialect,
             aws,
+            at: 0,
         }
     }
 
+    #[inline]
     fn step(&mut self, at: Pos) -> R<()> {
-        self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return err(
-                at,
-                format!("the template took more than {MAX_STEPS} evaluation steps"),
-            );
-        }
-        Ok(())
+        self.at = at;
+        self.meter.step().map_err(|e| over(at, e))
+    }
+
+    /// `at`, or where the last step was when `at` is unknown (0).
+    fn place(&self, at: Pos) -> Pos {
+        if at == 0 { self.at } else { at }
+    }
+
+    /// Counts `bytes` scanned or copied.
+    #[inline]
+    pub fn work(&mut self, bytes: usize, at: Pos) -> R<()> {
+        self.meter.work(bytes).map_err(|e| over(self.place(at), e))
+    }
+
+    /// Before making something of `bytes` the template will hold (string bytes,
+    /// collection slots): within the work budget and the memory budget.
+    #[inline]
+    pub fn alloc(&mut self, bytes: usize, at: Pos) -> R<()> {
+        self.meter.alloc(bytes).map_err(|e| over(self.place(at), e))
+    }
+
+    /// Before making a string of `bytes`: within the string cap too.
+    pub fn alloc_str(&mut self, bytes: usize, at: Pos) -> R<()> {
+        self.check_len(bytes, at)?;
+        self.alloc(bytes, at)
     }
 
     fn emit(&mut self, s: &str, at: Pos) -> R<()> {
@@ -73,13 +109,14 @@ impl<'a> Engine<'a> {
                 format!("the output exceeds {} MiB", MAX_OUTPUT_BYTES >> 20),
             );
         }
+        self.alloc(s.len(), at)?;
         self.out.push_str(s);
         Ok(())
     }
 
-    /// `String.valueOf(v)`, bounded by the output limit.
-    pub fn to_string(&self, v: &Value, at: Pos) -> R<String> {
-        value::to_java_string(v, MAX_OUTPUT_BYTES).or_else(|()| {
+    /// `String.valueOf(v)`, bounded by the output limit and paid for.
+    pub fn text_of(&mut self, v: &Value, at: Pos) -> R<String> {
+        let s = value::to_java_string(v, MAX_OUTPUT_BYTES).or_else(|()| {
             err(
                 at,
                 format!(
@@ -87,7 +124,9 @@ impl<'a> Engine<'a> {
                     MAX_OUTPUT_BYTES >> 20
                 ),
             )
-        })
+        })?;
+        self.work(s.len(), at)?;
+        Ok(s)
     }
 
     pub fn check_len(&self, len: usize, at: Pos) -> R<()> {
@@ -177,7 +216,7 @@ impl<'a> Engine<'a> {
             s.push_str(&r.null_string);
         } else {
             s.push_str(&r.more_prefix);
-            s.push_str(&self.to_string(&v, r.pos)?);
+            s.push_str(&self.text_of(&v, r.pos)?);
         }
         self.emit(&s, r.pos)
     }
@@ -458,6 +497,7 @@ impl<'a> Engine<'a> {
                         format!("the range [{l}..{r}] has more than {MAX_RANGE_ELEMENTS} elements"),
                     );
                 }
+                self.alloc(n as usize * value::SLOT_BYTES, *pos)?;
                 let v: Vec<Value> = if l <= r {
                     (l..=r).map(|i| Value::Int(i as i32)).collect()
                 } else {
@@ -466,6 +506,7 @@ impl<'a> Engine<'a> {
                 Ok(Value::list(v, ListKind::Array))
             }
             Expr::List(items) => {
+                self.alloc(items.len() * value::SLOT_BYTES, 0)?;
                 let mut v = Vec::with_capacity(items.len());
                 for i in items {
                     v.push(self.value(i)?);
@@ -473,6 +514,7 @@ impl<'a> Engine<'a> {
                 Ok(Value::list(v, ListKind::Array))
             }
             Expr::Map(pairs) => {
+                self.alloc(pairs.len() * value::MAP_ENTRY_BYTES, 0)?;
                 let mut m = JMap::new();
                 for (k, v) in pairs {
                     let k = self.value(k)?;
@@ -556,16 +598,16 @@ impl<'a> Engine<'a> {
                     let ls = if l.is_null() {
                         a.literal()
                     } else {
-                        self.to_string(&l, pos)?
+                        self.text_of(&l, pos)?
                     };
                     let rs = if r.is_null() && !l.is_null() {
                         b.literal()
                     } else if r.is_null() {
                         "null".to_string()
                     } else {
-                        self.to_string(&r, pos)?
+                        self.text_of(&r, pos)?
                     };
-                    self.check_len(ls.len() + rs.len(), pos)?;
+                    self.alloc_str(ls.len() + rs.len(), pos)?;
                     return Ok(Value::string(ls + &rs));
                 }
                 let (Some(x), Some(y)) = (Num::of(&l), Num::of(&r)) else {
@@ -593,6 +635,9 @@ impl<'a> Engine<'a> {
             return Ok(value::compare(x, y).or_else(|m| err(pos, m))? == 0);
         }
         if !l.is_null() && !r.is_null() && value::related_classes(l, r) {
+            if let (Value::Str(a), Value::Str(b)) = (l, r) {
+                self.work(a.len().min(b.len()), pos)?;
+            }
             return Ok(value::java_equals(l, r));
         }
         match (l.is_null(), r.is_null()) {
@@ -607,7 +652,7 @@ impl<'a> Engine<'a> {
                 }
                 Ok(false)
             }
-            (false, false) => Ok(self.to_string(l, pos)? == self.to_string(r, pos)?),
+            (false, false) => Ok(self.text_of(l, pos)? == self.text_of(r, pos)?),
         }
     }
 }

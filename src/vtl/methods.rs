@@ -11,9 +11,9 @@
 use std::rc::Rc;
 
 use super::aws;
-use super::eval::{Engine, R, err};
+use super::eval::{Engine, R, err, over};
 use super::parse::Pos;
-use super::regex::Pattern;
+use super::regex::{MatchError, Pattern};
 use super::value::{self, ListKind, Value};
 
 /// An argument as a Java `int` (Integer only).
@@ -48,28 +48,61 @@ fn from16(u: &[u16]) -> String {
     String::from_utf16_lossy(u)
 }
 
+/// The first `i >= from` where `needle` occurs in `hay` (Knuth-Morris-Pratt: linear in
+/// both lengths, so a hostile needle cannot make a search quadratic).
 fn index_of(hay: &[u16], needle: &[u16], from: i32) -> i32 {
     let from = from.max(0) as usize;
     if needle.is_empty() {
         return from.min(hay.len()) as i32;
     }
-    if needle.len() > hay.len() {
+    if from >= hay.len() {
         return -1;
     }
-    (from..=hay.len() - needle.len())
-        .find(|&i| hay[i..i + needle.len()] == *needle)
-        .map_or(-1, |i| i as i32)
+    kmp_first(hay[from..].iter().copied(), needle).map_or(-1, |i| (from + i) as i32)
 }
 
+/// The last `i <= from` where `needle` occurs in `hay`: the first match of the
+/// reversed needle in the reversed text, searched from the right.
 fn last_index_of(hay: &[u16], needle: &[u16], from: i32) -> i32 {
     if from < 0 || needle.len() > hay.len() {
         return -1;
     }
     let start = (from as usize).min(hay.len() - needle.len());
-    (0..=start)
-        .rev()
-        .find(|&i| hay[i..i + needle.len()] == *needle)
-        .map_or(-1, |i| i as i32)
+    if needle.is_empty() {
+        return start as i32;
+    }
+    let reversed: Vec<u16> = needle.iter().rev().copied().collect();
+    let end = start + needle.len();
+    kmp_first(hay[..end].iter().rev().copied(), &reversed)
+        .map_or(-1, |i| (end - i - needle.len()) as i32)
+}
+
+/// Where `needle` (not empty) first occurs in `hay`, by Knuth-Morris-Pratt.
+fn kmp_first(hay: impl Iterator<Item = u16>, needle: &[u16]) -> Option<usize> {
+    let mut fail = vec![0usize; needle.len()];
+    let mut k = 0;
+    for i in 1..needle.len() {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut k = 0;
+    for (i, c) in hay.enumerate() {
+        while k > 0 && c != needle[k] {
+            k = fail[k - 1];
+        }
+        if c == needle[k] {
+            k += 1;
+        }
+        if k == needle.len() {
+            return Some(i + 1 - needle.len());
+        }
+    }
+    None
 }
 
 fn char_units(c: i32) -> Vec<u16> {
@@ -113,8 +146,19 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
         })
 }
 
-fn regex(pattern: &str, pos: Pos) -> R<Pattern> {
-    Pattern::compile(pattern).or_else(|e| err(pos, format!("bad regular expression: {e}")))
+fn regex(e: &mut Engine, pattern: &str, pos: Pos) -> R<Pattern> {
+    Pattern::compile(pattern, &mut e.meter).or_else(|x| match x {
+        Ok(message) => err(pos, format!("bad regular expression: {message}")),
+        Err(limit) => Err(over(pos, limit)),
+    })
+}
+
+/// A regular expression call failed: a Java exception, or a budget ran out.
+fn regex_failed<T>(method: &str, m: MatchError, pos: Pos) -> R<T> {
+    match m {
+        MatchError::Java(message) => err(pos, format!("{method}: {message}")),
+        MatchError::Budget(limit) => Err(over(pos, limit)),
+    }
 }
 
 fn out_of_range<T>(pos: Pos, what: String) -> R<T> {
@@ -197,10 +241,12 @@ pub(crate) fn property(e: &mut Engine, obj: &Value, name: &str, pos: Pos) -> R<V
 }
 
 /// `#set($obj.name = v)`: a setter, else Map.put("name", v).
-pub(crate) fn set_property(_e: &mut Engine, obj: &Value, name: &str, v: Value, _pos: Pos) -> R<()> {
+pub(crate) fn set_property(e: &mut Engine, obj: &Value, name: &str, v: Value, pos: Pos) -> R<()> {
     match obj {
         Value::Map(m) => {
+            e.alloc(value::MAP_ENTRY_BYTES + name.len(), pos)?;
             m.borrow_mut().put(Value::str(name), v);
+            m.recount();
         }
         Value::Scope(s) => {
             s.storage.borrow_mut().put(Value::str(name), v);
@@ -241,17 +287,43 @@ pub(crate) fn call(
 ) -> R<Value> {
     // methods of java.lang.Object
     match (name, args.len()) {
-        ("toString", 0) => return Ok(Value::string(e.to_string(obj, pos)?)),
-        ("equals", 1) => return Ok(Value::Bool(value::java_equals(obj, &args[0]))),
+        ("toString", 0) => return Ok(Value::string(e.text_of(obj, pos)?)),
+        ("equals", 1) => {
+            if let (Value::Str(a), Value::Str(b)) = (obj, &args[0]) {
+                e.work(a.len().min(b.len()), pos)?;
+            }
+            return Ok(Value::Bool(value::java_equals(obj, &args[0])));
+        }
         ("hashCode", 0) if !matches!(obj, Value::Input | Value::Util) => {
+            if let Value::Str(a) = obj {
+                e.work(a.len(), pos)?;
+            }
             return Ok(Value::Int(value::java_hash(obj)));
         }
         _ => {}
     }
     match obj {
         Value::Str(s) => string_method(e, s, name, &args, pos),
-        Value::List(l, kind) => list_method(e, l, *kind, obj, name, args, pos),
-        Value::Map(m) => map_method(m, obj, name, args, pos),
+        Value::List(l, kind) => {
+            let len = l.borrow().len();
+            e.work(scan_cost(name, len, &args) * value::SLOT_BYTES, pos)?;
+            let r = list_method(e, l, *kind, obj, name, args, pos);
+            l.recount();
+            r
+        }
+        Value::Map(m) => {
+            let len = m.borrow().len();
+            e.work(scan_cost(name, len, &args) * value::MAP_ENTRY_BYTES, pos)?;
+            let added = match (name, args.first()) {
+                ("put" | "putIfAbsent", _) => 1,
+                ("putAll", Some(Value::Map(o))) => o.borrow().len(),
+                _ => 0,
+            };
+            e.alloc(added * value::MAP_ENTRY_BYTES, pos)?;
+            let r = map_method(m, obj, name, args, pos);
+            m.recount();
+            r
+        }
         Value::Scope(s) => {
             let v = match (name, args.len()) {
                 ("getIndex", 0) => Value::Int(s.index.get()),
@@ -261,7 +333,10 @@ pub(crate) fn call(
                 ("isLast" | "getLast", 0) => Value::Bool(!s.has_next.get()),
                 ("getParent", 0) => s.parent.clone().map_or(Value::Null, Value::Scope),
                 ("getTopmost", 0) => Value::Scope(s.topmost()),
-                ("get", 1) => property(e, obj, &e.to_string(&args[0], pos)?, pos)?,
+                ("get", 1) => {
+                    let name = e.text_of(&args[0], pos)?;
+                    property(e, obj, &name, pos)?
+                }
                 ("put", 2) => {
                     let mut it = args.into_iter();
                     let (k, v) = (
@@ -345,15 +420,41 @@ pub(crate) fn call(
     }
 }
 
-fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: Pos) -> R<Value> {
+fn string_method(
+    e: &mut Engine,
+    s: &value::JStr,
+    name: &str,
+    args: &[Value],
+    pos: Pos,
+) -> R<Value> {
     let a0 = args.first();
     let a1 = args.get(1);
+    // Every method but these scans the string (Java's are O(1)): pay for it.
+    if !matches!(name, "isEmpty" | "intern") {
+        e.work(s.len(), pos)?;
+        for a in args {
+            if let Value::Str(t) = a {
+                e.work(t.len(), pos)?;
+            }
+        }
+    }
     let v = match (name, args.len()) {
         ("length", 0) => Value::Int(s.encode_utf16().count() as i32),
         ("isEmpty", 0) => Value::Bool(s.is_empty()),
-        ("toUpperCase", 0) => Value::string(s.to_uppercase()),
-        ("toLowerCase", 0) => Value::string(s.to_lowercase()),
-        ("trim", 0) => Value::str(java_trim(s)),
+        ("toUpperCase" | "toLowerCase", 0) => {
+            // Case mapping can lengthen a string (ß -> SS): at most three times.
+            e.alloc(s.len().saturating_mul(3), pos)?;
+            Value::string(if name == "toUpperCase" {
+                s.to_uppercase()
+            } else {
+                s.to_lowercase()
+            })
+        }
+        ("trim", 0) => {
+            let t = java_trim(s);
+            e.alloc(t.len(), pos)?;
+            Value::str(t)
+        }
         ("intern", 0) => Value::Str(s.clone()),
         ("charAt", 1) => {
             let Some(i) = int(&args[0]) else {
@@ -387,6 +488,7 @@ fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: P
                     format!("substring: begin {b}, end {end}, length {}", u.len()),
                 );
             }
+            e.alloc(3 * (end - b) as usize, pos)?;
             Value::string(from16(&u[b as usize..end as usize]))
         }
         ("indexOf" | "lastIndexOf", 1 | 2) => {
@@ -467,21 +569,29 @@ fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: P
         },
         ("concat", 1) => match string(&args[0]) {
             Some(Some(t)) => {
-                e.check_len(s.len() + t.len(), pos)?;
-                Value::string(format!("{s}{t}"))
+                e.alloc_str(s.len() + t.len(), pos)?;
+                Value::string(format!("{}{t}", &**s))
             }
             Some(None) => return npe(pos, name),
             None => Value::Null,
         },
         ("replace", 2) => match (&args[0], &args[1]) {
             (Value::Char(a), Value::Char(b)) => {
+                e.alloc(s.len() / a.len_utf8().max(1) * b.len_utf8(), pos)?;
                 Value::string(s.chars().map(|c| if c == *a { *b } else { c }).collect())
             }
             (x, y) => match (string(x), string(y)) {
                 (Some(Some(from)), Some(Some(to))) => {
-                    let r = java_replace(s, from, to);
-                    e.check_len(r.len(), pos)?;
-                    Value::string(r)
+                    // The result's size first: `$s.replace("a", $s)` must not be built.
+                    let matches = if from.is_empty() {
+                        s.chars().count() + 1
+                    } else {
+                        s.matches(from).count()
+                    };
+                    let size = (s.len() - matches * from.len())
+                        .saturating_add(matches.saturating_mul(to.len()));
+                    e.alloc_str(size, pos)?;
+                    Value::string(java_replace(s, from, to))
                 }
                 (Some(_), Some(_)) => return npe(pos, name),
                 _ => Value::Null,
@@ -489,13 +599,13 @@ fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: P
         },
         ("replaceAll" | "replaceFirst", 2) => match (string(&args[0]), string(&args[1])) {
             (Some(Some(re)), Some(Some(rep))) => {
-                let p = regex(re, pos)?;
+                let p = regex(e, re, pos)?;
                 let r = if name == "replaceAll" {
-                    p.replace_all(s, rep)
+                    p.replace_all(s, rep, &mut e.meter)
                 } else {
-                    p.replace_first(s, rep)
+                    p.replace_first(s, rep, &mut e.meter)
                 };
-                let r = r.or_else(|m| err(pos, format!("{name}: {m}")))?;
+                let r = r.or_else(|m| regex_failed(name, m, pos))?;
                 e.check_len(r.len(), pos)?;
                 Value::string(r)
             }
@@ -504,10 +614,10 @@ fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: P
         },
         ("matches", 1) => match string(&args[0]) {
             Some(Some(re)) => {
-                let p = regex(re, pos)?;
+                let p = regex(e, re, pos)?;
                 Value::Bool(
-                    p.matches(s)
-                        .or_else(|m| err(pos, format!("matches: {m}")))?,
+                    p.matches(s, &mut e.meter)
+                        .or_else(|m| regex_failed(name, m, pos))?,
                 )
             }
             Some(None) => return npe(pos, name),
@@ -525,10 +635,10 @@ fn string_method(e: &mut Engine, s: &Rc<str>, name: &str, args: &[Value], pos: P
                 },
                 None => 0,
             };
-            let p = regex(re, pos)?;
+            let p = regex(e, re, pos)?;
             let parts = p
-                .split_limit(s, limit)
-                .or_else(|m| err(pos, format!("split: {m}")))?;
+                .split_limit(s, limit, &mut e.meter)
+                .or_else(|m| regex_failed(name, m, pos))?;
             Value::list(
                 parts.into_iter().map(Value::string).collect(),
                 ListKind::StrArray,
@@ -614,7 +724,7 @@ fn list_method(
             if fixed {
                 return unsupported(pos);
             }
-            grow(e, len + 1, pos)?;
+            grow(e, len, len + 1, pos)?;
             let a = args.into_iter().next().unwrap_or(Value::Null);
             l.borrow_mut().push(a);
             Value::Bool(true)
@@ -627,7 +737,7 @@ fn list_method(
                 return unsupported(pos);
             }
             let i = check_index(i, len + 1)?;
-            grow(e, len + 1, pos)?;
+            grow(e, len, len + 1, pos)?;
             let a = args.into_iter().nth(1).unwrap_or(Value::Null);
             l.borrow_mut().insert(i, a);
             Value::str("")
@@ -681,7 +791,7 @@ fn list_method(
                 Value::Null => return npe(pos, name),
                 _ => return Ok(Value::Null),
             };
-            grow(e, len + items.len(), pos)?;
+            grow(e, len, len + items.len(), pos)?;
             let changed = !items.is_empty();
             l.borrow_mut().extend(items);
             Value::Bool(changed)
@@ -705,7 +815,24 @@ fn list_method(
     Ok(v)
 }
 
-fn grow(_e: &mut Engine, n: usize, pos: Pos) -> R<()> {
+/// Elements a collection method visits (0 for those that visit one or none): paid as
+/// work, so a loop of `contains` over a million-element list is not free.
+fn scan_cost(name: &str, len: usize, args: &[Value]) -> usize {
+    match name {
+        "containsAll" => match args.first() {
+            Some(Value::List(o, _)) => len.saturating_mul(o.borrow().len().max(1)),
+            _ => len,
+        },
+        "contains" | "indexOf" | "lastIndexOf" | "remove" | "subList" | "addAll" | "keySet"
+        | "values" | "entrySet" | "containsValue" | "equals" | "hashCode" | "putAll"
+        | "toJSONString" | "clone" => len,
+        _ => 0,
+    }
+}
+
+/// Before a list grows from `len` to `n` elements.
+fn grow(e: &mut Engine, len: usize, n: usize, pos: Pos) -> R<()> {
+    e.alloc(n.saturating_sub(len) * value::SLOT_BYTES, pos)?;
     if n > super::MAX_COLLECTION {
         return err(
             pos,

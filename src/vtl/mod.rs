@@ -23,6 +23,7 @@
 //! classes a mapping template holds are emulated, see `methods.rs`).
 
 mod aws;
+mod budget;
 mod eval;
 mod jsonpath;
 mod lexer;
@@ -42,15 +43,14 @@ use std::sync::Arc;
 use eval::{Engine, Flow};
 use value::Value;
 
+pub use budget::{Exceeded, Limits, Meter, Usage};
+
 /// API Gateway's quota: a `#foreach` loop runs at most 1,000 iterations; like Velocity's
 /// `directive.foreach.maxloops`, the loop then ends (no error).
 pub const MAX_FOREACH_ITERATIONS: usize = 1000;
 /// Output (and any single string a template builds) is capped at 10 MiB, API Gateway's
 /// payload limit.
 pub const MAX_OUTPUT_BYTES: usize = 10 << 20;
-/// Evaluation steps (directives, references, operators, method calls, loop iterations)
-/// per render.
-pub const MAX_STEPS: u64 = 5_000_000;
 /// Nesting of directives, expressions, collection literals and interpolated strings.
 pub const MAX_NESTING: usize = 64;
 /// Elements of one range literal `[n..m]`.
@@ -82,6 +82,9 @@ pub struct RenderError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// The budget that ran out, when that is why (otherwise a Java exception API
+    /// Gateway would answer 500 for).
+    pub limit: Option<Exceeded>,
 }
 
 impl fmt::Display for RenderError {
@@ -205,24 +208,55 @@ pub fn parse(template: &str) -> Result<Template, SyntaxError> {
     })
 }
 
-/// Renders a template the way API Gateway does.
+/// Renders a template the way API Gateway does, within the default [`Limits`].
 pub fn render(template: &Template, inputs: &Inputs) -> Result<Rendered, RenderError> {
-    render_as(template, inputs, Dialect::ApiGateway)
+    render_metered(template, inputs, &mut Meter::default())
+}
+
+/// [`render`] paid from `meter` (a test's meter also pays for its selection patterns).
+pub fn render_metered(
+    template: &Template,
+    inputs: &Inputs,
+    meter: &mut Meter,
+) -> Result<Rendered, RenderError> {
+    render_as(template, inputs, Dialect::ApiGateway, meter)
 }
 
 pub(crate) fn render_as(
     template: &Template,
     inputs: &Inputs,
     dialect: Dialect,
+    meter: &mut Meter,
 ) -> Result<Rendered, RenderError> {
-    let mut e = Engine::new(dialect, aws::AwsData::new(inputs));
-    let context = value::JMap::new();
-    let mut context = {
-        let mut m = context;
-        for (k, v) in aws::context_map(&inputs.context).entries() {
-            m.put(k.clone(), v.clone());
+    let mut e = Engine::new(dialect, aws::AwsData::new(inputs), std::mem::take(meter));
+    let result = render_in(&mut e, template, inputs);
+    *meter = std::mem::take(&mut e.meter);
+    result
+}
+
+fn render_in(
+    e: &mut Engine<'_>,
+    template: &Template,
+    inputs: &Inputs,
+) -> Result<Rendered, RenderError> {
+    if let Err(limit) = e.meter.alloc(inputs.body.len()) {
+        return Err(RenderError {
+            line: 1,
+            col: 1,
+            message: format!("the integration response body: {limit}"),
+            limit: Some(limit),
+        });
+    }
+    let mut context = match aws::context_map(&inputs.context, &mut e.meter) {
+        Ok(m) => m,
+        Err(limit) => {
+            return Err(RenderError {
+                line: 1,
+                col: 1,
+                message: format!("the request context: {limit}"),
+                limit: Some(limit),
+            });
         }
-        m
     };
     // $context.responseOverride.status / .header.<name>, which templates #set
     let mut ro = value::JMap::new();
@@ -246,6 +280,7 @@ pub(crate) fn render_as(
                 line,
                 col,
                 message: x.message,
+                limit: x.limit,
             });
         }
     }

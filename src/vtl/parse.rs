@@ -1009,8 +1009,11 @@ impl<'a> Parser<'a> {
             let cs: Vec<char> = text.chars().collect();
             self.enter(t.begin)?;
             let mut p = Parser::new(&cs, self.base + t.begin + 1, self.depth);
-            let nodes = p.process()?;
+            let mut nodes = p.process()?;
             self.leave();
+            // The string's nodes are placed within it: place them in this source, so
+            // that errors met while rendering them point into the template.
+            shift_nodes(&mut nodes, t.begin + 1);
             Some(nodes)
         } else {
             None
@@ -1347,4 +1350,83 @@ fn unescape_u(s: &str) -> String {
     }
     flush(&mut units, &mut out);
     out
+}
+
+/// Moves every position in `nodes` (and in what they hold) `by` characters on.
+fn shift_nodes(nodes: &mut [Node], by: usize) {
+    for n in nodes {
+        match n {
+            Node::Text(_) => {}
+            Node::Ref(r) => shift_ref(r, by),
+            Node::Set(s) => {
+                s.pos += by;
+                shift_ref(&mut s.lhs, by);
+                shift_expr(&mut s.rhs, by);
+            }
+            Node::If(i) => {
+                for (cond, body) in &mut i.branches {
+                    shift_expr(cond, by);
+                    shift_nodes(body, by);
+                }
+                if let Some(body) = &mut i.otherwise {
+                    shift_nodes(body, by);
+                }
+            }
+            Node::Foreach(f) => {
+                f.pos += by;
+                shift_expr(&mut f.iterable, by);
+                shift_nodes(&mut f.body, by);
+            }
+            Node::Break(arg, pos) | Node::Stop(arg, pos) => {
+                *pos += by;
+                if let Some(e) = arg {
+                    shift_expr(e, by);
+                }
+            }
+        }
+    }
+}
+
+fn shift_ref(r: &mut Ref, by: usize) {
+    r.pos += by;
+    for p in &mut r.parts {
+        match p {
+            Part::Prop(_, pos) => *pos += by,
+            Part::Method(_, args, pos) => {
+                *pos += by;
+                for a in args {
+                    shift_expr(a, by);
+                }
+            }
+            Part::Index(e, pos) => {
+                *pos += by;
+                shift_expr(e, by);
+            }
+        }
+    }
+}
+
+fn shift_expr(e: &mut Expr, by: usize) {
+    match e {
+        Expr::Str(s) => {
+            if let Some(nodes) = &mut s.interp {
+                shift_nodes(nodes, by);
+            }
+        }
+        Expr::Ref(r) => shift_ref(r, by),
+        Expr::Range(a, b, pos) | Expr::Bin(_, a, b, pos) => {
+            *pos += by;
+            shift_expr(a, by);
+            shift_expr(b, by);
+        }
+        Expr::List(items) => items.iter_mut().for_each(|i| shift_expr(i, by)),
+        Expr::Map(pairs) => {
+            for (k, v) in pairs {
+                shift_expr(k, by);
+                shift_expr(v, by);
+            }
+        }
+        Expr::Not(x) => shift_expr(x, by),
+        Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) | Expr::Word(_) => {}
+    }
 }

@@ -3,27 +3,46 @@
 //! Only `compile`, `matches` and `find_at` touch the engine; Java's rules that do not
 //! depend on it (replacement strings with `$n` and `\` escapes, `replaceFirst`, `split`
 //! with its limit and its treatment of empty strings) are built here on `find_at`.
+//!
+//! Every call is paid from the render's [`Meter`]: compiling and matching from its
+//! regular expression steps (one budget for the whole render), and what the results
+//! hold from its memory budget, checked before each piece is appended.
 
 use std::fmt;
 
+use super::budget::{Exceeded, Meter};
 use crate::jregex;
 
+/// Why a call failed: a Java exception (its message), or a budget.
 #[derive(Debug, Clone)]
-pub(crate) struct PatternError(String);
-
-impl fmt::Display for PatternError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+pub(crate) enum MatchError {
+    Java(String),
+    Budget(Exceeded),
 }
-
-#[derive(Debug, Clone)]
-pub(crate) struct MatchError(String);
 
 impl fmt::Display for MatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            MatchError::Java(m) => f.write_str(m),
+            MatchError::Budget(e) => e.fmt(f),
+        }
     }
+}
+
+impl From<jregex::MatchError> for MatchError {
+    fn from(e: jregex::MatchError) -> Self {
+        MatchError::Budget(Exceeded::from_regex(e))
+    }
+}
+
+impl From<Exceeded> for MatchError {
+    fn from(e: Exceeded) -> Self {
+        MatchError::Budget(e)
+    }
+}
+
+fn java(m: impl Into<String>) -> MatchError {
+    MatchError::Java(m.into())
 }
 
 pub(crate) struct Pattern {
@@ -37,53 +56,51 @@ pub(crate) struct Match {
     pub groups: Vec<Option<(usize, usize)>>,
 }
 
-fn me(e: jregex::MatchError) -> MatchError {
-    MatchError(format!(
-        "the regular expression took more than {} steps on this input (catastrophic backtracking)",
-        e.budget
-    ))
-}
-
 impl Pattern {
-    pub fn compile(p: &str) -> Result<Pattern, PatternError> {
-        jregex::Pattern::compile(p)
+    /// `Pattern.compile`, paid from `meter`. `Err(Ok(message))`: Java's
+    /// PatternSyntaxException; `Err(Err(limit))`: a budget ran out.
+    pub fn compile(p: &str, meter: &mut Meter) -> Result<Pattern, Result<String, Exceeded>> {
+        jregex::Pattern::compile_metered(p, meter.regex())
             .map(|re| Pattern { re })
-            .map_err(|e| PatternError(format!("{} near index {}", e.description, e.index)))
+            .map_err(|e| match e {
+                jregex::CompileError::Syntax(e) => {
+                    Ok(format!("{} near index {}", e.description, e.index))
+                }
+                jregex::CompileError::Budget(e) => Err(Exceeded::from_regex(e)),
+            })
     }
 
     /// `String.matches`: the whole input must match.
-    pub fn matches(&self, input: &str) -> Result<bool, MatchError> {
-        self.re.matches(input).map_err(me)
+    pub fn matches(&self, input: &str, meter: &mut Meter) -> Result<bool, MatchError> {
+        Ok(self.re.matches_metered(input, meter.regex())?)
     }
 
-    /// The first match starting at or after byte offset `start`.
-    pub fn find_at(&self, input: &str, start: usize) -> Result<Option<Match>, MatchError> {
-        if start > input.len() {
-            return Ok(None);
-        }
-        let Some(c) = self.re.find_at(input, start).map_err(me)? else {
-            return Ok(None);
-        };
-        let groups = (0..c.len())
-            .map(|i| c.get(i).map(|r| (r.start, r.end)))
-            .collect();
-        Ok(Some(Match {
-            start: c.start(),
-            end: c.end(),
-            groups,
-        }))
+    /// Every `find(start)` over `input`, decoded once.
+    fn finds<'a>(&'a self, input: &'a str, meter: &mut Meter) -> Result<Finds<'a>, MatchError> {
+        Ok(Finds {
+            searcher: self.re.searcher(input, meter.regex())?,
+            len: input.len(),
+        })
     }
 
-    fn replace(&self, input: &str, rep: &str, all: bool) -> Result<String, MatchError> {
+    fn replace(
+        &self,
+        input: &str,
+        rep: &str,
+        all: bool,
+        meter: &mut Meter,
+    ) -> Result<String, MatchError> {
+        let finds = self.finds(input, meter)?;
         let mut out = String::new();
         let mut last = 0;
         let mut pos = 0;
         while pos <= input.len() {
-            let Some(m) = self.find_at(input, pos)? else {
+            let Some(m) = finds.find_at(pos, meter)? else {
                 break;
             };
+            meter.grow(out.len(), m.start - last)?;
             out.push_str(&input[last..m.start]);
-            append_replacement(&mut out, input, &m, rep)?;
+            append_replacement(&mut out, input, &m, rep, meter)?;
             last = m.end;
             if !all {
                 break;
@@ -98,45 +115,65 @@ impl Pattern {
                 m.end
             };
         }
-        out.push_str(&input[last.min(input.len())..]);
+        let rest = &input[last.min(input.len())..];
+        meter.grow(out.len(), rest.len())?;
+        out.push_str(rest);
         Ok(out)
     }
 
     /// `Matcher.replaceAll`: `$n` inserts group n, `\x` inserts x literally.
-    pub fn replace_all(&self, input: &str, rep: &str) -> Result<String, MatchError> {
-        self.replace(input, rep, true)
+    pub fn replace_all(
+        &self,
+        input: &str,
+        rep: &str,
+        meter: &mut Meter,
+    ) -> Result<String, MatchError> {
+        self.replace(input, rep, true, meter)
     }
 
-    pub fn replace_first(&self, input: &str, rep: &str) -> Result<String, MatchError> {
-        self.replace(input, rep, false)
-    }
-
-    /// `String.split(regex)` (limit 0).
-    #[allow(dead_code)]
-    pub fn split(&self, input: &str) -> Result<Vec<String>, MatchError> {
-        self.split_limit(input, 0)
+    pub fn replace_first(
+        &self,
+        input: &str,
+        rep: &str,
+        meter: &mut Meter,
+    ) -> Result<String, MatchError> {
+        self.replace(input, rep, false, meter)
     }
 
     /// `String.split(regex, limit)`: a zero-width match at the start yields no leading
     /// empty string; limit > 0 caps the number of parts; limit 0 drops trailing empty
     /// strings.
-    pub fn split_limit(&self, input: &str, limit: i32) -> Result<Vec<String>, MatchError> {
+    pub fn split_limit(
+        &self,
+        input: &str,
+        limit: i32,
+        meter: &mut Meter,
+    ) -> Result<Vec<String>, MatchError> {
         // java.util.regex.Pattern.split, step for step
+        let finds = self.finds(input, meter)?;
         let mut out: Vec<String> = Vec::new();
         let mut index = 0;
         let mut pos = 0;
         let limited = limit > 0;
+        let mut held = 0usize;
+        let mut part = |out: &mut Vec<String>, s: &str, meter: &mut Meter| {
+            let more = s.len() + super::value::SLOT_BYTES;
+            meter.grow(held, more)?;
+            held += more;
+            out.push(s.to_string());
+            Ok::<(), MatchError>(())
+        };
         while pos <= input.len() {
-            let Some(m) = self.find_at(input, pos)? else {
+            let Some(m) = finds.find_at(pos, meter)? else {
                 break;
             };
             if !limited || (out.len() as i32) < limit - 1 {
                 if !(index == 0 && m.start == 0 && m.start == m.end) {
-                    out.push(input[index..m.start].to_string());
+                    part(&mut out, &input[index..m.start], meter)?;
                     index = m.end;
                 }
             } else if out.len() as i32 == limit - 1 {
-                out.push(input[index..].to_string());
+                part(&mut out, &input[index..], meter)?;
                 index = m.end;
                 break;
             }
@@ -153,7 +190,7 @@ impl Pattern {
             return Ok(vec![input.to_string()]);
         }
         if !limited || (out.len() as i32) < limit {
-            out.push(input[index..].to_string());
+            part(&mut out, &input[index..], meter)?;
         }
         if limit == 0 {
             while out.last().is_some_and(|s| s.is_empty()) {
@@ -164,11 +201,38 @@ impl Pattern {
     }
 }
 
+/// One input decoded for many finds.
+struct Finds<'a> {
+    searcher: jregex::Searcher<'a>,
+    len: usize,
+}
+
+impl Finds<'_> {
+    /// The first match starting at or after byte offset `start`.
+    fn find_at(&self, start: usize, meter: &mut Meter) -> Result<Option<Match>, MatchError> {
+        if start > self.len {
+            return Ok(None);
+        }
+        let Some(c) = self.searcher.find_at(start, meter.regex())? else {
+            return Ok(None);
+        };
+        let groups = (0..c.len())
+            .map(|i| c.get(i).map(|r| (r.start, r.end)))
+            .collect();
+        Ok(Some(Match {
+            start: c.start(),
+            end: c.end(),
+            groups,
+        }))
+    }
+}
+
 fn append_replacement(
     out: &mut String,
     input: &str,
     m: &Match,
     rep: &str,
+    meter: &mut Meter,
 ) -> Result<(), MatchError> {
     let cs: Vec<char> = rep.chars().collect();
     let mut i = 0;
@@ -179,7 +243,7 @@ fn append_replacement(
                 match cs.get(i) {
                     Some(c) => out.push(*c),
                     None => {
-                        return Err(MatchError("character to be escaped is missing".into()));
+                        return Err(java("character to be escaped is missing"));
                     }
                 }
                 i += 1;
@@ -187,11 +251,11 @@ fn append_replacement(
             '$' => {
                 i += 1;
                 let Some(d) = cs.get(i).and_then(|c| c.to_digit(10)) else {
-                    return Err(MatchError("Illegal group reference".into()));
+                    return Err(java("Illegal group reference"));
                 };
                 let mut g = d as usize;
                 if g >= m.groups.len() {
-                    return Err(MatchError(format!("No group {g}")));
+                    return Err(java(format!("No group {g}")));
                 }
                 i += 1;
                 // Java takes more digits while the group number stays valid
@@ -205,10 +269,12 @@ fn append_replacement(
                     }
                 }
                 if let Some(Some((a, b))) = m.groups.get(g) {
+                    meter.grow(out.len(), b - a)?;
                     out.push_str(&input[*a..*b]);
                 }
             }
             c => {
+                meter.grow(out.len(), c.len_utf8())?;
                 out.push(c);
                 i += 1;
             }

@@ -76,7 +76,8 @@ fn visible(s: &str) -> String {
 /// Ok(rendered) or Err("parse"/"render" and the message).
 fn run(template: &str, inputs: &Inputs, dialect: Dialect) -> Result<Rendered, (String, String)> {
     let t = parse(template).map_err(|e| ("parse".to_string(), e.to_string()))?;
-    render_as(&t, inputs, dialect).map_err(|e| ("render".to_string(), e.to_string()))
+    render_as(&t, inputs, dialect, &mut super::Meter::default())
+        .map_err(|e| ("render".to_string(), e.to_string()))
 }
 
 fn describe(r: &Result<Rendered, (String, String)>) -> String {
@@ -470,4 +471,127 @@ fn render_errors_are_placed() {
     let e = render(&t, &inputs).unwrap_err();
     assert_eq!(e.line, 2);
     assert!(e.message.contains("not JSON"), "{}", e.message);
+}
+
+// ---------------------------------------------------------------- hostile templates
+// The budgets count work done, not calls (issue 17): each of these hung the process,
+// or aborted it on a failed allocation, before the budgets existed.
+
+/// `$s` of 8 MiB, built by doubling.
+const EIGHT_MIB: &str = "#set($s = 'a')#foreach($i in [1..23])#set($s = \"$s$s\")#end";
+
+fn limit_of(t: &str) -> Exceeded {
+    let e = render_err(t);
+    e.limit
+        .unwrap_or_else(|| panic!("not a budget error: {}", e.message))
+}
+
+#[test]
+fn a_replace_whose_result_would_not_fit_is_refused_before_it_is_built() {
+    // 8 Mi × 8 MiB = 64 TiB: the size is computed first, and is over the 10 MiB a
+    // string may have.
+    let e = render_err(&format!("{EIGHT_MIB}#set($t = $s.replace('a', $s))"));
+    assert!(
+        e.message.contains("a string exceeds 10 MiB"),
+        "{}",
+        e.message
+    );
+    // Within the string cap but over the memory budget: refused before it is built too.
+    let limits = Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let t = "#set($s = 'a')#foreach($i in [1..20])#set($s = \"$s$s\")#end\
+             #set($t = $s.replace('a', 'bbbb'))";
+    let mut meter = Meter::new(limits, None);
+    let e = render_metered(&parse(t).unwrap(), &Inputs::default(), &mut meter).unwrap_err();
+    assert_eq!(
+        e.limit,
+        Some(Exceeded::MemoryBytes(4 << 20)),
+        "{}",
+        e.message
+    );
+    assert!(
+        meter.usage().peak_memory_bytes < 4 << 20,
+        "{:?}",
+        meter.usage()
+    );
+}
+
+#[test]
+fn keeping_many_large_strings_runs_into_the_memory_budget() {
+    // 1,000 distinct 8 MiB strings would be 8 GiB.
+    let t = format!(
+        "{EIGHT_MIB}#set($keep = [])#foreach($i in [1..1000])#set($d = $keep.add(\"$s$i\"))#end"
+    );
+    assert_eq!(limit_of(&t), Exceeded::MemoryBytes(128 << 20));
+    // Strings dropped along the way are not counted: the same loop keeping nothing ends.
+    let t = format!("{EIGHT_MIB}#foreach($i in [1..20])#set($t = \"$s$i\")#end$t.length()");
+    let r = render(&parse(&t).unwrap(), &Inputs::default()).unwrap();
+    assert_eq!(r.body, (8 << 20 | 2).to_string());
+}
+
+#[test]
+fn scanning_a_large_string_again_and_again_runs_into_the_work_budget() {
+    let t = format!(
+        "{EIGHT_MIB}#foreach($i in [1..1000])#foreach($j in [1..1000])#set($n = $s.length())#end#end"
+    );
+    assert_eq!(limit_of(&t), Exceeded::WorkBytes(512 << 20));
+}
+
+#[test]
+fn regular_expression_steps_are_one_budget_for_the_whole_render() {
+    // Each replaceAll is cheap on its own (a few thousand steps over a 1 KiB string); a
+    // hundred of them are not, within a budget of 100,000 steps.
+    let t = parse(
+        "#set($s = 'ab')#foreach($i in [1..9])#set($s = \"$s$s\")#end\
+         #foreach($i in [1..100])#set($t = $s.replaceAll('a', 'b'))#end",
+    )
+    .unwrap();
+    let meter = |regex_steps| {
+        Meter::new(
+            Limits {
+                regex_steps,
+                ..Limits::default()
+            },
+            None,
+        )
+    };
+    let mut small = meter(100_000);
+    let e = render_metered(&t, &Inputs::default(), &mut small).unwrap_err();
+    assert_eq!(
+        e.limit,
+        Some(Exceeded::RegexSteps(100_000)),
+        "{}",
+        e.message
+    );
+    // The same template within a larger budget renders: it was the total that counted.
+    let mut large = meter(u64::MAX);
+    render_metered(&t, &Inputs::default(), &mut large).unwrap();
+    assert!(large.usage().regex_steps > 100_000, "{:?}", large.usage());
+}
+
+#[test]
+fn a_deadline_stops_a_render_that_is_within_its_budgets() {
+    let limits = Limits {
+        steps: u64::MAX,
+        work_bytes: u64::MAX,
+        ..Limits::default()
+    };
+    let past = std::time::Instant::now();
+    let mut meter = Meter::new(limits, Some(past));
+    let t = parse("#foreach($i in [1..1000])#foreach($j in [1..1000])x#end#end").unwrap();
+    let e = render_metered(&t, &Inputs::default(), &mut meter).unwrap_err();
+    assert_eq!(e.limit, Some(Exceeded::Deadline), "{}", e.message);
+    assert!(e.message.contains("limits.deadline"), "{}", e.message);
+}
+
+#[test]
+fn budget_errors_name_the_config_key_and_the_template_line() {
+    let t = format!(
+        "{EIGHT_MIB}\n\n#set($k = [])#foreach($i in [1..1000])#set($d = $k.add(\"$s$i\"))#end"
+    );
+    let e = render_err(&t);
+    assert_eq!(e.line, 3, "{e:?}");
+    assert!(e.message.contains("limits.memoryBytes"), "{}", e.message);
 }

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
+use super::budget;
+
 /// A fast non-cryptographic hasher (FxHash) for the engine's own maps: keys come from the
 /// template and the response being tested, not from an adversary across a network.
 #[derive(Default, Clone, Copy)]
@@ -67,7 +69,7 @@ pub(crate) enum Value {
     Double(f64),
     /// java.lang.Character (from `charAt`)
     Char(char),
-    Str(Rc<str>),
+    Str(JStr),
     List(Rc<ListCell>, ListKind),
     /// java.util.LinkedHashMap
     Map(Rc<MapCell>),
@@ -83,19 +85,19 @@ pub(crate) enum Value {
 
 impl Value {
     pub fn str(s: &str) -> Value {
-        Value::Str(Rc::from(s))
+        Value::Str(JStr::new(Rc::from(s)))
     }
 
     pub fn string(s: String) -> Value {
-        Value::Str(Rc::from(s))
+        Value::Str(JStr::new(Rc::from(s)))
     }
 
     pub fn list(v: Vec<Value>, k: ListKind) -> Value {
-        Value::List(Rc::new(ListCell(RefCell::new(v))), k)
+        Value::List(Rc::new(ListCell::new(v)), k)
     }
 
     pub fn map(m: JMap) -> Value {
-        Value::Map(Rc::new(MapCell(RefCell::new(m))))
+        Value::Map(Rc::new(MapCell::new(m)))
     }
 
     pub fn is_null(&self) -> bool {
@@ -126,14 +128,104 @@ impl Value {
     }
 }
 
-/// A list's storage. Dropping it does not recurse, so a hostile template that nests
-/// lists a million deep cannot overflow the stack when they are freed.
+/// A `java.lang.String`: shared text whose bytes count as live (see
+/// [`budget::live_bytes`]) from its creation until its last clone is dropped.
 #[derive(Debug)]
-pub(crate) struct ListCell(pub RefCell<Vec<Value>>);
+pub(crate) struct JStr(Rc<str>);
 
-/// A map's storage (dropped without recursion, like [`ListCell`]).
+impl JStr {
+    pub fn new(s: Rc<str>) -> JStr {
+        budget::account(s.len() as i64);
+        JStr(s)
+    }
+}
+
+impl Clone for JStr {
+    fn clone(&self) -> Self {
+        JStr(self.0.clone())
+    }
+}
+
+impl Drop for JStr {
+    fn drop(&mut self) {
+        if Rc::strong_count(&self.0) == 1 {
+            budget::account(-(self.0.len() as i64));
+        }
+    }
+}
+
+impl std::ops::Deref for JStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for JStr {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for JStr {
+    fn eq(&self, other: &Self) -> bool {
+        *self.0 == *other.0
+    }
+}
+
+impl Eq for JStr {}
+
+impl std::hash::Hash for JStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (*self.0).hash(state)
+    }
+}
+
+/// Live bytes one element of a list costs (a map entry costs [`MAP_ENTRY_BYTES`]).
+pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Value>();
+/// A map entry: key, value and its index entry.
+pub(crate) const MAP_ENTRY_BYTES: usize = 3 * SLOT_BYTES;
+
+/// A list's storage. Dropping it does not recurse, so a hostile template that nests
+/// lists a million deep cannot overflow the stack when they are freed. Its slots count
+/// as live bytes: those it was made with and those [`ListCell::charge`]d as it grew.
 #[derive(Debug)]
-pub(crate) struct MapCell(pub RefCell<JMap>);
+pub(crate) struct ListCell(pub RefCell<Vec<Value>>, Cell<usize>);
+
+/// A map's storage (dropped without recursion, like [`ListCell`]; its entries counted
+/// the same way).
+#[derive(Debug)]
+pub(crate) struct MapCell(pub RefCell<JMap>, Cell<usize>);
+
+impl ListCell {
+    pub fn new(items: Vec<Value>) -> ListCell {
+        let n = items.len();
+        budget::account((n * SLOT_BYTES) as i64);
+        ListCell(RefCell::new(items), Cell::new(n))
+    }
+
+    /// Counts the slots it holds now (after it grew or shrank).
+    pub fn recount(&self) {
+        let n = self.0.borrow().len();
+        budget::account((n as i64 - self.1.get() as i64) * SLOT_BYTES as i64);
+        self.1.set(n);
+    }
+}
+
+impl MapCell {
+    pub fn new(m: JMap) -> MapCell {
+        let n = m.len();
+        budget::account((n * MAP_ENTRY_BYTES) as i64);
+        MapCell(RefCell::new(m), Cell::new(n))
+    }
+
+    /// Counts the entries it holds now.
+    pub fn recount(&self) {
+        let n = self.0.borrow().len();
+        budget::account((n as i64 - self.1.get() as i64) * MAP_ENTRY_BYTES as i64);
+        self.1.set(n);
+    }
+}
 
 impl std::ops::Deref for ListCell {
     type Target = RefCell<Vec<Value>>;
@@ -175,6 +267,7 @@ fn drop_iteratively(mut stack: Vec<Value>) {
 
 impl Drop for ListCell {
     fn drop(&mut self) {
+        budget::account(-((self.1.get() * SLOT_BYTES) as i64));
         let items = std::mem::take(self.0.get_mut());
         if items
             .iter()
@@ -187,6 +280,7 @@ impl Drop for ListCell {
 
 impl Drop for MapCell {
     fn drop(&mut self) {
+        budget::account(-((self.1.get() * MAP_ENTRY_BYTES) as i64));
         let m = self.0.get_mut();
         if m.entries.iter().any(|(k, v)| {
             matches!(k, Value::List(..) | Value::Map(_))
@@ -258,7 +352,7 @@ fn hkey(v: &Value) -> Option<HKey> {
 pub(crate) struct JMap {
     entries: Vec<(Value, Value)>,
     /// String keys (looked up by `&str` without allocating).
-    strs: FxMap<Rc<str>, usize>,
+    strs: FxMap<JStr, usize>,
     /// Other scalar keys.
     index: FxMap<HKey, usize>,
 }
