@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use apigw_reconciler::desired::{SpecCache, load_desired_cached};
+use apigw_reconciler::desired::{LoadOptions, SpecCache, load_desired_cached};
 use apigw_reconciler::diff::{DiffOptions, diff};
 use apigw_reconciler::live::memory::method_declaring;
 use apigw_reconciler::live::{LiveResource, LiveSnapshot, RestApiSummary};
@@ -145,7 +145,7 @@ fn main() {
         let cpu0 = cpu_time();
         let t = Instant::now();
         let mut cache = SpecCache::default();
-        let set = load_desired_cached(dir.path(), &mut cache).unwrap().set;
+        let set = load_desired_cached(dir.path(), &mut cache, &LoadOptions::default()).unwrap().set;
         let cold = t.elapsed();
         let t = Instant::now();
         let plan = diff(&set, &live, &DiffOptions::default()).unwrap();
@@ -153,7 +153,7 @@ fn main() {
         let cpu = cpu_time() - cpu0;
 
         let t = Instant::now();
-        load_desired_cached(dir.path(), &mut cache).unwrap();
+        load_desired_cached(dir.path(), &mut cache, &LoadOptions::default()).unwrap();
         let warm = t.elapsed();
         let t = Instant::now();
         let text = render_text(&plan, &[], Style { color: false });

@@ -7,6 +7,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::desired::EvalLimits;
+use crate::files::ReadError;
 use crate::yaml::de::{self, Spanned};
 use crate::yaml::{self, Pos};
 
@@ -69,6 +71,8 @@ pub struct Config {
     pub listen: String,
     pub log: Log,
     pub deployments: Vec<Deployment>,
+    /// What evaluating the desired set may cost.
+    pub limits: EvalLimits,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Default for Config {
                 level: "info".into(),
             },
             deployments: Vec::new(),
+            limits: EvalLimits::default(),
         }
     }
 }
@@ -108,12 +113,8 @@ impl Default for Config {
 /// A config problem, `file:line:col: message`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read config {path}: {message}")]
+    Read { path: String, message: String },
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
 }
@@ -151,6 +152,29 @@ pub struct ConfigDoc {
     pub log: Option<LogDoc>,
     /// Stages to redeploy after a cycle changed their API.
     pub deployments: Option<Vec<Spanned<DeploymentDoc>>>,
+    pub limits: Option<LimitsDoc>,
+}
+
+/// Bounds on evaluating the desired set, which is untrusted input (whoever can open a
+/// pull request writes it): exceeding one makes the set invalid with the reason and
+/// the place; nothing hangs or aborts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsDoc {
+    /// Reading, validating and testing one desired set, 1s-1h (default `30s`).
+    pub deadline: Option<Spanned<Text>>,
+    /// Template evaluation steps per response test, 1000-10000000000 (default 5000000).
+    pub template_steps: Option<Spanned<Text>>,
+    /// Regular expression steps per response test, compiling included (selection
+    /// patterns and template string methods together), 1000-100000000000 (default
+    /// 20000000).
+    pub regex_steps: Option<Spanned<Text>>,
+    /// Bytes a response test's template may produce, copy and scan, 1 MiB-64 GiB
+    /// (default 536870912, 512 MiB).
+    pub work_bytes: Option<Spanned<Text>>,
+    /// Bytes of strings and collections a response test's template may hold at once,
+    /// 1 MiB-16 GiB (default 134217728, 128 MiB).
+    pub memory_bytes: Option<Spanned<Text>>,
 }
 
 /// Client-side budget for all calls.
@@ -250,9 +274,24 @@ impl JsonSchema for Text {
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |message: String| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            message,
+        };
+        let bytes = crate::files::read_regular(path, limits::CONFIG_BYTES).map_err(|e| {
+            read_error(match e {
+                ReadError::TooLarge(n) => format!("it is larger than {n} bytes (1 MiB)"),
+                ReadError::NotRegular(what) => {
+                    format!("it is {what}, not a regular file; point --config at a file")
+                }
+                ReadError::Io(e) => e.to_string(),
+            })
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read_error(format!(
+                "it is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
         })?;
         Config::parse(&text, &path.display().to_string())
     }
@@ -403,6 +442,46 @@ impl Config {
                 ),
             }
         }
+        if let Some(l) = &doc.limits {
+            let d = &mut config.limits;
+            if let Some(v) = &l.deadline {
+                d.deadline = check_duration(v, "limits.deadline", limits::DEADLINE, report)
+                    .unwrap_or(d.deadline);
+            }
+            let e = &mut d.engine;
+            for (v, key, range, slot) in [
+                (
+                    &l.template_steps,
+                    "limits.templateSteps",
+                    limits::TEMPLATE_STEPS,
+                    &mut e.steps,
+                ),
+                (
+                    &l.regex_steps,
+                    "limits.regexSteps",
+                    limits::REGEX_STEPS,
+                    &mut e.regex_steps,
+                ),
+                (
+                    &l.work_bytes,
+                    "limits.workBytes",
+                    limits::WORK_BYTES,
+                    &mut e.work_bytes,
+                ),
+                (
+                    &l.memory_bytes,
+                    "limits.memoryBytes",
+                    limits::MEMORY_BYTES,
+                    &mut e.memory_bytes,
+                ),
+            ] {
+                if let Some(v) = v
+                    && let Some(n) = check_integer(v, key, range, "", report)
+                {
+                    *slot = n;
+                }
+            }
+        }
         if config.backoff.max < config.backoff.initial
             && let Some(b) = &doc.backoff
         {
@@ -546,6 +625,14 @@ pub mod limits {
         Duration::from_millis(100)..=Duration::from_secs(300);
     pub const ATTEMPT_TIMEOUT: RangeInclusive<Duration> =
         Duration::from_secs(1)..=Duration::from_secs(900);
+    pub const DEADLINE: RangeInclusive<Duration> =
+        Duration::from_secs(1)..=Duration::from_secs(3600);
+    pub const TEMPLATE_STEPS: RangeInclusive<u64> = 1_000..=10_000_000_000;
+    pub const REGEX_STEPS: RangeInclusive<u64> = 1_000..=100_000_000_000;
+    pub const WORK_BYTES: RangeInclusive<u64> = 1 << 20..=64 << 30;
+    pub const MEMORY_BYTES: RangeInclusive<u64> = 1 << 20..=16 << 30;
+    /// The config file is read only when it is a regular file of at most this size.
+    pub const CONFIG_BYTES: u64 = 1 << 20;
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod desired;
 pub mod diff;
 pub mod executor;
 pub mod export;
+pub mod files;
 pub mod jregex;
 pub mod live;
 pub mod metrics;

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -173,6 +174,19 @@ impl Status {
     }
 }
 
+/// The loop beats at least this often while it runs ([`Shared::beat`]).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// `/healthz` fails once the loop has not beaten for this long: it is stuck (a cycle
+/// blocking its thread), and Kubernetes should restart the process.
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(20);
+
+/// An evaluation of the desired set under way, for `/readyz`.
+#[derive(Clone, Copy, Debug)]
+struct Evaluating {
+    since: Instant,
+    deadline: Duration,
+}
+
 /// The handle the loop and the server share.
 pub struct Shared {
     pub metrics: Metrics,
@@ -183,6 +197,9 @@ pub struct Shared {
     cycles: Mutex<VecDeque<CycleSummary>>,
     /// Newest first, at most [`DRIFT_HISTORY`].
     drift: Mutex<VecDeque<DriftEvent>>,
+    /// When the loop last showed it was alive.
+    heartbeat: Mutex<Instant>,
+    evaluating: Mutex<Option<Evaluating>>,
 }
 
 impl Shared {
@@ -194,7 +211,60 @@ impl Shared {
             triggers,
             cycles: Mutex::default(),
             drift: Mutex::default(),
+            heartbeat: Mutex::new(Instant::now()),
+            evaluating: Mutex::default(),
         })
+    }
+
+    /// The loop is alive: called at least every [`HEARTBEAT_EVERY`] while it runs.
+    pub fn beat(&self) {
+        *self.heartbeat.lock().expect("heartbeat lock") = Instant::now();
+    }
+
+    /// `/healthz`: an error when the loop has not beaten for [`HEARTBEAT_STALE`].
+    pub fn liveness(&self, now: Instant) -> Result<(), String> {
+        let last = *self.heartbeat.lock().expect("heartbeat lock");
+        let quiet = now.saturating_duration_since(last);
+        if quiet >= HEARTBEAT_STALE {
+            return Err(format!(
+                "the reconcile loop is stuck: no heartbeat for {}s (more than {}s)",
+                quiet.as_secs(),
+                HEARTBEAT_STALE.as_secs()
+            ));
+        }
+        Ok(())
+    }
+
+    /// An evaluation of the desired set started (`Some`, with its deadline) or ended.
+    pub fn set_evaluating(&self, deadline: Option<Duration>) {
+        *self.evaluating.lock().expect("evaluation lock") = deadline.map(|deadline| Evaluating {
+            since: Instant::now(),
+            deadline,
+        });
+    }
+
+    /// `/readyz`: why the daemon is not ready, if it is not: an evaluation running past
+    /// its deadline, or what the last published status says.
+    pub fn readiness(&self, now: Instant) -> Result<(), String> {
+        if let Some(e) = *self.evaluating.lock().expect("evaluation lock") {
+            let running = now.saturating_duration_since(e.since);
+            if running > e.deadline {
+                return Err(format!(
+                    "evaluating the desired set has run for {}s, past its deadline of {}s \
+                     (limits.deadline); the last valid set stays in use",
+                    running.as_secs(),
+                    e.deadline.as_secs()
+                ));
+            }
+        }
+        if self.is_ready() {
+            return Ok(());
+        }
+        let status = Status {
+            ready: false,
+            ..self.status()
+        };
+        Err(status.not_ready_reason().unwrap_or_default())
     }
 
     pub fn status(&self) -> Status {
@@ -246,6 +316,41 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loop_that_stops_beating_fails_liveness_and_an_overrun_fails_readiness() {
+        let (tx, _rx) = mpsc::channel(1);
+        let shared = Shared::new(tx);
+        let now = Instant::now();
+        assert!(shared.liveness(now).is_ok());
+        let later = now + HEARTBEAT_STALE + Duration::from_secs(1);
+        let stuck = shared.liveness(later).unwrap_err();
+        assert!(stuck.contains("stuck"), "{stuck}");
+        shared.beat();
+        assert!(shared.liveness(Instant::now()).is_ok());
+
+        shared.set_status(Status {
+            ready: true,
+            last_cycle: Some(CycleSummary::default()),
+            ..Status::default()
+        });
+        assert!(shared.readiness(Instant::now()).is_ok());
+        shared.set_evaluating(Some(Duration::from_secs(2)));
+        assert!(
+            shared.readiness(Instant::now()).is_ok(),
+            "within the deadline"
+        );
+        let why = shared
+            .readiness(Instant::now() + Duration::from_secs(3))
+            .unwrap_err();
+        assert!(why.contains("past its deadline of 2s"), "{why}");
+        shared.set_evaluating(None);
+        assert!(
+            shared
+                .readiness(Instant::now() + Duration::from_secs(3))
+                .is_ok()
+        );
+    }
 
     #[test]
     fn shared_keeps_the_last_cycles_and_drift_events_newest_first() {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::desired::{self, Loaded};
+use crate::desired::{self, EvalLimits, Loaded};
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
@@ -226,7 +226,7 @@ struct Prepared {
 fn prepare(global: &GlobalArgs) -> Result<Prepared, ExitCode> {
     let config = load_config(global).map_err(fail)?;
     let started = Instant::now();
-    let loaded = load_specs(&config.desired_dir)?;
+    let loaded = load_specs(&config.desired_dir, config.limits)?;
     let timings = Timings {
         load: started.elapsed(),
         ..Timings::default()
@@ -238,8 +238,9 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, ExitCode> {
     })
 }
 
-fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
-    match desired::load_desired(dir) {
+fn load_specs(dir: &Path, limits: EvalLimits) -> Result<Loaded, ExitCode> {
+    let dir_owned = dir.to_path_buf();
+    match within_deadline(limits, move || desired::load_desired(&dir_owned, limits)) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
@@ -252,6 +253,33 @@ fn load_specs(dir: &Path) -> Result<Loaded, ExitCode> {
                 "Nothing was read from or written to API Gateway. Fix the files above and run again."
             );
             Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// Runs an evaluation of the desired set on a thread of its own and waits for it until
+/// its deadline (plus a grace second): the engines keep to the deadline themselves, and
+/// this makes sure a one-shot command finishes even if something did not.
+fn within_deadline<T: Send + 'static>(
+    limits: EvalLimits,
+    evaluate: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("evaluate".into())
+        .spawn(move || {
+            let _ = tx.send(evaluate());
+        })
+        .expect("a thread can be started");
+    match rx.recv_timeout(limits.deadline + Duration::from_secs(1)) {
+        Ok(result) => result,
+        Err(_) => {
+            eprintln!(
+                "error: evaluating the desired set did not finish within its deadline of {} \
+                 (limits.deadline); nothing was read from or written to API Gateway",
+                humantime::format_duration(limits.deadline)
+            );
+            std::process::exit(1)
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{GlobalArgs, fail, load_config};
+use super::{GlobalArgs, fail, load_config, within_deadline};
 use crate::desired;
 
 /// Loads the desired set without running its tests as a validity check, then runs
@@ -12,8 +12,17 @@ pub(super) fn execute(global: &GlobalArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(message),
     };
-    let loaded = match desired::load_untested(&config.desired_dir) {
-        Ok(loaded) => loaded,
+    let dir = config.desired_dir.clone();
+    let limits = config.limits;
+    // Load and run under one deadline.
+    let evaluated = within_deadline(limits, move || {
+        desired::load_untested(&dir, limits).map(|loaded| {
+            let run = crate::response_test::run_all_within(&loaded.set, &loaded.evaluation);
+            (loaded, run)
+        })
+    });
+    let (loaded, run) = match evaluated {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);
@@ -29,7 +38,6 @@ pub(super) fn execute(global: &GlobalArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let run = crate::response_test::run_all(&loaded.set);
     print!("{}", run.render());
     if run.failed() == 0 {
         ExitCode::SUCCESS

@@ -26,6 +26,8 @@ pub(super) struct KeyMemory {
     /// The write API Gateway refused for good (`FailureKind::Rejected`): the same
     /// write is not retried until the spec changes or an operator asks (SIGHUP, HTTP).
     pub rejected_for: Option<Option<Settings>>,
+    /// The previous plan already wanted to prune this key.
+    pub prune_wanted: bool,
 }
 
 /// Every key of the last plan, with its memory.
@@ -44,6 +46,9 @@ pub(super) struct Situation {
     /// SIGHUP or `POST /reconcile`: an operator asks to retry refused writes.
     pub nudged: bool,
     pub dry_run: bool,
+    /// This cycle evaluated the desired files afresh and found them as the previous
+    /// evaluation did: a prune delete wanted then and now may run.
+    pub input_confirmed: bool,
 }
 
 /// What to do with one planned action this cycle.
@@ -62,6 +67,9 @@ pub(super) enum Decision {
     /// A prune delete held while a write on its method waits (it would leave the
     /// method without the response that replaces it).
     Held,
+    /// A prune delete seen for the first time: it runs when the next evaluation of the
+    /// unchanged files still wants it (a half-written file must not delete).
+    Confirming,
 }
 
 /// One action of the plan with the decision taken for it.
@@ -90,6 +98,9 @@ pub(super) enum Recorded {
 pub(super) const HELD_BEHIND_WAITING_WRITE: &str =
     "held: prune waits until the method's waiting write has succeeded";
 
+pub(super) const CONFIRMING_PRUNE: &str = "waits: a prune delete runs once a second evaluation \
+     of the unchanged desired files still wants it (so a half-written file never deletes)";
+
 impl Memory {
     /// Decides every action of `plan` and rebuilds the memory from it: keys in sync are
     /// reset, keys with actions carry their memory over, keys in neither are forgotten.
@@ -109,6 +120,7 @@ impl Memory {
                     },
                     retry_at: None,
                     rejected_for: None,
+                    prune_wanted: false,
                 },
             );
         }
@@ -128,7 +140,11 @@ impl Memory {
                 ),
                 retry_at: None,
                 rejected_for: None,
+                prune_wanted: false,
             });
+            let is_prune = action.kind == ActionKind::Delete && action.source.is_none();
+            let confirmed = memory.prune_wanted && s.input_confirmed;
+            memory.prune_wanted = is_prune;
             memory.status.rest_api_name = action.api_name.clone().or(memory.status.rest_api_name);
             memory.status.resource_path =
                 action.resource_path.clone().or(memory.status.resource_path);
@@ -149,6 +165,11 @@ impl Memory {
                     let changed = memory.status.state != KeyState::Pending;
                     memory.status.state = KeyState::Pending;
                     Decision::WouldRun { changed }
+                }
+                _ if is_prune && !confirmed => {
+                    memory.status.state = KeyState::Pending;
+                    memory.status.last_error = Some(CONFIRMING_PRUNE.into());
+                    Decision::Confirming
                 }
                 _ => Decision::Run,
             };
@@ -359,6 +380,7 @@ mod tests {
             desired_unchanged: false,
             nudged: false,
             dry_run: false,
+            input_confirmed: true,
         }
     }
 
@@ -582,6 +604,38 @@ mod tests {
     }
 
     #[test]
+    fn a_prune_delete_runs_only_when_two_evaluations_of_unchanged_files_want_it() {
+        let mut memory = Memory::default();
+        let stale = prune(key("GET", "500"));
+        let p = plan(vec![stale.clone()], vec![]);
+        let t0 = Instant::now();
+        assert_eq!(decisions(&mut memory, &p, at(t0)), [Decision::Confirming]);
+        assert_eq!(state(&memory, &stale.key), KeyState::Pending);
+        assert_eq!(
+            memory.keys[&stale.key].status.last_error.as_deref(),
+            Some(CONFIRMING_PRUNE)
+        );
+        // The files changed (or were still being written) before the second look: the
+        // delete waits again, for this new input to be seen twice.
+        let changed = Situation {
+            input_confirmed: false,
+            ..at(t0)
+        };
+        assert_eq!(decisions(&mut memory, &p, changed), [Decision::Confirming]);
+        assert_eq!(decisions(&mut memory, &p, at(t0)), [Decision::Run]);
+        // Once the file is whole again the key is desired: the wish is forgotten.
+        let back = plan(vec![], vec![stale.key.clone()]);
+        decisions(&mut memory, &back, at(t0));
+        assert_eq!(decisions(&mut memory, &p, at(t0)), [Decision::Confirming]);
+        // A delete a spec asks for (`state: absent`) is immediate.
+        let asked = action(ActionKind::Delete, key("GET", "404"), None);
+        assert_eq!(
+            decisions(&mut memory, &plan(vec![asked], vec![]), at(t0)),
+            [Decision::Run]
+        );
+    }
+
+    #[test]
     fn a_prune_delete_waits_while_a_write_on_its_method_waits() {
         let mut memory = Memory::default();
         let write = create(key("GET", "201"), "{}");
@@ -598,6 +652,16 @@ mod tests {
             vec![],
         );
         let t0 = Instant::now();
+        // first sight: prune deletes wait for a second evaluation, the rest runs
+        assert_eq!(
+            decisions(&mut memory, &p, at(t0)),
+            [
+                Decision::Run,
+                Decision::Confirming,
+                Decision::Confirming,
+                Decision::Run
+            ]
+        );
         // nothing waits: everything runs
         assert_eq!(decisions(&mut memory, &p, at(t0)), [Decision::Run; 4]);
         let Recorded::Retry(wait) =

@@ -5,6 +5,13 @@
 //! is load -> fetch -> diff -> execute and its result updates the per-key state
 //! (backoff for failing keys, blocked keys logged on change only), the metrics and
 //! `/status`. An invalid desired set is never applied: the last valid one stays in use.
+//!
+//! The desired set is untrusted input and is evaluated (read, validated, its response
+//! tests run) on a thread of its own, within `limits.deadline`, never on the loop's
+//! task: signals, the heartbeat behind `/healthz` and the HTTP server keep answering
+//! while it runs, and an evaluation past its deadline turns `/readyz` 503. A changed
+//! file is used only once it has been still for `debounce`; a prune delete runs only
+//! when a second evaluation of the unchanged files still wants it.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -12,19 +19,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, watch as tokio_watch};
+use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
 use tracing::Instrument;
 
 use crate::backoff;
 use crate::config::Config;
-use crate::desired::{self, DesiredSet, SpecCache};
+use crate::desired::{self, DesiredSet, LoadError, LoadOptions, Loaded, SpecCache};
 use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{self, ExecutionReport, Outcome, RetryPolicy};
 use crate::live::{ApiGateway, CallCounts};
 use crate::reconcile;
 use crate::redeploy;
 use crate::render::{Style, describe, render_text};
-use crate::status::{CycleSummary, DriftEvent, KeyState, Shared, Status, Trigger};
+use crate::status::{CycleSummary, DriftEvent, HEARTBEAT_EVERY, KeyState, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 use memory::{Decision, Memory, Recorded, Situation};
 
@@ -42,8 +49,18 @@ struct Reconciler<C> {
     stop: Arc<AtomicBool>,
     desired: Option<DesiredSet>,
     desired_error: Option<String>,
-    /// Parsed spec files, re-read only when they change.
-    spec_cache: SpecCache,
+    /// Parsed spec files, re-read only when they change (lent to the evaluation
+    /// thread while it runs; lost, and rebuilt, if that thread never comes back).
+    spec_cache: Option<SpecCache>,
+    /// An evaluation that overran its deadline and has not come back yet: no second
+    /// one starts while it runs.
+    overrun: Option<oneshot::Receiver<Evaluated>>,
+    /// The last evaluation read the files afresh and found the set the one before it
+    /// found: prune deletes wanted by both may run.
+    input_confirmed: bool,
+    /// The loop should run the next cycle after this, sooner than the interval.
+    wake_in: Option<Duration>,
+    shutdown: tokio_watch::Receiver<bool>,
     memory: Memory,
     /// The desired set the last successful plan was made from.
     planned_from: Option<DesiredSet>,
@@ -58,6 +75,20 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What an evaluation thread hands back: the cache it was lent and what it found.
+type Evaluated = (SpecCache, Result<Loaded, LoadError>);
+
+/// How this cycle's evaluation of the desired files went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Evaluation {
+    /// A set was read: valid (in use now) or invalid (the last valid one stays).
+    Done,
+    /// Files are still changing: nothing is done this cycle; the next comes soon.
+    Unsettled,
+    /// Shutdown was asked for while evaluating.
+    Aborted,
+}
+
 impl<C: ApiGateway> Reconciler<C> {
     fn new(
         config: Config,
@@ -65,6 +96,7 @@ impl<C: ApiGateway> Reconciler<C> {
         client: C,
         shared: Arc<Shared>,
         stop: Arc<AtomicBool>,
+        shutdown: tokio_watch::Receiver<bool>,
     ) -> Self {
         Reconciler {
             config,
@@ -74,7 +106,11 @@ impl<C: ApiGateway> Reconciler<C> {
             stop,
             desired: None,
             desired_error: None,
-            spec_cache: SpecCache::default(),
+            spec_cache: Some(SpecCache::default()),
+            overrun: None,
+            input_confirmed: false,
+            wake_in: None,
+            shutdown,
             memory: Memory::default(),
             planned_from: None,
             cycle_id: 0,
@@ -82,9 +118,79 @@ impl<C: ApiGateway> Reconciler<C> {
         }
     }
 
-    /// Load the desired directory; keep the last valid set when it is invalid.
-    fn load(&mut self, files_may_have_changed: bool) {
-        match desired::load_desired_cached(&self.config.desired_dir, &mut self.spec_cache) {
+    /// Evaluates the desired directory on a thread of its own, within the deadline,
+    /// while this task stays free to notice shutdown; keeps the last valid set when the
+    /// new one is invalid, late or still being written.
+    async fn evaluate(&mut self, files_may_have_changed: bool) -> Evaluation {
+        if let Some(mut late) = self.overrun.take() {
+            match late.try_recv() {
+                Ok((cache, _)) => self.spec_cache = Some(cache),
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    // Still running: do not pile up a second one.
+                    self.overrun = Some(late);
+                    self.input_confirmed = false;
+                    return Evaluation::Done;
+                }
+                Err(oneshot::error::TryRecvError::Closed) => {}
+            }
+        }
+        let mut cache = self.spec_cache.take().unwrap_or_default();
+        let tests_before = cache.tests_run;
+        let options = LoadOptions {
+            limits: self.config.limits,
+            run_tests: true,
+            settle: Some(self.config.debounce),
+        };
+        let dir = self.config.desired_dir.clone();
+        let (tx, mut rx) = oneshot::channel::<Evaluated>();
+        let spawned = std::thread::Builder::new()
+            .name("evaluate".into())
+            .spawn(move || {
+                let result = desired::load_desired_cached(&dir, &mut cache, &options);
+                let _ = tx.send((cache, result));
+            });
+        if let Err(e) = spawned {
+            self.reject(format!("cannot start evaluating the desired set: {e}"));
+            return Evaluation::Done;
+        }
+        let deadline = options.limits.deadline;
+        self.shared.set_evaluating(Some(deadline));
+        let waited = tokio::select! {
+            r = tokio::time::timeout(deadline + Duration::from_secs(1), &mut rx) => Some(r),
+            _ = shutdown_asked(&mut self.shutdown) => None,
+        };
+        self.shared.set_evaluating(None);
+        let Some(waited) = waited else {
+            return Evaluation::Aborted;
+        };
+        let result = match waited {
+            Ok(Ok((cache, result))) => {
+                self.shared
+                    .metrics
+                    .tests_run
+                    .inc_by(cache.tests_run - tests_before);
+                self.spec_cache = Some(cache);
+                result
+            }
+            Ok(Err(_)) => {
+                self.reject(
+                    "evaluating the desired set failed unexpectedly (the evaluation thread ended \
+                     without an answer; this is a bug, please report it)"
+                        .into(),
+                );
+                return Evaluation::Done;
+            }
+            Err(_) => {
+                self.overrun = Some(rx);
+                self.reject(format!(
+                    "evaluating the desired set did not finish within its deadline of {} \
+                     (limits.deadline)",
+                    humantime::format_duration(deadline)
+                ));
+                return Evaluation::Done;
+            }
+        };
+        match result {
             Ok(loaded) => {
                 if files_may_have_changed {
                     for warning in &loaded.warnings {
@@ -94,18 +200,37 @@ impl<C: ApiGateway> Reconciler<C> {
                 if self.desired_error.take().is_some() {
                     tracing::info!(specs = loaded.set.specs.len(), "desired set is valid again");
                 }
+                self.input_confirmed = self.desired.as_ref() == Some(&loaded.set);
                 self.desired = Some(loaded.set);
+                Evaluation::Done
+            }
+            Err(LoadError::Unsettled(files)) => {
+                tracing::info!(
+                    "{} file(s) changed within the last {} or while being read, waiting for them to be still: {}",
+                    files.len(),
+                    humantime::format_duration(self.config.debounce),
+                    files.join(", ")
+                );
+                self.input_confirmed = false;
+                self.wake_in = Some(self.config.debounce);
+                Evaluation::Unsettled
             }
             Err(e) => {
-                let text = e.to_string();
-                if self.desired_error.as_deref() != Some(text.as_str()) {
-                    tracing::error!(
-                        "desired set invalid, keeping the last valid one and applying nothing from the broken files: {text}"
-                    );
-                }
-                self.desired_error = Some(text);
+                self.reject(e.to_string());
+                Evaluation::Done
             }
         }
+    }
+
+    /// The new desired set cannot be used: keep the last valid one, say why (once).
+    fn reject(&mut self, text: String) {
+        self.input_confirmed = false;
+        if self.desired_error.as_deref() != Some(text.as_str()) {
+            tracing::error!(
+                "desired set invalid, keeping the last valid one and applying nothing from the broken files: {text}"
+            );
+        }
+        self.desired_error = Some(text);
     }
 
     async fn cycle(&mut self, reasons: &BTreeSet<Trigger>) -> CycleSummary {
@@ -120,7 +245,20 @@ impl<C: ApiGateway> Reconciler<C> {
         let files_may_have_changed = reasons
             .iter()
             .any(|r| matches!(r, Trigger::Startup | Trigger::Files | Trigger::Reload));
-        self.load(files_may_have_changed);
+        match self.evaluate(files_may_have_changed).await {
+            Evaluation::Done => {}
+            Evaluation::Aborted => {
+                summary.result = "cancelled";
+                return summary;
+            }
+            Evaluation::Unsettled => {
+                summary.result = "waiting";
+                summary.error = Some("desired files are still changing".into());
+                summary.duration_ms = started.elapsed().as_millis() as u64;
+                self.publish(summary.clone(), self.desired.is_some(), None);
+                return summary;
+            }
+        }
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
         metrics
@@ -222,6 +360,7 @@ impl<C: ApiGateway> Reconciler<C> {
             desired_unchanged,
             nudged,
             dry_run: self.dry_run,
+            input_confirmed: self.input_confirmed && desired_unchanged,
         };
         let mut to_run = Plan::default();
         for t in self.memory.triage(plan, &situation) {
@@ -240,6 +379,13 @@ impl<C: ApiGateway> Reconciler<C> {
                 }
                 Decision::StillRefused => summary.failed += 1,
                 Decision::BackingOff | Decision::Held => summary.waiting += 1,
+                Decision::Confirming => {
+                    summary.waiting += 1;
+                    // Confirm soon, with a second look at the files, not after the interval.
+                    let soon = (self.config.debounce * 2).max(Duration::from_secs(1));
+                    self.wake_in = Some(self.wake_in.map_or(soon, |w| w.min(soon)));
+                    tracing::info!(key = %action.key, "prune of {} waits for a second evaluation of the unchanged files", describe(action));
+                }
                 Decision::WouldRun { changed } => {
                     if changed {
                         tracing::info!(key = %action.key, "dry-run: would {:?} {}", action.kind, describe(action));
@@ -366,6 +512,13 @@ impl<C: ApiGateway> Reconciler<C> {
     }
 }
 
+/// Completes when shutdown is asked for (never, if nobody can ask any more).
+async fn shutdown_asked(shutdown: &mut tokio_watch::Receiver<bool>) {
+    if shutdown.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 fn start_watcher(config: &Config, shared: &Arc<Shared>) -> Option<DirWatcher> {
     let shared = shared.clone();
     match watch::watch(&config.desired_dir, config.debounce, move || {
@@ -424,7 +577,16 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
 
     let mut watcher = start_watcher(&config, &shared);
     let dry_run = dry_run_flag || config.dry_run;
-    let mut reconciler = Reconciler::new(config, dry_run, client, shared.clone(), stop.clone());
+    let mut reconciler = Reconciler::new(
+        config,
+        dry_run,
+        client,
+        shared.clone(),
+        stop.clone(),
+        shutdown_rx.clone(),
+    );
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let _ = tx.try_send(Trigger::Startup);
     let mut next_tick =
         tokio::time::Instant::now() + backoff::jitter(reconciler.config.interval, 0.1);
@@ -434,6 +596,10 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
             _ = shutdown_rx.wait_for(|s| *s) => break,
             Some(t) = rx.recv() => t,
             _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
+            _ = heartbeat.tick() => {
+                shared.beat();
+                continue;
+            }
         };
         let mut reasons = BTreeSet::from([first]);
         while let Ok(t) = rx.try_recv() {
@@ -471,8 +637,24 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
             id = reconciler.cycle_id + 1,
             reasons = %reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
         );
-        reconciler.cycle(&reasons).instrument(span).await;
-        next_tick = tokio::time::Instant::now() + backoff::jitter(reconciler.config.interval, 0.1);
+        {
+            // The loop keeps beating while the cycle runs (the cycle awaits the API and
+            // the evaluation thread; it never blocks this task for long).
+            let cycle = reconciler.cycle(&reasons).instrument(span);
+            tokio::pin!(cycle);
+            loop {
+                tokio::select! {
+                    _ = &mut cycle => break,
+                    _ = heartbeat.tick() => shared.beat(),
+                }
+            }
+        }
+        shared.beat();
+        let mut wait = backoff::jitter(reconciler.config.interval, 0.1);
+        if let Some(soon) = reconciler.wake_in.take() {
+            wait = wait.min(soon);
+        }
+        next_tick = tokio::time::Instant::now() + wait;
         if stop.load(Ordering::SeqCst) {
             break;
         }

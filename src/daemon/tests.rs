@@ -63,6 +63,8 @@ fn setup(files: &[(&str, &str)], dry_run: bool) -> Setup {
             initial: Duration::from_secs(60),
             max: Duration::from_secs(60),
         },
+        // Files written just now are used at once (the settle time is for live edits).
+        debounce: Duration::ZERO,
         ..Config::default()
     };
     let (tx, _rx) = mpsc::channel(4);
@@ -72,8 +74,14 @@ fn setup(files: &[(&str, &str)], dry_run: bool) -> Setup {
         MemoryApiGateway::new(snapshot()),
         Shared::new(tx),
         Arc::new(AtomicBool::new(false)),
+        no_shutdown(),
     );
     Setup { reconciler, dir }
+}
+
+/// A shutdown channel nobody will signal.
+fn no_shutdown() -> tokio::sync::watch::Receiver<bool> {
+    tokio::sync::watch::channel(false).1
 }
 
 fn template_of(fake: &MemoryApiGateway, method: &str) -> Option<String> {
@@ -461,6 +469,7 @@ async fn a_deployment_lost_to_a_failure_or_a_crash_is_made_by_a_fresh_daemon_exa
         client,
         Shared::new(tx),
         Arc::new(AtomicBool::new(false)),
+        no_shutdown(),
     );
     let summary = fresh.cycle(&interval()).await;
     assert_eq!(

@@ -3,12 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use super::validate::{FileResult, assemble, parse_file};
-use super::{DesiredSet, Location, SpecError};
+use super::{DesiredSet, EvalLimits, Evaluation, Location, SpecError};
+use crate::files::{self, ReadError};
 use crate::yaml::Pos;
 
 /// Files larger than this are refused unread.
@@ -27,6 +28,8 @@ pub struct Loaded {
     pub set: DesiredSet,
     pub warnings: Vec<String>,
     pub files: usize,
+    /// The evaluation's clock: whoever runs the tests later keeps to its deadline.
+    pub evaluation: Evaluation,
 }
 
 /// Why the desired directory could not be turned into a desired set.
@@ -40,18 +43,42 @@ pub enum LoadError {
     },
     #[error("{} invalid spec(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<SpecError>),
+    /// Files changed within the settle time, or while they were read: a writer may be
+    /// half way through. Nothing of the set is used; read it again once they are still.
+    #[error("waiting for {} file(s) to stop changing: {}", .0.len(), .0.join(", "))]
+    Unsettled(Vec<String>),
+}
+
+/// How a load is done: within which limits, whether the response tests run, and how
+/// long a changed file must have been still before it is used (the daemon's
+/// `debounce`; `None` for one-shot commands, which read what is there).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    pub limits: EvalLimits,
+    pub run_tests: bool,
+    pub settle: Option<Duration>,
 }
 
 /// Load and validate every spec under `dir`, and run its response tests: a failing
 /// test makes the set invalid.
-pub fn load_desired(dir: &Path) -> Result<Loaded, LoadError> {
-    load_desired_cached(dir, &mut SpecCache::default())
+pub fn load_desired(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
+    let options = LoadOptions {
+        limits,
+        run_tests: true,
+        settle: None,
+    };
+    load_desired_cached(dir, &mut SpecCache::default(), &options)
 }
 
 /// Load and validate every document under `dir` without running the response tests
 /// (for `test`, which runs and reports them itself).
-pub fn load_untested(dir: &Path) -> Result<Loaded, LoadError> {
-    load(dir, &mut SpecCache::default(), false)
+pub fn load_untested(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
+    let options = LoadOptions {
+        limits,
+        run_tests: false,
+        settle: None,
+    };
+    load_desired_cached(dir, &mut SpecCache::default(), &options)
 }
 
 /// What identifies a file's content without reading it: size, modification time and
@@ -74,28 +101,53 @@ impl Stamp {
             ino: meta.ino(),
         }
     }
+
+    /// Modified less than `settle` ago (a time in the future counts as settled, so a
+    /// skewed clock cannot hold a file back forever).
+    fn is_recent(&self, settle: Duration, now: SystemTime) -> bool {
+        self.modified
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age < settle)
+    }
 }
 
 /// Parsed files by path, reused while a file's [`Stamp`] is unchanged, so a cycle
-/// re-reads and re-parses only the files that changed.
+/// re-reads and re-parses only the files that changed; and the response tests' verdict
+/// on the last set, reused while the set (its content and places) and the limits are
+/// unchanged, so an interval cycle with no file change runs no test.
 #[derive(Debug, Default)]
 pub struct SpecCache {
     files: HashMap<PathBuf, (Stamp, FileResult)>,
+    tested: Option<Tested>,
     /// Files read and parsed (cache misses) so far.
     pub parsed: u64,
+    /// Response tests run so far.
+    pub tests_run: u64,
+}
+
+/// The verdict of a set's response tests.
+#[derive(Debug)]
+struct Tested {
+    set: DesiredSet,
+    limits: EvalLimits,
+    errors: Vec<SpecError>,
+    warnings: Vec<String>,
 }
 
 /// [`load_desired`] reusing (and refreshing) `cache`.
-pub fn load_desired_cached(dir: &Path, cache: &mut SpecCache) -> Result<Loaded, LoadError> {
-    load(dir, cache, true)
-}
-
-fn load(dir: &Path, cache: &mut SpecCache, run_tests: bool) -> Result<Loaded, LoadError> {
+pub fn load_desired_cached(
+    dir: &Path,
+    cache: &mut SpecCache,
+    options: &LoadOptions,
+) -> Result<Loaded, LoadError> {
+    let evaluation = Evaluation::start(options.limits);
     let directory_error = |source| LoadError::Directory {
         dir: dir.display().to_string(),
         source,
     };
     let (found, mut warnings, mut errors) = find_files(dir).map_err(directory_error)?;
+    let now = SystemTime::now();
+    let mut unsettled = Vec::new();
     let mut seen = HashSet::new();
     for file in &found {
         seen.insert(file.path.clone());
@@ -106,12 +158,28 @@ fn load(dir: &Path, cache: &mut SpecCache, run_tests: bool) -> Result<Loaded, Lo
         {
             continue;
         }
-        let result = match read_limited(&file.path) {
-            Ok(Some(bytes)) => parse_file(&SourceFile {
+        if options
+            .settle
+            .is_some_and(|settle| file.stamp.is_recent(settle, now))
+        {
+            unsettled.push(file.display_name.clone());
+            continue;
+        }
+        if evaluation.overrun() {
+            let place = Location {
+                file: Arc::from(file.display_name.as_str()),
+                pos: Pos { line: 1, col: 1 },
+            };
+            return Err(LoadError::Invalid(vec![
+                evaluation.overrun_error(place, "reading the spec files"),
+            ]));
+        }
+        let result = match files::read_regular(&file.path, MAX_FILE_BYTES) {
+            Ok(bytes) => parse_file(&SourceFile {
                 display_name: file.display_name.clone(),
                 bytes,
             }),
-            Ok(None) => Err(vec![too_large(&file.display_name)]),
+            Err(ReadError::TooLarge(_)) => Err(vec![too_large(&file.display_name)]),
             Err(e) => {
                 errors.push(SpecError {
                     location: Location {
@@ -128,34 +196,65 @@ fn load(dir: &Path, cache: &mut SpecCache, run_tests: bool) -> Result<Loaded, Lo
             .files
             .insert(file.path.clone(), (file.stamp.clone(), result));
     }
+    if options.settle.is_some() {
+        // Re-check every stamp now that all is read: a file rewritten meanwhile is not
+        // used as it was read.
+        for file in &found {
+            let now_stamp = fs::metadata(&file.path).ok().map(|m| Stamp::of(&m));
+            if now_stamp.as_ref() != Some(&file.stamp) && !unsettled.contains(&file.display_name) {
+                cache.files.remove(&file.path);
+                unsettled.push(file.display_name.clone());
+            }
+        }
+    }
+    if !unsettled.is_empty() {
+        return Err(LoadError::Unsettled(unsettled));
+    }
     cache.files.retain(|path, _| seen.contains(path));
     let parsed = found
         .iter()
         .filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
     let set = assemble(parsed, std::mem::take(&mut errors)).map_err(LoadError::Invalid)?;
-    if run_tests && !set.tests.is_empty() {
-        let run = crate::response_test::run_all(&set);
-        let failures = run.errors();
-        if !failures.is_empty() {
-            return Err(LoadError::Invalid(failures));
+    if options.run_tests && !set.tests.is_empty() {
+        let (test_errors, test_warnings) = run_tests(&set, cache, &evaluation);
+        if !test_errors.is_empty() {
+            return Err(LoadError::Invalid(test_errors));
         }
-        warnings.extend(run.warnings());
+        warnings.extend(test_warnings);
     }
     Ok(Loaded {
         set,
         warnings,
         files: found.len(),
+        evaluation,
     })
 }
 
-/// The file's bytes, or `None` when it is larger than [`MAX_FILE_BYTES`] (never more
-/// than that is read).
-fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
-    fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
+/// The response tests' errors and warnings for `set`: the cached verdict when the set
+/// and the limits are those it was given for, else a new run (cached unless the deadline
+/// cut it short, which depends on the machine, not on the input).
+fn run_tests(
+    set: &DesiredSet,
+    cache: &mut SpecCache,
+    evaluation: &Evaluation,
+) -> (Vec<SpecError>, Vec<String>) {
+    if let Some(t) = &cache.tested
+        && t.limits == evaluation.limits
+        && t.set == *set
+    {
+        return (t.errors.clone(), t.warnings.clone());
+    }
+    let run = crate::response_test::run_all_within(set, evaluation);
+    cache.tests_run += run.results.len() as u64;
+    let errors = run.errors();
+    let warnings = run.warnings();
+    cache.tested = (!evaluation.overrun()).then(|| Tested {
+        set: set.clone(),
+        limits: evaluation.limits,
+        errors: errors.clone(),
+        warnings: warnings.clone(),
+    });
+    (errors, warnings)
 }
 
 fn too_large(display_name: &str) -> SpecError {
@@ -178,8 +277,8 @@ struct Found {
 }
 
 /// Every `*.yaml`/`*.yml` under `dir` in path order, skipping dot entries, symlinks
-/// that leave `dir` and directory loops (each with a warning), and files too large
-/// to read (each an error).
+/// that leave `dir`, directory loops and what is not a regular file (FIFOs, sockets,
+/// devices; each with a warning), and files too large to read (each an error).
 fn find_files(dir: &Path) -> std::io::Result<(Vec<Found>, Vec<String>, Vec<SpecError>)> {
     let root = fs::canonicalize(dir)?;
     if !root.is_dir() {
@@ -238,6 +337,16 @@ impl Walk {
                 continue;
             }
             let meta = fs::metadata(&real)?;
+            if !meta.is_dir()
+                && is_spec_file(&path)
+                && let Some(what) = files::irregular(&meta.file_type())
+            {
+                self.warnings.push(format!(
+                    "{}: skipped, {what} is not a regular file (only regular files are read)",
+                    path.display()
+                ));
+                continue;
+            }
             if meta.is_dir() {
                 if !self.visited.insert(real.clone()) {
                     self.warnings.push(format!(
@@ -276,6 +385,20 @@ fn is_spec_file(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    const TESTED: LoadOptions = LoadOptions {
+        limits: EvalLimits {
+            deadline: Duration::from_secs(30),
+            engine: crate::vtl::Limits {
+                steps: 5_000_000,
+                regex_steps: 20_000_000,
+                work_bytes: 512 << 20,
+                memory_bytes: 128 << 20,
+            },
+        },
+        run_tests: true,
+        settle: None,
+    };
+
     const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";
 
     #[test]
@@ -293,7 +416,7 @@ mod tests {
         fs::write(root.join(".git/c.yaml"), "not: [valid").unwrap();
         fs::write(root.join(".hidden.yaml"), "not: [valid").unwrap();
         fs::write(root.join("notes.txt"), "ignored").unwrap();
-        let loaded = load_desired(root).unwrap();
+        let loaded = load_desired(root, EvalLimits::default()).unwrap();
         assert_eq!(loaded.files, 2);
         assert_eq!(loaded.set.specs.len(), 2);
         assert!(loaded.warnings.is_empty());
@@ -307,7 +430,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("x.yaml"), dir.path().join("x.yaml"))
             .unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
-        let loaded = load_desired(dir.path()).unwrap();
+        let loaded = load_desired(dir.path(), EvalLimits::default()).unwrap();
         assert!(loaded.set.specs.is_empty());
         assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
         assert!(loaded.warnings[0].contains("points outside the desired directory"));
@@ -321,7 +444,7 @@ mod tests {
         fs::write(root.join("..2026_11_24_10_00_00.1/api.yaml"), GOOD).unwrap();
         std::os::unix::fs::symlink("..2026_11_24_10_00_00.1", root.join("..data")).unwrap();
         std::os::unix::fs::symlink("..data/api.yaml", root.join("api.yaml")).unwrap();
-        let loaded = load_desired(root).unwrap();
+        let loaded = load_desired(root, EvalLimits::default()).unwrap();
         assert_eq!(loaded.set.specs.len(), 1);
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
@@ -332,7 +455,7 @@ mod tests {
         fs::create_dir_all(dir.path().join("a")).unwrap();
         fs::write(dir.path().join("a/x.yaml"), GOOD).unwrap();
         std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
-        let loaded = load_desired(dir.path()).unwrap();
+        let loaded = load_desired(dir.path(), EvalLimits::default()).unwrap();
         assert_eq!(loaded.set.specs.len(), 1);
         assert!(
             loaded.warnings[0].contains("directory loop"),
@@ -346,7 +469,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = format!("{GOOD}# {}\n", "x".repeat(MAX_FILE_BYTES as usize));
         fs::write(dir.path().join("big.yaml"), big).unwrap();
-        let LoadError::Invalid(errors) = load_desired(dir.path()).unwrap_err() else {
+        let LoadError::Invalid(errors) =
+            load_desired(dir.path(), EvalLimits::default()).unwrap_err()
+        else {
             panic!("expected invalid")
         };
         assert!(errors[0].to_string().ends_with(
@@ -362,7 +487,7 @@ mod tests {
         fs::write(root.join("b.yaml"), GOOD.replace("GET", "POST")).unwrap();
         let mut cache = SpecCache::default();
         assert_eq!(
-            load_desired_cached(root, &mut cache)
+            load_desired_cached(root, &mut cache, &TESTED)
                 .unwrap()
                 .set
                 .specs
@@ -370,14 +495,14 @@ mod tests {
             2
         );
         assert_eq!(cache.parsed, 2);
-        load_desired_cached(root, &mut cache).unwrap();
+        load_desired_cached(root, &mut cache, &TESTED).unwrap();
         assert_eq!(cache.parsed, 2, "nothing changed, nothing re-read");
 
         // An in-place edit (other size) and an atomic rename save are both seen.
         fs::write(root.join("a.yaml"), GOOD.replace("GET", "PUT")).unwrap();
         fs::write(root.join(".b.tmp"), GOOD.replace("GET", "PATCH")).unwrap();
         fs::rename(root.join(".b.tmp"), root.join("b.yaml")).unwrap();
-        let set = load_desired_cached(root, &mut cache).unwrap().set;
+        let set = load_desired_cached(root, &mut cache, &TESTED).unwrap().set;
         assert_eq!(cache.parsed, 4);
         let methods: Vec<_> = set.specs.iter().map(|s| s.http_method.as_str()).collect();
         assert_eq!(methods, ["PUT", "PATCH"]);
@@ -385,7 +510,7 @@ mod tests {
         // A removed file leaves the set and the cache; set rules still see every file.
         fs::remove_file(root.join("a.yaml")).unwrap();
         assert_eq!(
-            load_desired_cached(root, &mut cache)
+            load_desired_cached(root, &mut cache, &TESTED)
                 .unwrap()
                 .set
                 .specs
@@ -394,7 +519,9 @@ mod tests {
         );
         assert_eq!(cache.files.len(), 1);
         fs::write(root.join("c.yaml"), GOOD.replace("GET", "PATCH")).unwrap();
-        let LoadError::Invalid(errors) = load_desired_cached(root, &mut cache).unwrap_err() else {
+        let LoadError::Invalid(errors) =
+            load_desired_cached(root, &mut cache, &TESTED).unwrap_err()
+        else {
             panic!("expected a duplicate")
         };
         assert!(
@@ -405,7 +532,7 @@ mod tests {
 
     #[test]
     fn a_missing_directory_is_an_error_naming_it() {
-        let err = load_desired(Path::new("/nonexistent/specs")).unwrap_err();
+        let err = load_desired(Path::new("/nonexistent/specs"), EvalLimits::default()).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("desired directory /nonexistent/specs:"),

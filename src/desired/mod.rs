@@ -9,16 +9,78 @@ mod validate;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use load::{
-    LoadError, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired, load_desired_cached,
-    load_untested,
+    LoadError, LoadOptions, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired,
+    load_desired_cached, load_untested,
 };
 pub use validate::parse_files;
 
 use crate::model::Settings;
 use crate::response_test::ResponseTest;
 use crate::yaml::Pos;
+
+/// What evaluating a desired set may cost (config `limits:`): the desired set is
+/// untrusted input, written by whoever can open a pull request. One deadline for the
+/// whole of it (reading, validating, running the response tests), and the engines'
+/// budgets for each response test (see [`crate::vtl::Limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalLimits {
+    pub deadline: Duration,
+    pub engine: crate::vtl::Limits,
+}
+
+impl Default for EvalLimits {
+    fn default() -> Self {
+        EvalLimits {
+            deadline: Duration::from_secs(30),
+            engine: crate::vtl::Limits::default(),
+        }
+    }
+}
+
+/// One evaluation of a desired set under way: its limits and when it must end.
+#[derive(Clone, Copy, Debug)]
+pub struct Evaluation {
+    pub limits: EvalLimits,
+    pub started: Instant,
+}
+
+impl Evaluation {
+    pub fn start(limits: EvalLimits) -> Evaluation {
+        Evaluation {
+            limits,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.started + self.limits.deadline
+    }
+
+    pub fn overrun(&self) -> bool {
+        Instant::now() >= self.deadline()
+    }
+
+    /// A meter for one response test, ending at this evaluation's deadline.
+    pub fn meter(&self) -> crate::vtl::Meter {
+        crate::vtl::Meter::new(self.limits.engine, Some(self.deadline()))
+    }
+
+    /// The error that stops an evaluation at `location` when the deadline has passed.
+    pub fn overrun_error(&self, location: Location, doing: &str) -> SpecError {
+        SpecError {
+            location,
+            message: format!(
+                "evaluating the desired set took longer than its deadline of {} (limits.deadline): \
+                 stopped while {doing}; nothing of this set is used. Make the specs or tests cheaper \
+                 or raise limits.deadline in the config",
+                humantime::format_duration(self.limits.deadline)
+            ),
+        }
+    }
+}
 
 /// Where a spec (or an error) comes from: `file:line:col`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -14,7 +14,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use report::{Outcome, TestRun, run_all};
+pub use report::{Outcome, TestRun, run_all, run_all_within};
 pub use simulate::{Response, Simulation, simulate};
 
 use crate::desired::document::IntegrationKind;

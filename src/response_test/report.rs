@@ -8,7 +8,7 @@ use std::sync::Arc;
 use similar::TextDiff;
 
 use super::{ResponseTest, Simulation, simulate};
-use crate::desired::{DesiredSet, SpecError};
+use crate::desired::{DesiredSet, EvalLimits, Evaluation, SpecError};
 
 /// How one test went.
 #[derive(Clone, Debug)]
@@ -33,19 +33,34 @@ pub struct TestRun {
     pub results: Vec<(Arc<ResponseTest>, Outcome)>,
 }
 
-/// Run every response test of `desired`.
+/// Run every response test of `desired` within the default limits.
 pub fn run_all(desired: &DesiredSet) -> TestRun {
-    TestRun {
-        results: desired
-            .tests
-            .iter()
-            .map(|t| (t.clone(), run_one(t, desired)))
-            .collect(),
-    }
+    run_all_within(desired, &Evaluation::start(EvalLimits::default()))
 }
 
-fn run_one(test: &ResponseTest, desired: &DesiredSet) -> Outcome {
-    let simulation = match simulate(test, desired) {
+/// Run every response test of `desired`, each within the engines' budgets, all within
+/// the evaluation's deadline: once it has passed, the remaining tests are not run (the
+/// first of them says so).
+pub fn run_all_within(desired: &DesiredSet, evaluation: &Evaluation) -> TestRun {
+    let mut results = Vec::with_capacity(desired.tests.len());
+    for (i, t) in desired.tests.iter().enumerate() {
+        if evaluation.overrun() {
+            let rest = desired.tests.len() - i;
+            let error = evaluation.overrun_error(
+                t.location.clone(),
+                &format!("running the response tests ({rest} not run, this one first)"),
+            );
+            results.push((t.clone(), Outcome::Error(error.message)));
+            break;
+        }
+        let mut meter = evaluation.meter();
+        results.push((t.clone(), run_one(t, desired, &mut meter)));
+    }
+    TestRun { results }
+}
+
+fn run_one(test: &ResponseTest, desired: &DesiredSet, meter: &mut crate::vtl::Meter) -> Outcome {
+    let simulation = match simulate(test, desired, meter) {
         Ok(s) => s,
         Err(e) => return Outcome::Error(e),
     };
@@ -194,7 +209,11 @@ impl TestRun {
                     ..
                 } => {
                     let _ = writeln!(out, "{}", selected(t, simulation));
-                    let diff = TextDiff::from_lines(expected.as_str(), actual.as_str());
+                    // A diff of two large bodies may take long; past the timeout it is
+                    // less minimal, never slower.
+                    let diff = TextDiff::configure()
+                        .timeout(std::time::Duration::from_secs(2))
+                        .diff_lines(expected.as_str(), actual.as_str());
                     out.push_str(
                         &diff
                             .unified_diff()

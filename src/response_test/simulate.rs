@@ -46,8 +46,13 @@ pub struct Simulation {
 /// API Gateway's answer when no integration response matches and there is no default.
 const INTERNAL_ERROR: &str = "{\"message\": \"Internal server error\"}";
 
-/// Run `test` against the desired integration responses of its method.
-pub fn simulate(test: &ResponseTest, desired: &DesiredSet) -> Result<Simulation, String> {
+/// Run `test` against the desired integration responses of its method, paid from
+/// `meter` (its selection patterns and its template share one budget).
+pub fn simulate(
+    test: &ResponseTest,
+    desired: &DesiredSet,
+    meter: &mut vtl::Meter,
+) -> Result<Simulation, String> {
     let responses: Vec<&Arc<Spec>> = desired
         .specs
         .iter()
@@ -66,7 +71,7 @@ pub fn simulate(test: &ResponseTest, desired: &DesiredSet) -> Result<Simulation,
         ));
     }
     let mut warnings = Vec::new();
-    let selected = select(test, &responses, &mut warnings)?;
+    let selected = select(test, &responses, &mut warnings, meter)?;
     let Some(spec) = selected else {
         return Ok(Simulation {
             selected: None,
@@ -80,7 +85,7 @@ pub fn simulate(test: &ResponseTest, desired: &DesiredSet) -> Result<Simulation,
         });
     };
     let body = integration_body(test);
-    let (template, rendered) = render(test, spec, &body)?;
+    let (template, rendered) = render(test, spec, &body, meter)?;
     let mut headers = map_headers(test, spec, &body);
     let content_type = template
         .clone()
@@ -137,6 +142,7 @@ fn select<'a>(
     test: &ResponseTest,
     responses: &[&'a Arc<Spec>],
     warnings: &mut Vec<String>,
+    meter: &mut vtl::Meter,
 ) -> Result<Option<&'a Arc<Spec>>, String> {
     let input = selection_input(test);
     let mut matching: Vec<&Arc<Spec>> = Vec::new();
@@ -149,15 +155,18 @@ fn select<'a>(
         else {
             continue;
         };
-        let compiled = jregex::Pattern::compile(pattern)
+        let compiled = jregex::Pattern::compile_metered(pattern, meter.regex())
             .map_err(|e| format!("selectionPattern {pattern:?} at {}: {e}", spec.location))?;
-        let matched = compiled.matches(&input).map_err(|_| {
-            format!(
-                "selectionPattern {pattern:?} at {} takes too long on this input (catastrophic backtracking); \
-                 API Gateway would time out too: simplify it",
-                spec.location
-            )
-        })?;
+        let matched = compiled
+            .matches_metered(&input, meter.regex())
+            .map_err(|e| {
+                let limit = vtl::Exceeded::from_regex(e);
+                format!(
+                    "selectionPattern {pattern:?} at {} on this input: {limit}; simplify the pattern \
+                     (API Gateway would time out on it too)",
+                    spec.location
+                )
+            })?;
         if matched {
             matching.push(spec);
         }
@@ -210,6 +219,7 @@ fn render(
     test: &ResponseTest,
     spec: &Spec,
     body: &str,
+    meter: &mut vtl::Meter,
 ) -> Result<(Option<String>, Option<vtl::Rendered>), String> {
     let templates = &spec.settings.response_templates;
     let accept = test.request.accept.as_deref().map(|a| {
@@ -242,9 +252,14 @@ fn render(
         context: test.request.context.clone(),
         stage_variables: test.request.stage_variables.clone(),
     };
-    let rendered = vtl::render(&template, &inputs).map_err(|e| {
+    let rendered = vtl::render_metered(&template, &inputs, meter).map_err(|e| {
+        let consequence = match e.limit {
+            // Our budget, not a Java exception: say what to change.
+            Some(_) => "; make the template cheaper or raise the limit in the config's `limits`",
+            None => " (API Gateway answers 500 then)",
+        };
         format!(
-            "the {media_type} template of {} failed at its line {}:{}: {} (API Gateway answers 500 then)",
+            "the {media_type} template of {} failed at its line {}:{}: {}{consequence}",
             spec.location, e.line, e.col, e.message
         )
     })?;

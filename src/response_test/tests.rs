@@ -59,7 +59,8 @@ fn test_doc(name: &str, integration: &str, extra: &str) -> String {
 fn sim(specs: &str, test: &str) -> Simulation {
     let set = set_of(&[(SPECS, specs), (TESTS, test)]);
     assert_eq!(set.tests.len(), 1, "one test expected");
-    simulate(&set.tests[0], &set).unwrap_or_else(|e| panic!("the simulation failed: {e}"))
+    simulate(&set.tests[0], &set, &mut crate::vtl::Meter::default())
+        .unwrap_or_else(|e| panic!("the simulation failed: {e}"))
 }
 
 /// The status code of the integration response the simulation selected.
@@ -216,7 +217,7 @@ fn several_matching_patterns_pick_the_lowest_status_and_warn() {
             &test_doc("overlap", "lambda", &lambda_error("Not found: order 42")),
         ),
     ]);
-    let s = simulate(&set.tests[0], &set).unwrap();
+    let s = simulate(&set.tests[0], &set, &mut crate::vtl::Meter::default()).unwrap();
     assert_eq!(selected_code(&s), Some("400"));
     let run = run_all(&set);
     let warnings = run.warnings();
@@ -844,7 +845,7 @@ fn a_test_whose_method_has_no_integration_response_is_an_error_saying_why() {
         (other_method, "restApiName A /r POST"),
     ] {
         let set = set_of(&[(SPECS, &specs), (TESTS, &test)]);
-        let e = simulate(&set.tests[0], &set).unwrap_err();
+        let e = simulate(&set.tests[0], &set, &mut crate::vtl::Meter::default()).unwrap_err();
         assert!(
             e.starts_with(&format!(
                 "no integration response in the desired set for {label} "

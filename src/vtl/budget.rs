@@ -72,7 +72,7 @@ impl Exceeded {
         }
     }
 
-    pub(crate) fn from_regex(e: jregex::MatchError) -> Exceeded {
+    pub fn from_regex(e: jregex::MatchError) -> Exceeded {
         match e {
             jregex::MatchError::Steps { budget } => Exceeded::RegexSteps(budget),
             jregex::MatchError::Deadline => Exceeded::Deadline,
