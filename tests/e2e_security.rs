@@ -6,6 +6,7 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
+use apigw_reconciler::server::MAX_CONNECTIONS;
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -85,9 +86,9 @@ async fn concurrent_connections_are_capped() {
     let moto = Moto::start();
     let desired = desired_dir(&[]);
     let daemon = moto.daemon(desired.path(), "region: us-east-1\ninterval: 1h\n", &[]);
-    // Hold every permit with idle connections. The kernel hands connections to
-    // accept() in order, so these 32 are taken before the 33rd below.
-    let idle: Vec<TcpStream> = (0..32)
+    // Hold every slot with idle connections. The kernel hands connections to
+    // accept() in order, so these are taken before the one below.
+    let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
         .map(|_| TcpStream::connect(("127.0.0.1", daemon.port)).unwrap())
         .collect();
     use std::io::{Read, Write};
@@ -95,8 +96,9 @@ async fn concurrent_connections_are_capped() {
     waiting
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
-    // Not served while the 32 are held (observed for a second; an answer at any
-    // time would be a failure, a second is how long we look).
+    // Not served while all of them are held (observed for a second, well inside
+    // the header-read timeout that will close them; an answer at any time within
+    // that second would be a failure, a second is how long we look).
     waiting
         .set_read_timeout(Some(Duration::from_secs(1)))
         .unwrap();
@@ -107,14 +109,17 @@ async fn concurrent_connections_are_capped() {
                 e.kind(),
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) => {}
-        other => panic!("a 33rd connection must wait for a free slot, got {other:?}"),
+        other => panic!(
+            "a connection beyond the {MAX_CONNECTIONS} held must wait for a free slot, got {other:?}"
+        ),
     }
-    // Queued, not refused: the same connection is served once the others close.
-    drop(idle);
+    // Queued, not refused: the same connection is served once the daemon's
+    // header-read timeout closes the idle ones (still held open by this test).
     waiting.set_read_timeout(Some(WAIT)).unwrap();
     let mut answer = String::new();
     waiting.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    drop(idle);
 }
 
 #[tokio::test(flavor = "multi_thread")]
