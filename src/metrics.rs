@@ -29,6 +29,7 @@ pub struct Metrics {
     pub desired_specs: Gauge,
     pub last_success: Gauge<f64, AtomicU64>,
     pub cycle_seconds: Histogram,
+    pub reconcile_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +49,7 @@ impl Default for Metrics {
             desired_specs: Gauge::default(),
             last_success: Gauge::default(),
             cycle_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            reconcile_refused: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("cycles", "Reconcile cycles by result", m.cycles.clone());
@@ -106,6 +108,11 @@ impl Default for Metrics {
             "cycle_duration_seconds",
             "Wall time of reconcile cycles",
             m.cycle_seconds.clone(),
+        );
+        registry.register(
+            "reconcile_requests_refused",
+            "POST /reconcile requests answered 429 (over the rate limit), no cycle queued",
+            m.reconcile_refused.clone(),
         );
         Metrics { registry, ..m }
     }

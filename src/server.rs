@@ -5,22 +5,26 @@
 //! Connections are served with hyper directly, for what `axum::serve` does not
 //! offer: a header-read timeout (also closing idle keep-alive connections), an idle
 //! timeout on the socket ([`idle`]) and a cap on open connections, so clients that
-//! connect and send nothing cannot starve the liveness probe.
+//! connect and send nothing cannot starve the liveness probe; and `POST /reconcile`
+//! is rate limited, since each cycle spends the account's API Gateway quota.
 
 mod idle;
 mod page;
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use governor::clock::Clock;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -68,6 +72,22 @@ const MAX_BUFFER_BYTES: usize = 16 * 1024;
 /// end with the process (the daemon waits 3 s for the server, then exits).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// `POST /reconcile` accepted at once, from a full bucket.
+///
+/// Each accepted request queues a cycle (coalesced while one is queued), and a cycle
+/// reads the account's API Gateway quota, shared with everyone else using the
+/// account (10 requests/s): GetRestApis, GetResources per REST API, GetStages and
+/// GetDeployment per stage with `deployments`. A flood used to drive about 6 reads a
+/// second. An operator's click or a CI job's webhook needs a few at once, not a
+/// stream: file changes, SIGHUP and the interval have triggers of their own.
+pub const RECONCILE_BURST: u32 = 3;
+
+/// After the burst, one more `POST /reconcile` every this long; the others are
+/// answered 429 with `Retry-After` and queue nothing. At one cycle every 5 s a
+/// flood costs about 0.4 reads/s for one REST API (2 reads a cycle), 4% of the
+/// account's quota, and GetResources stays far below its own 5 per 2 s.
+pub const RECONCILE_REFILL: Duration = Duration::from_secs(5);
+
 /// The numbers above, as one value, so tests can serve with smaller ones.
 #[derive(Clone, Debug)]
 struct Limits {
@@ -75,6 +95,8 @@ struct Limits {
     header_read_timeout: Duration,
     idle_timeout: Duration,
     shutdown_grace: Duration,
+    reconcile_burst: u32,
+    reconcile_refill: Duration,
 }
 
 impl Default for Limits {
@@ -84,11 +106,68 @@ impl Default for Limits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,
             shutdown_grace: SHUTDOWN_GRACE,
+            reconcile_burst: RECONCILE_BURST,
+            reconcile_refill: RECONCILE_REFILL,
         }
     }
 }
 
+/// What the handlers read: the daemon's shared state and the `POST /reconcile` bucket.
+#[derive(Clone)]
+struct AppState {
+    shared: Arc<Shared>,
+    reconcile: Arc<ReconcileLimit>,
+}
+
+impl FromRef<AppState> for Arc<Shared> {
+    fn from_ref(state: &AppState) -> Arc<Shared> {
+        state.shared.clone()
+    }
+}
+
+/// The token bucket of `POST /reconcile` (one for every client: the quota it
+/// protects is the account's, not the caller's).
+struct ReconcileLimit {
+    bucket: DefaultDirectRateLimiter,
+    burst: u32,
+    refill: Duration,
+}
+
+impl ReconcileLimit {
+    fn new(burst: u32, refill: Duration) -> Self {
+        let burst = burst.max(1);
+        let quota = Quota::with_period(refill)
+            .expect("the refill period is not zero")
+            .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"));
+        ReconcileLimit {
+            bucket: RateLimiter::direct(quota),
+            burst,
+            refill,
+        }
+    }
+
+    /// `Ok` when a request may pass (and takes its token), else the whole seconds
+    /// until one may (at least 1, as `Retry-After` counts).
+    fn take(&self) -> Result<(), u64> {
+        self.bucket.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.bucket.clock().now());
+            (wait.as_secs_f64().ceil() as u64).max(1)
+        })
+    }
+}
+
 pub fn router(shared: Arc<Shared>) -> Router {
+    app(shared, &Limits::default())
+}
+
+fn app(shared: Arc<Shared>, limits: &Limits) -> Router {
+    let state = AppState {
+        shared,
+        reconcile: Arc::new(ReconcileLimit::new(
+            limits.reconcile_burst,
+            limits.reconcile_refill,
+        )),
+    };
     Router::new()
         .route("/", get(status_page))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -98,7 +177,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/reconcile", post(reconcile))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_large_bodies))
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// Serve until `shutdown` completes, then close idle connections and give busy ones
@@ -117,7 +196,7 @@ async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) -> std::io::Result<()> {
-    let service = TowerToHyperService::new(router(shared));
+    let service = TowerToHyperService::new(app(shared, &limits));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -260,12 +339,30 @@ async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         .into_response()
 }
 
-async fn reconcile(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    shared.request_cycle(Trigger::Http);
+/// Queue a cycle, within [`RECONCILE_BURST`] and [`RECONCILE_REFILL`]: beyond them
+/// 429 with `Retry-After`, and nothing queued.
+async fn reconcile(State(state): State<AppState>) -> Response {
+    let limit = &state.reconcile;
+    if let Err(retry_after) = limit.take() {
+        state.shared.metrics.reconcile_refused.inc();
+        let body = format!(
+            "too many reconcile requests: {} at once, then one every {}; retry in {retry_after} s\n",
+            limit.burst,
+            humantime::format_duration(limit.refill)
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            body,
+        )
+            .into_response();
+    }
+    state.shared.request_cycle(Trigger::Http);
     (
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"accepted": true})),
     )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -341,6 +438,8 @@ mod tests {
     /// A server on a free loopback port with its own [`Shared`].
     struct TestServer {
         addr: std::net::SocketAddr,
+        shared: Arc<Shared>,
+        triggers: mpsc::Receiver<Trigger>,
         stop: oneshot::Sender<()>,
         task: tokio::task::JoinHandle<std::io::Result<()>>,
     }
@@ -348,18 +447,24 @@ mod tests {
     async fn start(limits: Limits) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (tx, _triggers) = mpsc::channel(64);
+        let (tx, triggers) = mpsc::channel(64);
         let shared = Shared::new(tx);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_with(
             listener,
-            shared,
+            shared.clone(),
             async move {
                 let _ = stopped.await;
             },
             limits,
         ));
-        TestServer { addr, stop, task }
+        TestServer {
+            addr,
+            shared,
+            triggers,
+            stop,
+            task,
+        }
     }
 
     impl TestServer {
@@ -515,6 +620,61 @@ mod tests {
         for mut stream in held {
             closed_by_server(&mut stream, Duration::ZERO).await;
         }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_reconcile_flood_beyond_the_burst_is_answered_429_and_queues_nothing() {
+        let refill = Duration::from_secs(3600);
+        let mut server = start(Limits {
+            reconcile_burst: 3,
+            reconcile_refill: refill,
+            ..Limits::default()
+        })
+        .await;
+        for n in 0..3 {
+            let answer = server.request("POST", "/reconcile").await;
+            assert!(answer.starts_with("HTTP/1.1 202"), "#{n}: {answer}");
+        }
+        for _ in 0..2 {
+            let answer = server.request("POST", "/reconcile").await;
+            assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+            let retry: u64 = header_value(&answer, "retry-after")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("Retry-After in seconds: {answer}"));
+            // The next token comes one refill after the burst was taken (rounded up).
+            assert!(
+                (refill.as_secs() - 60..=refill.as_secs()).contains(&retry),
+                "Retry-After {retry}"
+            );
+            assert_eq!(
+                header_value(&answer, "content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            assert!(
+                answer.ends_with(&format!(
+                    "too many reconcile requests: 3 at once, then one every 1h; retry in {retry} s\n"
+                )),
+                "{answer}"
+            );
+        }
+        let mut queued = 0;
+        while server.triggers.try_recv().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, 3, "only the accepted requests queued a trigger");
+        assert!(
+            server
+                .shared
+                .metrics
+                .render()
+                .contains("apigw_reconciler_reconcile_requests_refused_total 2\n"),
+            "{}",
+            server.shared.metrics.render()
+        );
+        // Other endpoints are not rate limited.
+        let answer = server.request("GET", "/healthz").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         server.stop().await;
     }
 

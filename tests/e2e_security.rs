@@ -137,6 +137,7 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
     let threads: Vec<_> = (0..8)
         .map(|_| {
             std::thread::spawn(move || {
+                let mut accepted = 0;
                 for _ in 0..25 {
                     use std::io::{Read, Write};
                     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -144,14 +145,19 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
                         .unwrap();
                     let mut out = String::new();
                     s.read_to_string(&mut out).unwrap();
-                    assert!(out.starts_with("HTTP/1.1 202"), "{out}");
+                    // Beyond a small rate the daemon refuses (tests/e2e_hostile_http.rs).
+                    if out.starts_with("HTTP/1.1 202") {
+                        accepted += 1;
+                    } else {
+                        assert!(out.starts_with("HTTP/1.1 429"), "{out}");
+                    }
                 }
+                accepted
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let accepted: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(accepted >= 1, "none of 200 requests accepted");
     wait_until(WAIT, "a requested cycle", || {
         daemon.metric("apigw_reconciler_cycles_total") > cycles
     });
@@ -164,5 +170,8 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
         ran == read
     });
     let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
-    assert!(ran <= 50.0, "200 requests ran {ran} cycles");
+    assert!(
+        ran <= f64::from(accepted),
+        "200 requests, {accepted} accepted, ran {ran} cycles"
+    );
 }
