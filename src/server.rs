@@ -89,7 +89,8 @@ pub const RECONCILE_BURST: u32 = 3;
 /// account's quota, and GetResources stays far below its own 5 per 2 s.
 pub const RECONCILE_REFILL: Duration = Duration::from_secs(5);
 
-/// The numbers above, as one value, so tests can serve with smaller ones.
+/// The numbers above, as one value, so tests can serve with others (a cap of 4, a
+/// refill of an hour).
 #[derive(Clone, Debug)]
 struct Limits {
     max_connections: usize,
