@@ -145,7 +145,9 @@ fn main() {
         let cpu0 = cpu_time();
         let t = Instant::now();
         let mut cache = SpecCache::default();
-        let set = load_desired_cached(dir.path(), &mut cache, &LoadOptions::default()).unwrap().set;
+        let set = load_desired_cached(dir.path(), &mut cache, &LoadOptions::default())
+            .unwrap()
+            .set;
         let cold = t.elapsed();
         let t = Instant::now();
         let plan = diff(&set, &live, &DiffOptions::default()).unwrap();

@@ -30,6 +30,7 @@ pub struct Metrics {
     pub last_success: Gauge<f64, AtomicU64>,
     pub cycle_seconds: Histogram,
     pub tests_run: Counter,
+    pub reconcile_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -50,6 +51,7 @@ impl Default for Metrics {
             last_success: Gauge::default(),
             cycle_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             tests_run: Counter::default(),
+            reconcile_refused: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("cycles", "Reconcile cycles by result", m.cycles.clone());
@@ -108,6 +110,11 @@ impl Default for Metrics {
             "cycle_duration_seconds",
             "Wall time of reconcile cycles",
             m.cycle_seconds.clone(),
+        );
+        registry.register(
+            "reconcile_requests_refused",
+            "POST /reconcile requests answered 429 (over the rate limit), no cycle queued",
+            m.reconcile_refused.clone(),
         );
         registry.register(
             "response_tests_run",

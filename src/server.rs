@@ -1,126 +1,267 @@
 //! The daemon's HTTP endpoints (loopback by default): `/` (the status page for
 //! people, [`page`]), `/healthz`, `/readyz`, `/metrics`, `/status` and
 //! `POST /reconcile`. The only code that touches sockets.
+//!
+//! Connections are served with hyper directly, for what `axum::serve` does not
+//! offer: a header-read timeout (also closing idle keep-alive connections), an idle
+//! timeout on the socket ([`idle`]) and a cap on open connections, so clients that
+//! connect and send nothing cannot starve the liveness probe; and `POST /reconcile`
+//! is rate limited, since each cycle spends the account's API Gateway quota.
 
+mod idle;
 mod page;
 
 use std::future::Future;
-use std::pin::Pin;
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::Listener;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use governor::clock::Clock;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-use crate::status::{Shared, Status, Trigger};
+use crate::status::{Shared, Trigger};
 
 /// Largest request body accepted (none of the endpoints needs one).
 const MAX_BODY_BYTES: usize = 1024;
-/// Most connections served at once; more wait in the kernel's accept queue.
-pub const MAX_CONNECTIONS: usize = 32;
 
-/// A TCP listener that holds a permit per open connection, so a flood of clients
-/// (or idle keep-alive connections) cannot exhaust the daemon.
-struct LimitedListener {
-    inner: TcpListener,
-    permits: Arc<Semaphore>,
+/// Most connections served at once; more wait in the kernel's accept queue until one
+/// closes. Idle and half-open connections hold a slot only until
+/// [`HEADER_READ_TIMEOUT`] or [`IDLE_TIMEOUT`] closes them, so keeping every slot
+/// taken means opening 512 new connections every 5 s (over 100 a second), without
+/// end, where 32 idle ones used to be enough for good. 512 connections, each with a
+/// 15 KB unfinished head buffered (see [`MAX_BUFFER_BYTES`]), were measured at 12 MiB
+/// of RSS (31 -> 43 MiB) against the pod's 128 MiB limit, and 512 file descriptors
+/// stay under the usual soft limit of 1024.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// How long a client has to send a whole request head (request line and headers),
+/// counted from when it connects or from when its previous answer was written.
+///
+/// This is hyper's `header_read_timeout`. hyper 1.12 (`proto/h1/conn.rs`: `idle()`
+/// asks for another read, which starts the timer again in `poll_read_head`) restarts
+/// it when a keep-alive connection goes idle, so it is also the keep-alive idle
+/// timeout: a connection that sends nothing, or nothing more, is closed after 5 s.
+/// Kubelet probes, Prometheus and curl send their head at once, within
+/// milliseconds; 5 s leaves room for a slow network and still frees a slot quickly.
+/// Keep-alive clients (Prometheus between scrapes) just connect again.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection on which no byte has moved either way for this long is closed: what
+/// [`HEADER_READ_TIMEOUT`] does not cover, a client that stops reading our answer
+/// (hyper then waits to write, not to read a head) or stalls inside a request. Every
+/// answer is ready in milliseconds, so 10 s of silence is a dead or hostile peer.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// hyper's read and write buffer limit per connection; a request head larger than
+/// this is refused (431). Our requests are a few hundred bytes; hyper's default of
+/// about 400 KiB, times [`MAX_CONNECTIONS`], could exceed the pod's memory limit.
+const MAX_BUFFER_BYTES: usize = 16 * 1024;
+
+/// On shutdown idle connections close at once; one still busy after this is left to
+/// end with the process (the daemon waits 3 s for the server, then exits).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// `POST /reconcile` accepted at once, from a full bucket.
+///
+/// Each accepted request queues a cycle (coalesced while one is queued), and a cycle
+/// reads the account's API Gateway quota, shared with everyone else using the
+/// account (10 requests/s): GetRestApis, GetResources per REST API, GetStages and
+/// GetDeployment per stage with `deployments`. A flood used to drive about 6 reads a
+/// second. An operator's click or a CI job's webhook needs a few at once, not a
+/// stream: file changes, SIGHUP and the interval have triggers of their own.
+pub const RECONCILE_BURST: u32 = 3;
+
+/// After the burst, one more `POST /reconcile` every this long; the others are
+/// answered 429 with `Retry-After` and queue nothing. At one cycle every 5 s a
+/// flood costs about 0.4 reads/s for one REST API (2 reads a cycle), 4% of the
+/// account's quota, and GetResources stays far below its own 5 per 2 s.
+pub const RECONCILE_REFILL: Duration = Duration::from_secs(5);
+
+/// The numbers above, as one value, so tests can serve with others (a cap of 4, a
+/// refill of an hour).
+#[derive(Clone, Debug)]
+struct Limits {
+    max_connections: usize,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    shutdown_grace: Duration,
+    reconcile_burst: u32,
+    reconcile_refill: Duration,
 }
 
-/// A connection and the permit it holds until it closes.
-struct LimitedStream {
-    inner: TcpStream,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Listener for LimitedListener {
-    type Io = LimitedStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (inner, addr) = Listener::accept(&mut self.inner).await;
-        (
-            LimitedStream {
-                inner,
-                _permit: permit,
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
+            reconcile_burst: RECONCILE_BURST,
+            reconcile_refill: RECONCILE_REFILL,
+        }
     }
 }
 
-impl AsyncRead for LimitedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+/// What the handlers read: the daemon's shared state and the `POST /reconcile` bucket.
+#[derive(Clone)]
+struct AppState {
+    shared: Arc<Shared>,
+    reconcile: Arc<ReconcileLimit>,
+}
+
+impl FromRef<AppState> for Arc<Shared> {
+    fn from_ref(state: &AppState) -> Arc<Shared> {
+        state.shared.clone()
     }
 }
 
-impl AsyncWrite for LimitedStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+/// The token bucket of `POST /reconcile` (one for every client: the quota it
+/// protects is the account's, not the caller's).
+struct ReconcileLimit {
+    bucket: DefaultDirectRateLimiter,
+    burst: u32,
+    refill: Duration,
+}
+
+impl ReconcileLimit {
+    fn new(burst: u32, refill: Duration) -> Self {
+        let burst = burst.max(1);
+        let quota = Quota::with_period(refill)
+            .expect("the refill period is not zero")
+            .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"));
+        ReconcileLimit {
+            bucket: RateLimiter::direct(quota),
+            burst,
+            refill,
+        }
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    /// `Ok` when a request may pass (and takes its token), else the whole seconds
+    /// until one may (at least 1, as `Retry-After` counts).
+    fn take(&self) -> Result<(), u64> {
+        self.bucket.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.bucket.clock().now());
+            (wait.as_secs_f64().ceil() as u64).max(1)
+        })
     }
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
+    app(shared, &Limits::default())
+}
+
+fn app(shared: Arc<Shared>, limits: &Limits) -> Router {
+    let state = AppState {
+        shared,
+        reconcile: Arc::new(ReconcileLimit::new(
+            limits.reconcile_burst,
+            limits.reconcile_refill,
+        )),
+    };
     Router::new()
         .route("/", get(status_page))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/reconcile", post(reconcile))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_large_bodies))
-        .with_state(shared)
+        .with_state(state)
 }
 
-/// Serve until `shutdown` completes.
+/// Serve until `shutdown` completes, then close idle connections and give busy ones
+/// [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = LimitedListener {
-        inner: listener,
-        permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-    };
-    axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
+    serve_with(listener, shared, shutdown, Limits::default()).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let service = TowerToHyperService::new(app(shared, &limits));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true)
+        .max_buf_size(MAX_BUFFER_BYTES);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A slot first, then a connection: beyond the cap, clients wait in the
+        // kernel's accept queue rather than in our memory.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => {
+                permit.expect("the semaphore is never closed")
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
+        let io = TokioIo::new(idle::IdleTimeout::new(stream, limits.idle_timeout));
+        let connection = graceful.watch(http.serve_connection(io, service.clone()));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // A client that timed out or went away: nothing for people to act on.
+                tracing::debug!(%peer, "HTTP connection closed: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            "HTTP connections still busy {} after shutdown began; leaving them",
+            humantime::format_duration(limits.shutdown_grace)
+        );
+    }
+    Ok(())
+}
+
+/// `accept` failed: a connection that went away before we took it is nothing; out of
+/// file descriptors (or another resource) is logged, and we wait a little for one to
+/// free up instead of spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("cannot accept HTTP connections: {e}; retrying in 1s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// No endpoint reads a body, so the extractor limit alone would never fire: refuse
@@ -144,19 +285,27 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    if shared.is_ready() {
-        return (StatusCode::OK, "ready\n".to_owned());
+/// `GET /healthz`: the process and its reconcile loop are alive (the loop beats every
+/// second, whatever it is doing; a loop stuck for [`crate::status::HEARTBEAT_STALE`]
+/// fails, so Kubernetes restarts the pod).
+async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    match shared.liveness(std::time::Instant::now()) {
+        Ok(()) => (StatusCode::OK, "ok\n".to_owned()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not alive: {why}\n"),
+        ),
     }
-    let status = Status {
-        ready: false,
-        ..shared.status()
-    };
-    let why = status.not_ready_reason().unwrap_or_default();
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("not ready: {why}\n"),
-    )
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    match shared.readiness(std::time::Instant::now()) {
+        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        ),
+    }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -200,18 +349,39 @@ async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         .into_response()
 }
 
-async fn reconcile(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    shared.request_cycle(Trigger::Http);
+/// Queue a cycle, within [`RECONCILE_BURST`] and [`RECONCILE_REFILL`]: beyond them
+/// 429 with `Retry-After`, and nothing queued.
+async fn reconcile(State(state): State<AppState>) -> Response {
+    let limit = &state.reconcile;
+    if let Err(retry_after) = limit.take() {
+        state.shared.metrics.reconcile_refused.inc();
+        let body = format!(
+            "too many reconcile requests: {} at once, then one every {}; retry in {retry_after} s\n",
+            limit.burst,
+            humantime::format_duration(limit.refill)
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            body,
+        )
+            .into_response();
+    }
+    state.shared.request_cycle(Trigger::Http);
     (
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"accepted": true})),
     )
+        .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::sync::{mpsc, oneshot};
+    use tokio::time::Instant;
 
     /// Serve `shared` on a free loopback port; GET `path` and return the raw answer.
     async fn get(shared: Arc<Shared>, path: &str) -> String {
@@ -273,5 +443,268 @@ mod tests {
             header_value(&answer, "content-security-policy").is_some(),
             "{answer}"
         );
+    }
+
+    /// A server on a free loopback port with its own [`Shared`].
+    struct TestServer {
+        addr: std::net::SocketAddr,
+        shared: Arc<Shared>,
+        triggers: mpsc::Receiver<Trigger>,
+        stop: oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    }
+
+    async fn start(limits: Limits) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, triggers) = mpsc::channel(64);
+        let shared = Shared::new(tx);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_with(
+            listener,
+            shared.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        TestServer {
+            addr,
+            shared,
+            triggers,
+            stop,
+            task,
+        }
+    }
+
+    impl TestServer {
+        async fn connect(&self) -> TcpStream {
+            TcpStream::connect(self.addr).await.unwrap()
+        }
+
+        /// A connection that sent one keep-alive `GET /healthz`, was answered and stays open.
+        async fn idle_keep_alive(&self) -> TcpStream {
+            let mut stream = self.connect().await;
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let answer = read_answer(&mut stream).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            stream
+        }
+
+        /// `method path` on a fresh connection (`Connection: close`): the raw answer.
+        async fn request(&self, method: &str, path: &str) -> String {
+            let mut stream = self.connect().await;
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        }
+
+        async fn stop(self) {
+            let _ = self.stop.send(());
+            self.task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Read one answer framed by Content-Length, leaving the connection open.
+    async fn read_answer(stream: &mut TcpStream) -> std::io::Result<String> {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = header_value(&text, "content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no Content-Length: {head}"));
+                if body.len() >= length {
+                    return Ok(text);
+                }
+            }
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            bytes.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Wait for the server to close `stream` (EOF or a reset), within `deadline`.
+    async fn closed_by_server(stream: &mut TcpStream, deadline: Duration) {
+        let mut rest = Vec::new();
+        match tokio::time::timeout(deadline, stream.read_to_end(&mut rest)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Ok(Err(e)) => panic!("reading until the server closes: {e}"),
+            Err(_) => panic!("the server did not close the connection within {deadline:?}"),
+        }
+    }
+
+    /// Open, as far as a read that must not wait can tell.
+    fn still_open(stream: &TcpStream) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(stream.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+        let server = start(Limits::default()).await;
+        let mut stream = server.connect().await;
+        let connected = Instant::now();
+        closed_by_server(&mut stream, 3 * IDLE_TIMEOUT).await;
+        let after = Instant::now() - connected;
+        // The paused clock moves only to the next timer: this says which one fired.
+        assert!(
+            after >= HEADER_READ_TIMEOUT && after < IDLE_TIMEOUT,
+            "closed after {after:?}"
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_keep_alive_connection_idle_after_its_answer_is_closed_after_the_header_read_timeout()
+    {
+        let server = start(Limits::default()).await;
+        let mut stream = server.idle_keep_alive().await;
+        let answered = Instant::now();
+        assert!(still_open(&stream), "keep-alive: open after the answer");
+        closed_by_server(&mut stream, 3 * IDLE_TIMEOUT).await;
+        let after = Instant::now() - answered;
+        assert!(
+            after >= HEADER_READ_TIMEOUT && after < IDLE_TIMEOUT,
+            "closed after {after:?}"
+        );
+        server.stop().await;
+    }
+
+    /// Real time: the idle connections are opened and the probe answered in
+    /// milliseconds, well inside the 5 s the connections may stay.
+    #[tokio::test]
+    async fn many_half_open_and_idle_keep_alive_connections_do_not_delay_healthz() {
+        let server = start(Limits::default()).await;
+        let mut held = Vec::new();
+        for _ in 0..64 {
+            held.push(server.connect().await);
+        }
+        for _ in 0..64 {
+            held.push(server.idle_keep_alive().await);
+        }
+        let answer =
+            tokio::time::timeout(Duration::from_secs(2), server.request("GET", "/healthz"))
+                .await
+                .expect("GET /healthz answered within 2 s while 128 connections idle");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+        let open = held.iter().filter(|s| still_open(s)).count();
+        assert_eq!(open, 128, "the idle connections were open during the probe");
+        server.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_idle_connections_hold_every_slot_the_timeout_frees_one_for_the_probe() {
+        let server = start(Limits {
+            max_connections: 4,
+            ..Limits::default()
+        })
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(server.connect().await);
+        }
+        let asked = Instant::now();
+        let answer = tokio::time::timeout(3 * IDLE_TIMEOUT, server.request("GET", "/healthz"))
+            .await
+            .expect("GET /healthz answered once a slot was freed");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // It waited for the slots (the cap holds), and no longer than their timeout.
+        let waited = Instant::now() - asked;
+        assert!(
+            waited >= HEADER_READ_TIMEOUT && waited < IDLE_TIMEOUT,
+            "waited {waited:?}"
+        );
+        for mut stream in held {
+            closed_by_server(&mut stream, Duration::ZERO).await;
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_reconcile_flood_beyond_the_burst_is_answered_429_and_queues_nothing() {
+        let refill = Duration::from_secs(3600);
+        let mut server = start(Limits {
+            reconcile_burst: 3,
+            reconcile_refill: refill,
+            ..Limits::default()
+        })
+        .await;
+        for n in 0..3 {
+            let answer = server.request("POST", "/reconcile").await;
+            assert!(answer.starts_with("HTTP/1.1 202"), "#{n}: {answer}");
+        }
+        for _ in 0..2 {
+            let answer = server.request("POST", "/reconcile").await;
+            assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+            let retry: u64 = header_value(&answer, "retry-after")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("Retry-After in seconds: {answer}"));
+            // The next token comes one refill after the burst was taken (rounded up).
+            assert!(
+                (refill.as_secs() - 60..=refill.as_secs()).contains(&retry),
+                "Retry-After {retry}"
+            );
+            assert_eq!(
+                header_value(&answer, "content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            assert!(
+                answer.ends_with(&format!(
+                    "too many reconcile requests: 3 at once, then one every 1h; retry in {retry} s\n"
+                )),
+                "{answer}"
+            );
+        }
+        let mut queued = 0;
+        while server.triggers.try_recv().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, 3, "only the accepted requests queued a trigger");
+        assert!(
+            server
+                .shared
+                .metrics
+                .render()
+                .contains("apigw_reconciler_reconcile_requests_refused_total 2\n"),
+            "{}",
+            server.shared.metrics.render()
+        );
+        // Other endpoints are not rate limited.
+        let answer = server.request("GET", "/healthz").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        server.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_idle_connections_at_once() {
+        let server = start(Limits::default()).await;
+        let mut half_open = server.connect().await;
+        let mut keep_alive = server.idle_keep_alive().await;
+        // The half-open one is accepted before the stop (it is served in order).
+        assert!(
+            server
+                .request("GET", "/healthz")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        let stopping = Instant::now();
+        server.stop().await;
+        let took = Instant::now() - stopping;
+        assert!(took < SHUTDOWN_GRACE, "shutdown took {took:?}");
+        closed_by_server(&mut half_open, Duration::ZERO).await;
+        closed_by_server(&mut keep_alive, Duration::ZERO).await;
     }
 }

@@ -6,6 +6,8 @@
 //!   probes and Service hit the port of the ConfigMap's `listen` and paths the binary
 //!   serves; the git-sync sidecar feeds `desiredDir` through a shared volume; the
 //!   ServiceAccount is annotated for IRSA; the ConfigMap's config passes `validate`;
+//!   the NetworkPolicy selects the Deployment's pods and admits only Prometheus to
+//!   the daemon's port, and only DNS and HTTPS out;
 //! - the systemd unit has its hardening and restart settings (and passes
 //!   `systemd-analyze verify` where that tool exists);
 //! - the Dockerfile is a multi-stage build ending in a non-root image.
@@ -496,7 +498,13 @@ fn every_manifest_parses_and_kustomization_lists_them_all() {
         .iter()
         .filter_map(|(_, d)| d["kind"].as_str())
         .collect();
-    for kind in ["Deployment", "ConfigMap", "ServiceAccount", "Service"] {
+    for kind in [
+        "Deployment",
+        "ConfigMap",
+        "ServiceAccount",
+        "Service",
+        "NetworkPolicy",
+    ] {
         assert!(kinds.contains(kind), "no {kind} in deploy/kubernetes");
     }
     let kustomization = one_of_kind("Kustomization");
@@ -586,6 +594,231 @@ fn service_exposes_the_metrics_port() {
     }
     if let Some(path) = service["metadata"]["annotations"]["prometheus.io/path"].as_str() {
         assert_eq!(path, "/metrics");
+    }
+}
+
+/// What is wrong with a NetworkPolicy for the daemon: it must select exactly the
+/// Deployment's pods, deny by default both ways, admit ingress only from named
+/// peers (a selector with labels, no ipBlock) to the daemon's port, and egress only
+/// to DNS (UDP and TCP 53) and HTTPS (TCP 443).
+fn network_policy_problems(policy: &Yaml) -> Vec<String> {
+    let mut problems = Vec::new();
+    let deployment = one_of_kind("Deployment");
+    let (_, listen_port) = listen();
+    let container = reconciler_container();
+    if policy["apiVersion"].as_str() != Some("networking.k8s.io/v1") {
+        problems.push(format!("apiVersion {:?}", policy["apiVersion"]));
+    }
+    if policy["metadata"]["namespace"] != deployment["metadata"]["namespace"] {
+        problems.push("not in the Deployment's namespace".to_owned());
+    }
+    let spec = &policy["spec"];
+    let selector = &spec["podSelector"]["matchLabels"];
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    if *selector != deployment["spec"]["selector"]["matchLabels"] {
+        problems.push(format!(
+            "podSelector {selector:?} is not the Deployment's selector"
+        ));
+    }
+    match selector.as_hash() {
+        Some(labels) if !labels.is_empty() => {
+            for (k, v) in labels {
+                if &pod_labels[k.as_str().unwrap_or("")] != v {
+                    problems.push(format!("podSelector {k:?}: not a label of the pods"));
+                }
+            }
+        }
+        _ => problems.push("podSelector selects no labels (every pod)".to_owned()),
+    }
+    if !spec["podSelector"]["matchExpressions"].is_badvalue() {
+        problems.push("podSelector matchExpressions: use matchLabels".to_owned());
+    }
+    let types: BTreeSet<String> = strings(&spec["policyTypes"]).into_iter().collect();
+    if types != BTreeSet::from(["Ingress".to_owned(), "Egress".to_owned()]) {
+        problems.push(format!(
+            "policyTypes {types:?}: both Ingress and Egress, so both default to deny"
+        ));
+    }
+    let protocol = |p: &Yaml| p["protocol"].as_str().unwrap_or("TCP").to_owned();
+
+    let ingress = list(&spec["ingress"]);
+    if ingress.is_empty() {
+        problems.push("no ingress rule: Prometheus cannot scrape".to_owned());
+    }
+    for (i, rule) in ingress.iter().enumerate() {
+        let from = list(&rule["from"]);
+        if from.is_empty() {
+            problems.push(format!("ingress {i}: no `from`, admits every source"));
+        }
+        for peer in &from {
+            if !peer["ipBlock"].is_badvalue() {
+                problems.push(format!("ingress {i}: an ipBlock peer"));
+            }
+            let labelled = ["namespaceSelector", "podSelector"].iter().any(|k| {
+                peer[*k]["matchLabels"]
+                    .as_hash()
+                    .is_some_and(|l| !l.is_empty())
+            });
+            let open = ["namespaceSelector", "podSelector"].iter().any(|k| {
+                !peer[*k].is_badvalue()
+                    && peer[*k]["matchLabels"]
+                        .as_hash()
+                        .is_none_or(|l| l.is_empty())
+            });
+            if !labelled || open {
+                problems.push(format!(
+                    "ingress {i}: a peer without labels to select by admits everyone"
+                ));
+            }
+        }
+        let ports = list(&rule["ports"]);
+        if ports.is_empty() {
+            problems.push(format!("ingress {i}: no `ports`, admits every port"));
+        }
+        for p in &ports {
+            let number = match &p["port"] {
+                Yaml::Integer(n) => Some(*n),
+                Yaml::String(name) => list(&container["ports"])
+                    .iter()
+                    .find(|c| c["name"].as_str() == Some(name))
+                    .and_then(|c| c["containerPort"].as_i64()),
+                _ => None,
+            };
+            if number != Some(listen_port) || protocol(p) != "TCP" {
+                problems.push(format!(
+                    "ingress {i}: port {:?}/{} is not the daemon's port {listen_port}/TCP",
+                    p["port"],
+                    protocol(p)
+                ));
+            }
+        }
+    }
+
+    let mut egress_ports = BTreeSet::new();
+    for (i, rule) in list(&spec["egress"]).iter().enumerate() {
+        let ports = list(&rule["ports"]);
+        if ports.is_empty() {
+            problems.push(format!("egress {i}: no `ports`, admits every port"));
+        }
+        for p in &ports {
+            match p["port"].as_i64() {
+                Some(n) if p["endPort"].is_badvalue() => {
+                    egress_ports.insert((protocol(p), n));
+                }
+                _ => problems.push(format!(
+                    "egress {i}: port {:?} is not one number",
+                    p["port"]
+                )),
+            }
+        }
+    }
+    let wanted = BTreeSet::from([
+        ("TCP".to_owned(), 53),
+        ("UDP".to_owned(), 53),
+        ("TCP".to_owned(), 443),
+    ]);
+    if egress_ports != wanted {
+        problems.push(format!(
+            "egress ports {egress_ports:?}, expected DNS and HTTPS only {wanted:?}"
+        ));
+    }
+    problems
+}
+
+fn network_policy_text() -> String {
+    read(&kube_dir().join("networkpolicy.yaml"))
+}
+
+fn parse_one(text: &str) -> Yaml {
+    YamlLoader::load_from_str(text)
+        .expect("the policy parses")
+        .remove(0)
+}
+
+#[test]
+fn network_policy_admits_prometheus_to_the_daemon_port_and_dns_and_https_out() {
+    let policy = one_of_kind("NetworkPolicy");
+    assert_eq!(
+        policy,
+        parse_one(&network_policy_text()),
+        "the NetworkPolicy is networkpolicy.yaml"
+    );
+    let problems = network_policy_problems(&policy);
+    assert!(
+        problems.is_empty(),
+        "deploy/kubernetes/networkpolicy.yaml:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_network_policy_check_fails_on_other_pods_ports_or_open_rules() {
+    let text = network_policy_text();
+    let selector =
+        "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: apigw-reconciler\n";
+    assert!(text.contains(selector), "the pod selector as written");
+    for (what, from, to, expected) in [
+        (
+            "other pods",
+            selector.to_owned(),
+            selector.replace("apigw-reconciler", "apigw-reconciler-old"),
+            "not the Deployment's selector",
+        ),
+        (
+            "every pod",
+            selector.to_owned(),
+            "  podSelector: {}\n".to_owned(),
+            "selects no labels",
+        ),
+        (
+            "another port",
+            "        - port: http\n".to_owned(),
+            "        - port: 8080\n".to_owned(),
+            "is not the daemon's port",
+        ),
+        (
+            "an unknown port name",
+            "        - port: http\n".to_owned(),
+            "        - port: metrics\n".to_owned(),
+            "is not the daemon's port",
+        ),
+        (
+            "ingress from anywhere",
+            "  ingress:\n".to_owned(),
+            "  ingress:\n    - ports: [{port: http}]\n".to_owned(),
+            "no `from`, admits every source",
+        ),
+        (
+            "ingress from every namespace",
+            "        - namespaceSelector:\n".to_owned(),
+            "        - namespaceSelector: {}\n        - namespaceSelector:\n".to_owned(),
+            "admits everyone",
+        ),
+        (
+            "egress anywhere",
+            "  egress:\n".to_owned(),
+            "  egress:\n    - {}\n".to_owned(),
+            "admits every port",
+        ),
+        (
+            "egress to port 80",
+            "        - port: 443\n".to_owned(),
+            "        - port: 80\n".to_owned(),
+            "expected DNS and HTTPS only",
+        ),
+        (
+            "no default deny out",
+            "    - Egress\n".to_owned(),
+            String::new(),
+            "policyTypes",
+        ),
+    ] {
+        assert!(text.contains(&from), "{what}: {from:?} not in the file");
+        let problems = network_policy_problems(&parse_one(&text.replacen(&from, &to, 1)));
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{what}: expected a problem with {expected:?}, got {problems:?}"
+        );
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
+use apigw_reconciler::server::MAX_CONNECTIONS;
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -85,9 +86,9 @@ async fn concurrent_connections_are_capped() {
     let moto = Moto::start();
     let desired = desired_dir(&[]);
     let daemon = moto.daemon(desired.path(), "region: us-east-1\ninterval: 1h\n", &[]);
-    // Hold every permit with idle connections. The kernel hands connections to
-    // accept() in order, so these 32 are taken before the 33rd below.
-    let idle: Vec<TcpStream> = (0..32)
+    // Hold every slot with idle connections. The kernel hands connections to
+    // accept() in order, so these are taken before the one below.
+    let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
         .map(|_| TcpStream::connect(("127.0.0.1", daemon.port)).unwrap())
         .collect();
     use std::io::{Read, Write};
@@ -95,8 +96,9 @@ async fn concurrent_connections_are_capped() {
     waiting
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
-    // Not served while the 32 are held (observed for a second; an answer at any
-    // time would be a failure, a second is how long we look).
+    // Not served while all of them are held (observed for a second, well inside
+    // the header-read timeout that will close them; an answer at any time within
+    // that second would be a failure, a second is how long we look).
     waiting
         .set_read_timeout(Some(Duration::from_secs(1)))
         .unwrap();
@@ -107,14 +109,17 @@ async fn concurrent_connections_are_capped() {
                 e.kind(),
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) => {}
-        other => panic!("a 33rd connection must wait for a free slot, got {other:?}"),
+        other => panic!(
+            "a connection beyond the {MAX_CONNECTIONS} held must wait for a free slot, got {other:?}"
+        ),
     }
-    // Queued, not refused: the same connection is served once the others close.
-    drop(idle);
+    // Queued, not refused: the same connection is served once the daemon's
+    // header-read timeout closes the idle ones (still held open by this test).
     waiting.set_read_timeout(Some(WAIT)).unwrap();
     let mut answer = String::new();
     waiting.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    drop(idle);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,6 +137,7 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
     let threads: Vec<_> = (0..8)
         .map(|_| {
             std::thread::spawn(move || {
+                let mut accepted = 0;
                 for _ in 0..25 {
                     use std::io::{Read, Write};
                     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -139,14 +145,19 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
                         .unwrap();
                     let mut out = String::new();
                     s.read_to_string(&mut out).unwrap();
-                    assert!(out.starts_with("HTTP/1.1 202"), "{out}");
+                    // Beyond a small rate the daemon refuses (tests/e2e_hostile_http.rs).
+                    if out.starts_with("HTTP/1.1 202") {
+                        accepted += 1;
+                    } else {
+                        assert!(out.starts_with("HTTP/1.1 429"), "{out}");
+                    }
                 }
+                accepted
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let accepted: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(accepted >= 1, "none of 200 requests accepted");
     wait_until(WAIT, "a requested cycle", || {
         daemon.metric("apigw_reconciler_cycles_total") > cycles
     });
@@ -159,5 +170,8 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
         ran == read
     });
     let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
-    assert!(ran <= 50.0, "200 requests ran {ran} cycles");
+    assert!(
+        ran <= f64::from(accepted),
+        "200 requests, {accepted} accepted, ran {ran} cycles"
+    );
 }

@@ -736,3 +736,98 @@ pub async fn seed_template(client: &Client, api: &Fixture, resource_id: &str) ->
         .get("application/json")
         .cloned()
 }
+
+/// One HTTP answer read off a socket: status code, header lines and body.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub code: u16,
+    /// The status line and header lines, as sent.
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of header `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+}
+
+/// Read one answer framed by `Content-Length` from `stream` and leave the connection
+/// open (keep-alive). Fails with the I/O error, a read timeout included, or with
+/// `InvalidData` when what arrives is not an answer framed that way.
+pub fn read_answer(stream: &mut TcpStream) -> std::io::Result<Answer> {
+    use std::io::Read;
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "connection closed before a whole answer head: {:?}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| invalid(format!("not an HTTP answer: {head:?}")))?;
+    let mut answer = Answer {
+        code,
+        head,
+        body: String::new(),
+    };
+    let length: usize = answer
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| invalid(format!("no Content-Length: {:?}", answer.head)))?;
+    let mut body = bytes[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed in the middle of a body",
+            ));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    answer.body = String::from_utf8_lossy(&body).into_owned();
+    Ok(answer)
+}
+
+impl Daemon {
+    /// A TCP connection to the daemon that has sent nothing yet.
+    pub fn connect(&self) -> TcpStream {
+        TcpStream::connect(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("connect to the daemon: {e}\n{}", self.log()))
+    }
+
+    /// One request on a fresh connection (`Connection: close`), its answer read within
+    /// `timeout`: the I/O error, a timeout included, is returned rather than a panic,
+    /// for tests that guard against a hang with a deadline.
+    pub fn exchange(&self, method: &str, path: &str, timeout: Duration) -> std::io::Result<Answer> {
+        use std::io::Write;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(timeout))?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )?;
+        read_answer(&mut stream)
+    }
+}
