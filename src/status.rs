@@ -153,6 +153,9 @@ pub struct Status {
     /// Dry-run: the text plan of what would be written, as `plan` prints it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_plan: Option<String>,
+    /// An evaluation of the desired set is running now (filled in by
+    /// [`Shared::status`]).
+    pub evaluating: bool,
 }
 
 impl Status {
@@ -268,7 +271,9 @@ impl Shared {
     }
 
     pub fn status(&self) -> Status {
-        self.status.read().expect("status lock").clone()
+        let mut status = self.status.read().expect("status lock").clone();
+        status.evaluating = self.evaluating.lock().expect("evaluation lock").is_some();
+        status
     }
 
     /// Publish `status`; its `recent_cycles` and `drift_events` are filled here from

@@ -26,8 +26,8 @@ pub(super) struct KeyMemory {
     /// The write API Gateway refused for good (`FailureKind::Rejected`): the same
     /// write is not retried until the spec changes or an operator asks (SIGHUP, HTTP).
     pub rejected_for: Option<Option<Settings>>,
-    /// The previous plan already wanted to prune this key.
-    pub prune_wanted: bool,
+    /// Since when consecutive plans have wanted to prune this key.
+    pub prune_wanted_since: Option<Instant>,
 }
 
 /// Every key of the last plan, with its memory.
@@ -47,8 +47,10 @@ pub(super) struct Situation {
     pub nudged: bool,
     pub dry_run: bool,
     /// This cycle evaluated the desired files afresh and found them as the previous
-    /// evaluation did: a prune delete wanted then and now may run.
+    /// evaluation did: a prune delete wanted then and now may run...
     pub input_confirmed: bool,
+    /// ... once it has been wanted for this long (a writer may pause mid-file).
+    pub confirm_after: Duration,
 }
 
 /// What to do with one planned action this cycle.
@@ -98,7 +100,7 @@ pub(super) enum Recorded {
 pub(super) const HELD_BEHIND_WAITING_WRITE: &str =
     "held: prune waits until the method's waiting write has succeeded";
 
-pub(super) const CONFIRMING_PRUNE: &str = "waits: a prune delete runs once a second evaluation \
+pub(super) const CONFIRMING_PRUNE: &str = "waits: a prune delete runs once a later evaluation \
      of the unchanged desired files still wants it (so a half-written file never deletes)";
 
 impl Memory {
@@ -120,7 +122,7 @@ impl Memory {
                     },
                     retry_at: None,
                     rejected_for: None,
-                    prune_wanted: false,
+                    prune_wanted_since: None,
                 },
             );
         }
@@ -140,11 +142,13 @@ impl Memory {
                 ),
                 retry_at: None,
                 rejected_for: None,
-                prune_wanted: false,
+                prune_wanted_since: None,
             });
             let is_prune = action.kind == ActionKind::Delete && action.source.is_none();
-            let confirmed = memory.prune_wanted && s.input_confirmed;
-            memory.prune_wanted = is_prune;
+            let since = memory.prune_wanted_since.filter(|_| is_prune);
+            let confirmed = s.input_confirmed
+                && since.is_some_and(|t| s.now.saturating_duration_since(t) >= s.confirm_after);
+            memory.prune_wanted_since = is_prune.then(|| since.unwrap_or(s.now));
             memory.status.rest_api_name = action.api_name.clone().or(memory.status.rest_api_name);
             memory.status.resource_path =
                 action.resource_path.clone().or(memory.status.resource_path);
@@ -381,6 +385,7 @@ mod tests {
             nudged: false,
             dry_run: false,
             input_confirmed: true,
+            confirm_after: Duration::ZERO,
         }
     }
 
@@ -622,7 +627,19 @@ mod tests {
             ..at(t0)
         };
         assert_eq!(decisions(&mut memory, &p, changed), [Decision::Confirming]);
-        assert_eq!(decisions(&mut memory, &p, at(t0)), [Decision::Run]);
+        // Seen again, but sooner than `confirm_after` since it was first wanted: waits.
+        let patient = |now| Situation {
+            confirm_after: Duration::from_secs(2),
+            ..at(now)
+        };
+        assert_eq!(
+            decisions(&mut memory, &p, patient(t0 + Duration::from_secs(1))),
+            [Decision::Confirming]
+        );
+        assert_eq!(
+            decisions(&mut memory, &p, patient(t0 + Duration::from_secs(2))),
+            [Decision::Run]
+        );
         // Once the file is whole again the key is desired: the wish is forgotten.
         let back = plan(vec![], vec![stale.key.clone()]);
         decisions(&mut memory, &back, at(t0));

@@ -222,6 +222,12 @@ impl<C: ApiGateway> Reconciler<C> {
         }
     }
 
+    /// How long a prune delete must have been wanted, by evaluations of unchanged
+    /// files, before it runs: twice the settle time, at least a second.
+    fn confirm_after(&self) -> Duration {
+        (self.config.debounce * 2).max(Duration::from_secs(1))
+    }
+
     /// The new desired set cannot be used: keep the last valid one, say why (once).
     fn reject(&mut self, text: String) {
         self.input_confirmed = false;
@@ -361,6 +367,7 @@ impl<C: ApiGateway> Reconciler<C> {
             nudged,
             dry_run: self.dry_run,
             input_confirmed: self.input_confirmed && desired_unchanged,
+            confirm_after: self.confirm_after(),
         };
         let mut to_run = Plan::default();
         for t in self.memory.triage(plan, &situation) {
@@ -381,8 +388,8 @@ impl<C: ApiGateway> Reconciler<C> {
                 Decision::BackingOff | Decision::Held => summary.waiting += 1,
                 Decision::Confirming => {
                     summary.waiting += 1;
-                    // Confirm soon, with a second look at the files, not after the interval.
-                    let soon = (self.config.debounce * 2).max(Duration::from_secs(1));
+                    // Confirm soon, with another look at the files, not after the interval.
+                    let soon = self.confirm_after();
                     self.wake_in = Some(self.wake_in.map_or(soon, |w| w.min(soon)));
                     tracing::info!(key = %action.key, "prune of {} waits for a second evaluation of the unchanged files", describe(action));
                 }

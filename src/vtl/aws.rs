@@ -65,11 +65,12 @@ pub(crate) fn from_json(j: &serde_json::Value, meter: &mut Meter) -> Result<Valu
             }
         }
         serde_json::Value::String(s) => {
-            meter.alloc(s.len())?;
+            // Live bytes are checked per container (below), which sees these.
+            meter.work(s.len())?;
             Value::str(s)
         }
         serde_json::Value::Array(a) => {
-            meter.alloc(a.len() * value::SLOT_BYTES)?;
+            meter.alloc_slots(a.len(), value::SLOT_BYTES)?;
             let items = a
                 .iter()
                 .map(|v| from_json(v, meter))
@@ -84,10 +85,10 @@ fn json_map(
     o: &serde_json::Map<String, serde_json::Value>,
     meter: &mut Meter,
 ) -> Result<JMap, Exceeded> {
-    meter.alloc(o.len() * value::MAP_ENTRY_BYTES)?;
+    meter.alloc_slots(o.len(), value::MAP_ENTRY_BYTES)?;
     let mut m = JMap::new();
     for (k, v) in o {
-        meter.alloc(k.len())?;
+        meter.work(k.len())?;
         m.put(Value::str(k), from_json(v, meter)?);
     }
     Ok(m)
@@ -122,7 +123,7 @@ fn path_value(
         Ok(Selection::One(v)) => Ok(Some(json(v, meter)?)),
         Ok(Selection::Many(vs)) => {
             meter
-                .alloc(vs.len() * value::SLOT_BYTES)
+                .alloc_slots(vs.len(), value::SLOT_BYTES)
                 .map_err(|x| over(pos, x))?;
             let items = vs.into_iter().map(|v| json(v, meter)).collect::<R<_>>()?;
             Ok(Some(Value::list(items, ListKind::Json)))

@@ -172,7 +172,7 @@ impl Meter {
             live_base: live,
             peak: 0,
             deadline,
-            next_clock: CLOCK_EVERY,
+            next_clock: CLOCK_EVERY.min(limits.steps.saturating_add(1)),
             regex: jregex::Meter::new(limits.regex_steps).with_deadline(deadline),
         }
     }
@@ -195,19 +195,25 @@ impl Meter {
         }
     }
 
-    /// One evaluation step; looks at the clock now and then.
-    #[inline]
+    /// One evaluation step; looks at the clock and the memory now and then.
+    #[inline(always)]
     pub(crate) fn step(&mut self) -> Result<(), Exceeded> {
         self.steps += 1;
+        if self.steps >= self.next_clock {
+            return self.every_few_steps();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn every_few_steps(&mut self) -> Result<(), Exceeded> {
         if self.steps > self.limits.steps {
             return Err(Exceeded::Steps(self.limits.steps));
         }
-        if self.steps >= self.next_clock {
-            self.next_clock = self.steps + CLOCK_EVERY;
-            self.check_deadline()?;
-            self.check_live(0)?;
-        }
-        Ok(())
+        self.next_clock = (self.steps + CLOCK_EVERY).min(self.limits.steps.saturating_add(1));
+        self.check_deadline()?;
+        self.check_live(0)
     }
 
     pub(crate) fn check_deadline(&self) -> Result<(), Exceeded> {
@@ -218,7 +224,7 @@ impl Meter {
     }
 
     /// `bytes` scanned or copied without keeping them.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn work(&mut self, bytes: usize) -> Result<(), Exceeded> {
         self.work = self.work.saturating_add(bytes as u64);
         if self.work > self.limits.work_bytes {
@@ -232,6 +238,20 @@ impl Meter {
     #[inline]
     pub(crate) fn alloc(&mut self, bytes: usize) -> Result<(), Exceeded> {
         self.work(bytes)?;
+        self.check_live(bytes)
+    }
+
+    /// Before a collection grows by `n` elements that each hold `live_each` bytes:
+    /// writing them is work of their size, holding them is checked against the memory.
+    #[inline]
+    pub(crate) fn alloc_slots(&mut self, n: usize, live_each: usize) -> Result<(), Exceeded> {
+        self.work(n.saturating_mul(super::value::VALUE_BYTES))?;
+        self.check_live(n.saturating_mul(live_each))
+    }
+
+    /// Before the template holds `bytes` more, already paid for as work.
+    #[inline]
+    pub(crate) fn hold(&mut self, bytes: usize) -> Result<(), Exceeded> {
         self.check_live(bytes)
     }
 

@@ -96,6 +96,13 @@ impl<'a> Engine<'a> {
         self.meter.alloc(bytes).map_err(|e| over(self.place(at), e))
     }
 
+    /// Before a collection grows by `n` elements of `live_each` bytes.
+    pub fn alloc_slots(&mut self, n: usize, live_each: usize, at: Pos) -> R<()> {
+        self.meter
+            .alloc_slots(n, live_each)
+            .map_err(|e| over(self.place(at), e))
+    }
+
     /// Before making a string of `bytes`: within the string cap too.
     pub fn alloc_str(&mut self, bytes: usize, at: Pos) -> R<()> {
         self.check_len(bytes, at)?;
@@ -109,7 +116,9 @@ impl<'a> Engine<'a> {
                 format!("the output exceeds {} MiB", MAX_OUTPUT_BYTES >> 20),
             );
         }
-        self.alloc(s.len(), at)?;
+        // Output is capped above; what an interpolated string holds is checked
+        // against the memory budget when it becomes a value.
+        self.work(s.len(), at)?;
         self.out.push_str(s);
         Ok(())
     }
@@ -468,6 +477,8 @@ impl<'a> Engine<'a> {
                     if !s.has_line_comment && !text.is_empty() {
                         text.pop();
                     }
+                    let at = self.place(0);
+                    self.meter.hold(text.len()).map_err(|e| over(at, e))?;
                     Ok(Value::string(text))
                 }
             },
@@ -497,7 +508,7 @@ impl<'a> Engine<'a> {
                         format!("the range [{l}..{r}] has more than {MAX_RANGE_ELEMENTS} elements"),
                     );
                 }
-                self.alloc(n as usize * value::SLOT_BYTES, *pos)?;
+                self.alloc_slots(n as usize, value::SLOT_BYTES, *pos)?;
                 let v: Vec<Value> = if l <= r {
                     (l..=r).map(|i| Value::Int(i as i32)).collect()
                 } else {
@@ -506,7 +517,7 @@ impl<'a> Engine<'a> {
                 Ok(Value::list(v, ListKind::Array))
             }
             Expr::List(items) => {
-                self.alloc(items.len() * value::SLOT_BYTES, 0)?;
+                self.alloc_slots(items.len(), value::SLOT_BYTES, 0)?;
                 let mut v = Vec::with_capacity(items.len());
                 for i in items {
                     v.push(self.value(i)?);
@@ -514,7 +525,7 @@ impl<'a> Engine<'a> {
                 Ok(Value::list(v, ListKind::Array))
             }
             Expr::Map(pairs) => {
-                self.alloc(pairs.len() * value::MAP_ENTRY_BYTES, 0)?;
+                self.alloc_slots(pairs.len(), value::MAP_ENTRY_BYTES, 0)?;
                 let mut m = JMap::new();
                 for (k, v) in pairs {
                     let k = self.value(k)?;

@@ -244,7 +244,7 @@ pub(crate) fn property(e: &mut Engine, obj: &Value, name: &str, pos: Pos) -> R<V
 pub(crate) fn set_property(e: &mut Engine, obj: &Value, name: &str, v: Value, pos: Pos) -> R<()> {
     match obj {
         Value::Map(m) => {
-            e.alloc(value::MAP_ENTRY_BYTES + name.len(), pos)?;
+            e.alloc_slots(1, value::MAP_ENTRY_BYTES + name.len(), pos)?;
             m.borrow_mut().put(Value::str(name), v);
             m.recount();
         }
@@ -306,20 +306,20 @@ pub(crate) fn call(
         Value::Str(s) => string_method(e, s, name, &args, pos),
         Value::List(l, kind) => {
             let len = l.borrow().len();
-            e.work(scan_cost(name, len, &args) * value::SLOT_BYTES, pos)?;
+            e.work(scan_cost(name, len, &args) * value::VALUE_BYTES, pos)?;
             let r = list_method(e, l, *kind, obj, name, args, pos);
             l.recount();
             r
         }
         Value::Map(m) => {
             let len = m.borrow().len();
-            e.work(scan_cost(name, len, &args) * value::MAP_ENTRY_BYTES, pos)?;
+            e.work(scan_cost(name, len, &args) * 2 * value::VALUE_BYTES, pos)?;
             let added = match (name, args.first()) {
                 ("put" | "putIfAbsent", _) => 1,
                 ("putAll", Some(Value::Map(o))) => o.borrow().len(),
                 _ => 0,
             };
-            e.alloc(added * value::MAP_ENTRY_BYTES, pos)?;
+            e.alloc_slots(added, value::MAP_ENTRY_BYTES, pos)?;
             let r = map_method(m, obj, name, args, pos);
             m.recount();
             r
@@ -832,7 +832,7 @@ fn scan_cost(name: &str, len: usize, args: &[Value]) -> usize {
 
 /// Before a list grows from `len` to `n` elements.
 fn grow(e: &mut Engine, len: usize, n: usize, pos: Pos) -> R<()> {
-    e.alloc(n.saturating_sub(len) * value::SLOT_BYTES, pos)?;
+    e.alloc_slots(n.saturating_sub(len), value::SLOT_BYTES, pos)?;
     if n > super::MAX_COLLECTION {
         return err(
             pos,

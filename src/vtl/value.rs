@@ -128,27 +128,37 @@ impl Value {
     }
 }
 
+/// Strings shorter than this are not counted one by one: the slot of the list, map
+/// or variable holding one is priced to cover it (see [`SLOT_BYTES`]), which keeps
+/// the accounting off the common path of small strings.
+pub(crate) const SMALL_STRING: usize = 64;
+
 /// A `java.lang.String`: shared text whose bytes count as live (see
 /// [`budget::live_bytes`]) from its creation until its last clone is dropped.
 #[derive(Debug)]
 pub(crate) struct JStr(Rc<str>);
 
 impl JStr {
+    #[inline]
     pub fn new(s: Rc<str>) -> JStr {
-        budget::account(s.len() as i64);
+        if s.len() >= SMALL_STRING {
+            budget::account(s.len() as i64);
+        }
         JStr(s)
     }
 }
 
 impl Clone for JStr {
+    #[inline]
     fn clone(&self) -> Self {
         JStr(self.0.clone())
     }
 }
 
 impl Drop for JStr {
+    #[inline]
     fn drop(&mut self) {
-        if Rc::strong_count(&self.0) == 1 {
+        if self.0.len() >= SMALL_STRING && Rc::strong_count(&self.0) == 1 {
             budget::account(-(self.0.len() as i64));
         }
     }
@@ -181,8 +191,11 @@ impl std::hash::Hash for JStr {
     }
 }
 
-/// Live bytes one element of a list costs (a map entry costs [`MAP_ENTRY_BYTES`]).
-pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Value>();
+/// Live bytes one element of a list costs: the value, and a small string's text and
+/// header if it holds one (a map entry costs [`MAP_ENTRY_BYTES`]).
+pub(crate) const SLOT_BYTES: usize = VALUE_BYTES + SMALL_STRING + 16;
+/// The size of a value itself.
+pub(crate) const VALUE_BYTES: usize = std::mem::size_of::<Value>();
 /// A map entry: key, value and its index entry.
 pub(crate) const MAP_ENTRY_BYTES: usize = 3 * SLOT_BYTES;
 
@@ -200,30 +213,38 @@ pub(crate) struct MapCell(pub RefCell<JMap>, Cell<usize>);
 impl ListCell {
     pub fn new(items: Vec<Value>) -> ListCell {
         let n = items.len();
-        budget::account((n * SLOT_BYTES) as i64);
+        if n > 0 {
+            budget::account((n * SLOT_BYTES) as i64);
+        }
         ListCell(RefCell::new(items), Cell::new(n))
     }
 
     /// Counts the slots it holds now (after it grew or shrank).
     pub fn recount(&self) {
         let n = self.0.borrow().len();
-        budget::account((n as i64 - self.1.get() as i64) * SLOT_BYTES as i64);
-        self.1.set(n);
+        if n != self.1.get() {
+            budget::account((n as i64 - self.1.get() as i64) * SLOT_BYTES as i64);
+            self.1.set(n);
+        }
     }
 }
 
 impl MapCell {
     pub fn new(m: JMap) -> MapCell {
         let n = m.len();
-        budget::account((n * MAP_ENTRY_BYTES) as i64);
+        if n > 0 {
+            budget::account((n * MAP_ENTRY_BYTES) as i64);
+        }
         MapCell(RefCell::new(m), Cell::new(n))
     }
 
     /// Counts the entries it holds now.
     pub fn recount(&self) {
         let n = self.0.borrow().len();
-        budget::account((n as i64 - self.1.get() as i64) * MAP_ENTRY_BYTES as i64);
-        self.1.set(n);
+        if n != self.1.get() {
+            budget::account((n as i64 - self.1.get() as i64) * MAP_ENTRY_BYTES as i64);
+            self.1.set(n);
+        }
     }
 }
 
@@ -267,7 +288,9 @@ fn drop_iteratively(mut stack: Vec<Value>) {
 
 impl Drop for ListCell {
     fn drop(&mut self) {
-        budget::account(-((self.1.get() * SLOT_BYTES) as i64));
+        if self.1.get() > 0 {
+            budget::account(-((self.1.get() * SLOT_BYTES) as i64));
+        }
         let items = std::mem::take(self.0.get_mut());
         if items
             .iter()
@@ -280,7 +303,9 @@ impl Drop for ListCell {
 
 impl Drop for MapCell {
     fn drop(&mut self) {
-        budget::account(-((self.1.get() * MAP_ENTRY_BYTES) as i64));
+        if self.1.get() > 0 {
+            budget::account(-((self.1.get() * MAP_ENTRY_BYTES) as i64));
+        }
         let m = self.0.get_mut();
         if m.entries.iter().any(|(k, v)| {
             matches!(k, Value::List(..) | Value::Map(_))

@@ -831,3 +831,77 @@ impl Daemon {
         read_answer(&mut stream)
     }
 }
+
+/// Run the binary offline (no emulator: `--endpoint-url` points nowhere) with the given
+/// config text and arguments, killing it after `deadline`: `None` when it did not finish
+/// in time. The deadline guards against a hang; it is not a timing target.
+pub fn run_offline_within(
+    deadline: Duration,
+    desired: &Path,
+    config_yaml: &str,
+    args: &[&str],
+) -> Option<Output> {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reconciler.yaml");
+    std::fs::write(&config, config_yaml).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("--desired")
+        .arg(desired);
+    cmd.args(["--endpoint-url", "http://127.0.0.1:9", "--color", "never"]);
+    cmd.args(args);
+    run_within(deadline, cmd)
+}
+
+/// Run `cmd` to its end, or kill it after `deadline` (`None`).
+pub fn run_within(deadline: Duration, mut cmd: Command) -> Option<Output> {
+    with_test_credentials(&mut cmd);
+    let out_dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (out_dir.path().join("out"), out_dir.path().join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("start apigw-reconciler");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Some(Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    })
+}
+
+impl Daemon {
+    /// The process id, for /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// CPU time (user + system) a process has used so far, from /proc/<pid>/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
