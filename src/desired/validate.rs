@@ -199,18 +199,8 @@ fn parse_spec(
         ),
     }
 
-    let api = api_ref(
-        doc.pos,
-        d.rest_api.as_ref(),
-        d.rest_api_name.as_ref(),
-        report,
-    );
-    let resource = resource_ref(
-        doc.pos,
-        d.resource_id.as_ref(),
-        d.resource_path.as_ref(),
-        report,
-    );
+    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
+    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
 
     let http_method = http_method(doc.pos, d.http_method.as_ref(), report);
 
@@ -341,40 +331,49 @@ fn parse_spec(
     })
 }
 
-/// The API a document names: `restApi` (an id) or `restApiName`, with the name's rule.
-fn api_ref(
-    doc: Pos,
-    id: Option<&Spanned<String>>,
-    name: Option<&Spanned<String>>,
-    report: &mut Report<'_>,
-) -> Option<ApiRef> {
-    let (is_id, v) = one_of(doc, id, name, ("restApi", "restApiName"), report)?;
-    if is_id {
-        return Some(ApiRef::Id(v));
-    }
-    if let Some(problem) = api_name_problem(&v) {
-        report(name.map_or(doc, |n| n.pos), problem);
-        return None;
-    }
-    Some(ApiRef::Name(v))
+/// A pair of fields naming one thing by id or by name (path), what each becomes, and
+/// the rule the name follows.
+struct NamedPair<T> {
+    fields: (&'static str, &'static str),
+    id: fn(String) -> T,
+    named: fn(String) -> T,
+    rule: fn(&str) -> Option<String>,
 }
 
-/// The resource a document names: `resourceId` or `resourcePath`, with the path's rules.
-fn resource_ref(
-    doc: Pos,
-    id: Option<&Spanned<String>>,
-    path: Option<&Spanned<String>>,
-    report: &mut Report<'_>,
-) -> Option<ResourceRef> {
-    let (is_id, v) = one_of(doc, id, path, ("resourceId", "resourcePath"), report)?;
-    if is_id {
-        return Some(ResourceRef::Id(v));
+const API: NamedPair<ApiRef> = NamedPair {
+    fields: ("restApi", "restApiName"),
+    id: ApiRef::Id,
+    named: ApiRef::Name,
+    rule: api_name_problem,
+};
+
+const RESOURCE: NamedPair<ResourceRef> = NamedPair {
+    fields: ("resourceId", "resourcePath"),
+    id: ResourceRef::Id,
+    named: ResourceRef::Path,
+    rule: resource_path_problem,
+};
+
+impl<T> NamedPair<T> {
+    /// Exactly one of the pair ([`one_of`]), the name checked by the rule (its problem
+    /// reported at the value).
+    fn read(
+        &self,
+        doc: Pos,
+        id: &Option<Spanned<String>>,
+        named: &Option<Spanned<String>>,
+        report: &mut Report<'_>,
+    ) -> Option<T> {
+        let (is_id, v) = one_of(doc, id.as_ref(), named.as_ref(), self.fields, report)?;
+        if is_id {
+            return Some((self.id)(v));
+        }
+        if let Some(problem) = (self.rule)(&v) {
+            report(named.as_ref().map_or(doc, |n| n.pos), problem);
+            return None;
+        }
+        Some((self.named)(v))
     }
-    if let Some(problem) = resource_path_problem(&v) {
-        report(path.map_or(doc, |p| p.pos), problem);
-        return None;
-    }
-    Some(ResourceRef::Path(v))
 }
 
 /// What is wrong with a REST API name, if anything.
@@ -822,18 +821,8 @@ fn parse_test(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             None
         }
     };
-    let api = api_ref(
-        doc.pos,
-        d.rest_api.as_ref(),
-        d.rest_api_name.as_ref(),
-        report,
-    );
-    let resource = resource_ref(
-        doc.pos,
-        d.resource_id.as_ref(),
-        d.resource_path.as_ref(),
-        report,
-    );
+    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
+    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
     let method = http_method(doc.pos, d.http_method.as_ref(), report);
     let integration = match &d.integration {
         Some(i) => Some(i.value),
