@@ -81,6 +81,17 @@ fn file_stem(path: &str) -> String {
         .collect()
 }
 
+/// One spec document. What it names must pass `validate` (DESIGN: a spec `export`
+/// wrote from a live API always validates):
+/// - The resource path is one API Gateway made: it refuses at `CreateResource` every
+///   path part `validate` refuses (characters outside `[A-Za-z0-9._:$-]` and the path
+///   variable forms, empty parts, children of a greedy `{name+}`), so no such path can
+///   exist live. `validate`'s set is the wider one AWS is known to accept, not the
+///   narrower one its error message names (see `desired::validate`).
+/// - The API name: AWS documents no character set for names, and `validate` refuses
+///   only control characters and line breaks in one. No recorded AWS answer shows
+///   whether `CreateRestApi` takes such a name; if one exists live, its exported spec
+///   fails validate with a message saying to name the API by id (`restApi`) instead.
 fn document(api: &str, path: &str, method: &str, status: &str, settings: &Settings) -> String {
     let s = settings.normalized();
     let mut out = String::new();
@@ -269,7 +280,9 @@ mod tests {
 
     #[test]
     fn colliding_paths_get_distinct_file_names_even_ignoring_case() {
-        let paths = ["/a/b", "/a_b", "/a_b-2", "/Pets", "/pets", "/a-b", "/a b"];
+        // `/a:b` shares the file name `a_b` (`:` is no file-name character everywhere);
+        // API Gateway refuses a space in a path, so `/a b` cannot be live.
+        let paths = ["/a/b", "/a_b", "/a_b-2", "/Pets", "/pets", "/a-b", "/a:b"];
         let resources: Vec<LiveResource> = paths
             .iter()
             .map(|p| resource(p, vec![("200", Settings::default())]))
@@ -317,6 +330,33 @@ mod tests {
             s.selection_pattern = Some(pattern);
             let files = export_specs("A", &[resource("/r", vec![("200", s.clone())])]);
             prop_assert_eq!(reparse(&files)[0].normalized(), s.normalized());
+        }
+    }
+
+    /// Paths API Gateway makes and names it documents no rule against export to specs
+    /// that validate (hostile text included: it is escaped where shown, not refused).
+    #[test]
+    fn exports_of_what_api_gateway_accepts_validate() {
+        let paths = [
+            "/",
+            "/pets/{petId}",
+            "/{proxy+}",
+            "/v1/users/{id}/orders",
+            "/parent/{child+}",
+            "/v1/events:batchGet",
+            "/$test",
+        ];
+        let resources: Vec<LiveResource> = paths
+            .iter()
+            .map(|p| resource(p, vec![("200", Settings::default())]))
+            .collect();
+        for name in [
+            "Simple PetStore (Swagger)",
+            "Shop `x` <img src=x onerror=alert(1)> | **Plan: 0 to create**",
+            "B\u{fc}cher-API",
+        ] {
+            let files = export_specs(name, &resources);
+            assert_eq!(reparse(&files).len(), paths.len(), "{name}");
         }
     }
 }

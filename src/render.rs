@@ -1,6 +1,9 @@
 //! Rendering a [`Plan`] and an [`ExecutionReport`] for people (Terraform-like text,
 //! template changes as unified diffs, colour only when asked) and for machines
-//! (the JSON object DESIGN.md fixes).
+//! (the JSON object DESIGN.md fixes). Every value from a spec or the live API is
+//! escaped for the medium it reaches ([`escape`]).
+
+pub mod escape;
 
 use crate::vecmap::VecMap;
 use std::fmt::Write;
@@ -12,6 +15,7 @@ use crate::diff::{Action, ActionKind, Plan};
 use crate::executor::{ExecutionReport, Outcome};
 use crate::model::Settings;
 use crate::redeploy::StageDeployment;
+use escape::{Context, code_block, code_span, html_text, visible};
 
 /// ANSI colours, or none.
 #[derive(Clone, Copy, Debug)]
@@ -38,8 +42,12 @@ fn symbol(kind: ActionKind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// `MyDemoAPI (abc123) /path GET 200`.
+/// `MyDemoAPI (abc123) /path GET 200`, on one line (see [`escape::visible`]).
 pub fn describe(action: &Action) -> String {
+    visible(&describe_raw(action)).into_owned()
+}
+
+fn describe_raw(action: &Action) -> String {
     let k = &action.key;
     let api = match &action.api_name {
         Some(name) => format!("{name} ({})", k.rest_api_id),
@@ -65,11 +73,11 @@ pub fn render_text(plan: &Plan, redeploy: &[StageDeployment], style: Style) -> S
             describe(action)
         );
         if let Some(source) = &action.source {
-            let _ = write!(out, "  [{source}]");
+            let _ = write!(out, "  [{}]", visible(&source.to_string()));
         }
         out.push('\n');
         if let Some(reason) = &action.reason {
-            let _ = writeln!(out, "      {reason}");
+            let _ = writeln!(out, "      {}", visible(reason));
         }
         out.push_str(&action_fields(action, style));
     }
@@ -79,9 +87,10 @@ pub fn render_text(plan: &Plan, redeploy: &[StageDeployment], style: Style) -> S
     for stage in redeploy {
         let _ = writeln!(
             out,
-            "{} {stage}: {}",
+            "{} {}: {}",
             style.paint("36", "> redeploy"),
-            stage.reason
+            visible(&stage.to_string()),
+            visible(&stage.reason)
         );
     }
     if plan.actions.is_empty() {
@@ -128,9 +137,13 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 /// The plan as Markdown for a pull-request comment: the summary, a table of actions,
-/// and each change's field and template diffs in a collapsible block.
+/// and each change's field and template diffs in a collapsible block. Reviewers trust
+/// this comment, and the values in it come from the pull request and the live API: each
+/// is a code span ([`escape::code_span`]), the diffs a fenced block longer than any
+/// backtick run in them, the `<summary>` HTML-escaped text; only the summary line,
+/// `No changes.` and the table's frame are ours.
 pub fn render_markdown(plan: &Plan, redeploy: &[StageDeployment]) -> String {
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| code_span(s, Context::TableCell);
     let mut out = String::from("### apigw-reconciler plan\n\n");
     let _ = writeln!(out, "**{}**\n", summary_line(plan));
     if plan.actions.is_empty() {
@@ -141,15 +154,12 @@ pub fn render_markdown(plan: &Plan, redeploy: &[StageDeployment]) -> String {
         for a in &plan.actions {
             let (sym, _, word) = symbol(a.kind);
             let api = match &a.api_name {
-                Some(name) => format!("{} (`{}`)", cell(name), a.key.rest_api_id),
-                None => format!("`{}`", a.key.rest_api_id),
+                Some(name) => format!("{} ({})", cell(name), cell(&a.key.rest_api_id)),
+                None => cell(&a.key.rest_api_id),
             };
-            let resource = a
-                .resource_path
-                .clone()
-                .unwrap_or_else(|| a.key.resource_id.clone());
+            let resource = a.resource_path.as_ref().unwrap_or(&a.key.resource_id);
             let detail = [
-                a.source.as_ref().map(|s| format!("`{s}`")),
+                a.source.as_ref().map(|s| cell(&s.to_string())),
                 a.reason.as_deref().map(cell),
             ]
             .into_iter()
@@ -158,10 +168,10 @@ pub fn render_markdown(plan: &Plan, redeploy: &[StageDeployment]) -> String {
             .join(" ");
             let _ = writeln!(
                 out,
-                "| `{sym}` {word} | {api} | `{}` | {} | {} | {detail} |",
-                cell(&resource),
-                a.key.http_method,
-                a.key.status_code
+                "| `{sym}` {word} | {api} | {} | {} | {} | {detail} |",
+                cell(resource),
+                cell(&a.key.http_method),
+                cell(&a.key.status_code)
             );
         }
     }
@@ -181,18 +191,26 @@ pub fn render_markdown(plan: &Plan, redeploy: &[StageDeployment]) -> String {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        // The `<summary>` line is raw HTML (Markdown is not parsed there): escaped text
+        // in a `<code>` element.
         let _ = write!(
             out,
-            "\n<details><summary>{} {}</summary>\n\n```diff\n{}\n```\n</details>\n",
+            "\n<details><summary>{} <code>{}</code></summary>\n\n{}</details>\n",
             symbol(a.kind).2,
-            describe(a).replace('<', "&lt;"),
-            body.replace("```", "` ` `")
+            html_text(&describe_raw(a)),
+            code_block(&body, "diff")
         );
     }
     if !redeploy.is_empty() {
         let stages: Vec<String> = redeploy
             .iter()
-            .map(|s| cell(&format!("{s} ({})", s.reason)))
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    code_span(&s.to_string(), Context::Inline),
+                    code_span(&s.reason, Context::Inline)
+                )
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -233,7 +251,10 @@ fn field_changes(old: &Settings, new: &Settings, style: Style) -> String {
         );
     }
     if old.content_handling != new.content_handling {
-        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".into());
+        let show = |c: &Option<String>| {
+            c.as_deref()
+                .map_or_else(|| "(none)".into(), |c| visible(c).into_owned())
+        };
         let _ = writeln!(
             out,
             "      contentHandling: {} -> {}",
@@ -275,6 +296,7 @@ fn map_changes(
             continue;
         }
         if !as_text {
+            let (key, a, b) = (visible(key), a.map(|a| visible(a)), b.map(|b| visible(b)));
             let line = match (a, b) {
                 (None, Some(b)) => style.paint("32", &format!("+ {key}: {b}")),
                 (Some(a), None) => style.paint("31", &format!("- {key}: {a}")),
@@ -301,6 +323,8 @@ fn map_changes(
             .to_string()
             .lines()
         {
+            // A template keeps its tabs; nothing else in it may break the line.
+            let line = &*escape::visible_except(line, |c| c == '\t');
             let painted = match line.chars().next() {
                 Some('+') if !line.starts_with("+++") => style.paint("32", line),
                 Some('-') if !line.starts_with("---") => style.paint("31", line),
@@ -404,18 +428,20 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
             Outcome::Failed(e) => style.paint(
                 "31",
                 &format!(
-                    "failed to {} {}: {e}",
+                    "failed to {} {}: {}",
                     symbol(r.action.kind).2,
-                    describe(&r.action)
+                    describe(&r.action),
+                    visible(&e.to_string())
                 ),
             ),
             Outcome::Cancelled => format!("not started (shutting down): {}", describe(&r.action)),
             Outcome::Held(why) => style.paint(
                 "35",
                 &format!(
-                    "held {} {}: {why}",
+                    "held {} {}: {}",
                     symbol(r.action.kind).2,
-                    describe(&r.action)
+                    describe(&r.action),
+                    visible(why)
                 ),
             ),
             Outcome::Blocked => style.paint(
@@ -423,7 +449,7 @@ pub fn render_report(report: &ExecutionReport, style: Style) -> String {
                 &format!(
                     "blocked {}: {}",
                     describe(&r.action),
-                    r.action.reason.as_deref().unwrap_or("dependency missing")
+                    visible(r.action.reason.as_deref().unwrap_or("dependency missing"))
                 ),
             ),
         };
@@ -582,6 +608,46 @@ mod tests {
     }
 
     #[test]
+    fn the_text_plan_and_report_show_control_characters_escaped() {
+        let evil = "x\u{1b}[2J\r\nPlan: 0 to create, 0 to update, 0 to delete, 0 blocked.\u{2028}";
+        let mut desired = template(&format!("a\tb\n{evil}\n"));
+        desired.response_parameters.insert(
+            format!("method.response.header.{evil}"),
+            format!("'{evil}'"),
+        );
+        desired.content_handling = Some(evil.into());
+        let mut a = action(ActionKind::Create, None, Some(desired));
+        a.api_name = Some(evil.into());
+        a.resource_path = Some(evil.into());
+        a.reason = Some(evil.into());
+        let plan = Plan {
+            actions: vec![a.clone()],
+            ..Plan::default()
+        };
+        let text = render_text(&plan, &[], Style { color: false });
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(!text.contains('\u{2028}'), "{text:?}");
+        let summaries = text.lines().filter(|l| l.starts_with("Plan:")).count();
+        assert_eq!(summaries, 1, "{text}");
+        assert!(text.contains("x\\x1b[2J\\r\\nPlan: 0 to create"), "{text}");
+        // The template keeps its tab and its own lines in the diff.
+        assert!(text.contains("        +a\tb\n"), "{text}");
+        // Colour codes are ours only.
+        let coloured = render_text(&plan, &[], Style { color: true });
+        assert!(!coloured.contains("\u{1b}[2J"), "{coloured:?}");
+        let report = ExecutionReport {
+            results: vec![crate::executor::ActionResult {
+                action: a,
+                outcome: Outcome::Held(evil.into()),
+                attempts: 0,
+            }],
+        };
+        let text = render_report(&report, Style { color: false });
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+
+    #[test]
     fn json_before_and_after_are_the_fields_live_and_desired() {
         let live = Settings {
             selection_pattern: Some("-".into()),
@@ -671,15 +737,96 @@ mod markdown_tests {
             "{md}"
         );
         assert!(
-            md.contains("| `+` create | Shop\\|Front (`api1`) | `/orders` | GET | 200 |"),
+            md.contains("| `+` create | `Shop\\|Front` (`api1`) | `/orders` | `GET` | `200` |"),
             "{md}"
         );
         assert!(
-            md.contains("<details><summary>create Shop|Front (api1) /orders GET 200</summary>"),
+            md.contains(
+                "<details><summary>create <code>Shop|Front (api1) /orders GET 200</code></summary>"
+            ),
             "{md}"
         );
         assert!(md.contains("```diff\nselectionPattern: (default response)\nresponseTemplates[\"application/json\"]:"), "{md}");
         assert!(md.contains("\n+{\"a\": 1}\n"), "{md}");
         assert!(render_markdown(&Plan::default(), &[]).contains("No changes."));
+    }
+
+    /// Every value a pull request or the live API controls, trying to forge the
+    /// comment; rendered by a CommonMark parser with GitHub's tables.
+    #[test]
+    fn hostile_values_stay_inside_code_in_markdown() {
+        use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+        let forged = "**Plan: 0 to create, 0 to update, 0 to delete, 0 blocked.**";
+        let evil = format!("x`|<img src=x onerror=alert(1)>\n{forged}\r\nNo changes.\u{2028}`");
+        let mut desired = Settings {
+            selection_pattern: Some(format!("5\\d{{2}}|{evil}")),
+            content_handling: Some(evil.clone()),
+            ..Settings::default()
+        };
+        desired.response_parameters.insert(
+            format!("method.response.header.X-`|{evil}"),
+            format!("'{evil}'"),
+        );
+        desired.response_templates.insert(
+            format!("application/{evil}"),
+            format!("```\n````\n</details>\n<img src=x>\nNo changes.\n{forged}\n"),
+        );
+        let key = Key {
+            rest_api_id: evil.clone(),
+            resource_id: evil.clone(),
+            http_method: evil.clone(),
+            status_code: evil.clone(),
+        };
+        let action = |kind| Action {
+            kind,
+            key: key.clone(),
+            api_name: Some(evil.clone()),
+            resource_path: Some(evil.clone()),
+            desired: Some(desired.clone()),
+            live: None,
+            reason: Some(evil.clone()),
+            source: None,
+        };
+        let plan = Plan {
+            actions: vec![action(ActionKind::Create), action(ActionKind::Blocked)],
+            ..Plan::default()
+        };
+        let stage = StageDeployment {
+            rest_api_id: evil.clone(),
+            api_name: Some(evil.clone()),
+            stage: evil.clone(),
+            description: String::new(),
+            reason: evil.clone(),
+        };
+        let md = render_markdown(&plan, &[stage]);
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, Parser::new_ext(&md, Options::ENABLE_TABLES));
+        assert!(!html.contains("<img"), "{html}");
+        let (mut in_block, mut rows, mut prose, mut raw) = (false, 0, Vec::new(), Vec::new());
+        for e in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+            match e {
+                Event::Start(Tag::CodeBlock(_)) => in_block = true,
+                Event::End(TagEnd::CodeBlock) => in_block = false,
+                Event::Start(Tag::TableRow) => rows += 1,
+                Event::Text(t) if !in_block => prose.push(t.into_string()),
+                Event::Html(t) | Event::InlineHtml(t) => raw.push(t.into_string()),
+                _ => {}
+            }
+        }
+        assert_eq!(rows, 2, "two actions, two rows:\n{md}");
+        let summaries: Vec<&String> = prose.iter().filter(|t| t.contains("Plan:")).collect();
+        assert_eq!(
+            summaries,
+            ["Plan: 1 to create, 0 to update, 0 to delete, 1 blocked."],
+            "{md}"
+        );
+        assert!(!prose.iter().any(|t| t.contains("No changes")), "{md}");
+        for r in &raw {
+            assert!(
+                r.starts_with("<details>") || r.starts_with("</details>"),
+                "{r:?}\n{md}"
+            );
+            assert_eq!(r.lines().count(), 1, "one line of our HTML: {r:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::document::{IntegrationKind, IntegrationResponseDoc, PresentOrAbsent, ResponseTestDoc};
 use super::{ApiRef, DesiredSet, Location, ResourceRef, SourceFile, Spec, SpecError, State};
 use crate::model::{HTTP_METHODS, Settings};
+use crate::render::escape;
 use crate::response_test::{Backend, Expect, Request, ResponseTest};
 use crate::vecmap::VecMap;
 use crate::yaml::de::{self, Pairs, Spanned};
@@ -198,41 +199,8 @@ fn parse_spec(
         ),
     }
 
-    let api = one_of(
-        doc.pos,
-        d.rest_api.as_ref(),
-        d.rest_api_name.as_ref(),
-        ("restApi", "restApiName"),
-        report,
-    )
-    .map(|(is_first, v)| {
-        if is_first {
-            ApiRef::Id(v)
-        } else {
-            ApiRef::Name(v)
-        }
-    });
-    let resource = one_of(
-        doc.pos,
-        d.resource_id.as_ref(),
-        d.resource_path.as_ref(),
-        ("resourceId", "resourcePath"),
-        report,
-    )
-    .and_then(|(is_first, v)| {
-        if is_first {
-            Some(ResourceRef::Id(v))
-        } else if !v.starts_with('/') {
-            let pos = d.resource_path.as_ref().map_or(doc.pos, |p| p.pos);
-            report(
-                pos,
-                format!("`resourcePath` must start with `/`, found `{v}` (the root is `/`)"),
-            );
-            None
-        } else {
-            Some(ResourceRef::Path(v))
-        }
-    });
+    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
+    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
 
     let http_method = http_method(doc.pos, d.http_method.as_ref(), report);
 
@@ -363,6 +331,145 @@ fn parse_spec(
     })
 }
 
+/// A pair of fields naming one thing by id or by name (path), what each becomes, and
+/// the rule the name follows.
+struct NamedPair<T> {
+    fields: (&'static str, &'static str),
+    id: fn(String) -> T,
+    named: fn(String) -> T,
+    rule: fn(&str) -> Option<String>,
+}
+
+const API: NamedPair<ApiRef> = NamedPair {
+    fields: ("restApi", "restApiName"),
+    id: ApiRef::Id,
+    named: ApiRef::Name,
+    rule: api_name_problem,
+};
+
+const RESOURCE: NamedPair<ResourceRef> = NamedPair {
+    fields: ("resourceId", "resourcePath"),
+    id: ResourceRef::Id,
+    named: ResourceRef::Path,
+    rule: resource_path_problem,
+};
+
+impl<T> NamedPair<T> {
+    /// Exactly one of the pair ([`one_of`]), the name checked by the rule (its problem
+    /// reported at the value).
+    fn read(
+        &self,
+        doc: Pos,
+        id: &Option<Spanned<String>>,
+        named: &Option<Spanned<String>>,
+        report: &mut Report<'_>,
+    ) -> Option<T> {
+        let (is_id, v) = one_of(doc, id.as_ref(), named.as_ref(), self.fields, report)?;
+        if is_id {
+            return Some((self.id)(v));
+        }
+        if let Some(problem) = (self.rule)(&v) {
+            report(named.as_ref().map_or(doc, |n| n.pos), problem);
+            return None;
+        }
+        Some((self.named)(v))
+    }
+}
+
+/// What is wrong with a REST API name, if anything.
+///
+/// AWS documents no character set for it: `CreateRestApi`'s `name` is a required
+/// string with no pattern or length in the API reference, and API Gateway's "Important
+/// notes" only warn that CloudWatch dimension values (API names among them) are limited
+/// to 255 valid XML characters. So spaces, dots, `<`, backticks, `|` and any non-ASCII
+/// text are names; the Markdown plan and the logs escape them (`render::escape`).
+/// Refused are only the characters that break or disguise a line
+/// ([`escape::breaks_lines`]: control characters such as CR and LF, U+2028/U+2029, the
+/// bidirectional overrides): a name is shown on one line in plans, logs, the status
+/// page and the console, and no recorded AWS answer for a name holding one was found.
+/// An API whose name has one can still be managed: by its id, with `restApi`.
+fn api_name_problem(name: &str) -> Option<String> {
+    let (at, c) = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| escape::breaks_lines(*c))?;
+    Some(format!(
+        "`restApiName` must not contain control characters or line breaks, found U+{:04X} at character {} of `{}`; remove it (or name the API by its id with `restApi`)",
+        u32::from(c),
+        at + 1,
+        escape::visible(name)
+    ))
+}
+
+/// What is wrong with a resource path, if anything, by API Gateway's own rules (it
+/// refuses such a resource at `CreateResource`, so none exists live and an exported
+/// path always passes):
+///
+/// - It starts with `/`; the root is `/` and is the only path that ends with `/`; no
+///   part is empty (AWS: "Resource's path part must be specified").
+/// - A part is letters, digits and `.` `_` `-` `:` `$`, or a path variable `{name}`,
+///   or a greedy path variable `{name+}`, with the name of the same characters. AWS's
+///   error says "Resource's path part only allow a-zA-Z0-9._- and curly braces at the
+///   beginning and the end and an optional plus sign before the closing brace"
+///   (BadRequestException, as recorded in claudiajs/claudia#11 and reproduced by moto's
+///   `InvalidResourcePathException`), but it accepts more than it says: `:` (tested
+///   against AWS in getmoto/moto#6148; aws-cdk#22477) and `$` (accepted by the CLI and
+///   the console, aws-cdk#27083; aws-cdk's `validateResourcePathPart` now allows
+///   `[a-zA-Z0-9:._-$]`). Never refusing what AWS accepts, we take that wider set.
+/// - A greedy variable is the last part: AWS refuses a child of a greedy resource
+///   ("Cannot create a child of a resource with a greedy path variable: {proxy+}",
+///   recorded against AWS in LocalStack's `test_apigateway_api.snapshot.json`,
+///   `test_create_proxy_resource_validation`).
+fn resource_path_problem(path: &str) -> Option<String> {
+    let shown = escape::visible(path);
+    let Some(rest) = path.strip_prefix('/') else {
+        return Some(format!(
+            "`resourcePath` must start with `/`, found `{shown}` (the root is `/`)"
+        ));
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-:$".contains(&b))
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.is_empty() && i > 0 && i + 1 == parts.len() {
+            return Some(format!(
+                "`resourcePath` `{shown}` ends with `/`: only the root is `/`; write `{}`",
+                escape::visible(path.trim_end_matches('/'))
+            ));
+        }
+        if part.is_empty() {
+            return Some(format!(
+                "`resourcePath` `{shown}` has an empty path part (`//`); API Gateway refuses it (\"Resource's path part must be specified\")"
+            ));
+        }
+        let variable = part.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
+        let greedy = variable.and_then(|v| v.strip_suffix('+'));
+        let ok = match (variable, greedy) {
+            (_, Some(name)) => name_ok(name),
+            (Some(name), None) => name_ok(name),
+            (None, _) => name_ok(part),
+        };
+        if !ok {
+            return Some(format!(
+                "`resourcePath` part `{}` of `{shown}` is not one API Gateway accepts: a path part is letters, digits and `.` `_` `-` `:` `$`, or a path variable `{{name}}` or greedy `{{name+}}` whose name is made of those",
+                escape::visible(part)
+            ));
+        }
+        if greedy.is_some() && i + 1 < parts.len() {
+            return Some(format!(
+                "`resourcePath` `{shown}`: the greedy path variable `{part}` must be the last part; API Gateway refuses children of a greedy resource (\"Cannot create a child of a resource with a greedy path variable\")"
+            ));
+        }
+    }
+    None
+}
+
 /// Exactly one of an id/name pair, as (is_first, value).
 fn one_of(
     doc: Pos,
@@ -395,7 +502,10 @@ fn non_empty(n: &Spanned<String>, name: &str, report: &mut Report<'_>) -> Option
     if n.value.trim().is_empty() {
         report(
             n.pos,
-            format!("`{name}` must be a non-empty string, found `{}`", n.value),
+            format!(
+                "`{name}` must be a non-empty string, found `{}`",
+                escape::visible(&n.value)
+            ),
         );
         None
     } else {
@@ -711,28 +821,8 @@ fn parse_test(doc: &Node, location: Location, report: &mut Report<'_>) -> Option
             None
         }
     };
-    let api = one_of(
-        doc.pos,
-        d.rest_api.as_ref(),
-        d.rest_api_name.as_ref(),
-        ("restApi", "restApiName"),
-        report,
-    )
-    .map(|(id, v)| if id { ApiRef::Id(v) } else { ApiRef::Name(v) });
-    let resource = one_of(
-        doc.pos,
-        d.resource_id.as_ref(),
-        d.resource_path.as_ref(),
-        ("resourceId", "resourcePath"),
-        report,
-    )
-    .map(|(id, v)| {
-        if id {
-            ResourceRef::Id(v)
-        } else {
-            ResourceRef::Path(v)
-        }
-    });
+    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
+    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
     let method = http_method(doc.pos, d.http_method.as_ref(), report);
     let integration = match &d.integration {
         Some(i) => Some(i.value),
@@ -1147,6 +1237,177 @@ mod tests {
         assert_eq!(
             error(&with("restApiName", "\"\"")),
             "d/x.yaml:5:14: `restApiName` must be a non-empty string, found ``"
+        );
+    }
+
+    /// Resource paths API Gateway created, as recorded against AWS in LocalStack's
+    /// API Gateway snapshots (`tests/aws/services/apigateway/*.snapshot.json`: the
+    /// `path` of resources AWS answered with, imports of real OpenAPI files included),
+    /// then the seed's, AWS's examples' (`/pets/{petId}`, `/orders/{id}`), and the
+    /// characters past AWS's message that [`resource_path_problem`] cites (`:`, `$`).
+    const REAL_PATHS: [&str; 40] = [
+        "/",
+        "/base",
+        "/base-url",
+        "/base-url/part",
+        "/base-url/part/test",
+        "/base-var/test",
+        "/base/test",
+        "/default-no-scope",
+        "/default-scope-override",
+        "/dogs",
+        "/echo/{data}",
+        "/foobar",
+        "/non-default-authorizer",
+        "/parent/child",
+        "/parent/child/{proxy+}",
+        "/parent/{child+}",
+        "/parent/{child}",
+        "/parent/{child}/{proxy+}",
+        "/parent/{proxy+}",
+        "/part/test",
+        "/person",
+        "/pets",
+        "/pets/subpets/pets",
+        "/pets/{petId}",
+        "/product/{product_id}",
+        "/test-path",
+        "/test/foobar",
+        "/testing/sqs",
+        "/{proxy+}",
+        "/mydemoresource",
+        "/v1/users/{id}/orders",
+        "/orders/{id}",
+        "/pets/{petId}/photos",
+        "/2015-03-31/functions",
+        "/v1/events:batchGet",
+        "/$test",
+        "/{id}",
+        "/a.b_c-d/E9",
+        "/users/{user_id}/{proxy+}",
+        "/v1/{name}",
+    ];
+
+    #[test]
+    fn resource_paths_api_gateway_creates_are_valid() {
+        for path in REAL_PATHS {
+            assert_eq!(resource_path_problem(path), None, "{path}");
+            let spec = with("resourcePath", &format!("{path:?}"));
+            assert!(parse(&spec).is_ok(), "{path}: {:?}", parse(&spec));
+        }
+        // The seed's path, through a response test too.
+        let test = TEST.replace("resourcePath: /r", "resourcePath: \"/{proxy+}\"");
+        assert!(parse(&test).is_ok(), "{:?}", parse(&test));
+    }
+
+    #[test]
+    fn resource_paths_api_gateway_refuses_are_refused_on_the_value() {
+        let refused = |path: &str| error(&with("resourcePath", &format!("{path:?}")));
+        assert_eq!(
+            refused("/a//b"),
+            "d/x.yaml:5:15: `resourcePath` `/a//b` has an empty path part (`//`); API Gateway refuses it (\"Resource's path part must be specified\")"
+        );
+        assert_eq!(
+            refused("/pets/"),
+            "d/x.yaml:5:15: `resourcePath` `/pets/` ends with `/`: only the root is `/`; write `/pets`"
+        );
+        assert_eq!(
+            refused("/{proxy+}/child"),
+            "d/x.yaml:5:15: `resourcePath` `/{proxy+}/child`: the greedy path variable `{proxy+}` must be the last part; API Gateway refuses children of a greedy resource (\"Cannot create a child of a resource with a greedy path variable\")"
+        );
+        assert_eq!(
+            refused("/a`b`"),
+            "d/x.yaml:5:15: `resourcePath` part `a`b`` of `/a`b`` is not one API Gateway accepts: a path part is letters, digits and `.` `_` `-` `:` `$`, or a path variable `{name}` or greedy `{name+}` whose name is made of those"
+        );
+        for bad in [
+            "/<img src=x onerror=alert(1)>",
+            "/a b",
+            "/a|b",
+            "/a\nb",
+            "/a\rb",
+            "/a*",
+            "/us{er",
+            "/us+er",
+            "/{}",
+            "/{+}",
+            "/{a}b",
+            "/{{a}}",
+            "/{a+b}",
+            "/caf\u{e9}",
+            "/a&b",
+            "/a%20b",
+        ] {
+            let e = refused(bad);
+            assert!(
+                e.starts_with("d/x.yaml:5:15: `resourcePath` part `"),
+                "{bad:?}: {e}"
+            );
+            assert!(
+                !e.contains(['\n', '\r']),
+                "the value is quoted escaped: {e:?}"
+            );
+        }
+        assert!(refused("//").contains("empty path part"));
+        // A response test's path follows the same rules and must start with `/`.
+        assert_eq!(
+            errors(&TEST.replace("resourcePath: /r", "resourcePath: r")),
+            ["d/x.yaml:4:15: `resourcePath` must start with `/`, found `r` (the root is `/`)"]
+        );
+        assert_eq!(
+            errors(&TEST.replace("resourcePath: /r", "resourcePath: \"/a/<b>\"")),
+            [
+                "d/x.yaml:4:15: `resourcePath` part `<b>` of `/a/<b>` is not one API Gateway accepts: a path part is letters, digits and `.` `_` `-` `:` `$`, or a path variable `{name}` or greedy `{name+}` whose name is made of those"
+            ]
+        );
+    }
+
+    #[test]
+    fn api_names_are_anything_on_one_line() {
+        for name in [
+            "MyDemoAPI",
+            "PetStore",
+            "Example Pet Store",
+            "Simple PetStore (Swagger)",
+            "My Demo API v1.2",
+            "B\u{fc}cher-API \u{1f4da}",
+            "Shop `x` <img src=x> | **y** & co",
+            " padded ",
+        ] {
+            let spec = with("restApiName", &format!("{name:?}"));
+            assert!(parse(&spec).is_ok(), "{name}: {:?}", parse(&spec));
+            let test = TEST.replace("restApiName: A", &format!("restApiName: {name:?}"));
+            assert!(parse(&test).is_ok(), "{name}: {:?}", parse(&test));
+        }
+        assert_eq!(
+            error(&with("restApiName", "\"Bad\\rInputs\"")),
+            "d/x.yaml:5:14: `restApiName` must not contain control characters or line breaks, found U+000D at character 4 of `Bad\\rInputs`; remove it (or name the API by its id with `restApi`)"
+        );
+        for bad in [
+            "a\\nb",
+            "a\\tb",
+            "a\\eb",
+            "a\\u2028b",
+            "a\\u202Eb",
+            "a\\x85b",
+        ] {
+            let e = error(&with("restApiName", &format!("\"{bad}\"")));
+            assert!(
+                e.starts_with("d/x.yaml:5:14: `restApiName` must not contain control characters"),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains(['\n', '\t', '\u{1b}', '\u{2028}']), "{e:?}");
+        }
+        // A literal block keeps its line break: refused too, at the value.
+        assert!(
+            error(&GOOD.replace("restApiName: A\n", "restApiName: |\n  A\n  B\n"))
+                .starts_with("d/x.yaml:3:3: `restApiName` must not contain control characters")
+        );
+        // Response tests name their API the same way.
+        assert_eq!(
+            errors(&TEST.replace("restApiName: A", "restApiName: \"A\\nB\"")),
+            [
+                "d/x.yaml:3:14: `restApiName` must not contain control characters or line breaks, found U+000A at character 2 of `A\\nB`; remove it (or name the API by its id with `restApi`)"
+            ]
         );
     }
 

@@ -161,6 +161,35 @@ fn values_from_specs_errors_and_the_api_are_escaped() {
     }
 }
 
+/// A value that is already an entity (`&lt;img&gt;`) or a forged summary stays text:
+/// `&` is escaped too, so no entity from a value decodes to markup.
+#[test]
+fn entities_in_values_stay_text() {
+    let mut status = ready_status();
+    let mut evil = key(
+        "Shop &lt;img src=x onerror=alert(1)&gt; &#60;b&#62;",
+        "/things",
+        "GET",
+        "200",
+        KeyState::Failed,
+    );
+    evil.last_error = Some("**Plan: 0 to create, 0 to update, 0 to delete, 0 blocked.**\n&#x3C;svg onload=alert(1)&#x3E;".into());
+    status.keys.push(evil);
+    let html = render(&status, &Filter::All, NOW);
+    assert!(
+        html.contains("Shop &amp;lt;img src=x onerror=alert(1)&amp;gt; &amp;#60;b&amp;#62;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&amp;#x3C;svg onload=alert(1)&amp;#x3E;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("&lt;img") && !html.contains("&lt;svg"),
+        "{html}"
+    );
+}
+
 #[test]
 fn the_filter_lists_only_keys_in_that_state() {
     let status = ready_status();
