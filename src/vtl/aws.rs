@@ -71,10 +71,10 @@ pub(crate) fn from_json(j: &serde_json::Value, meter: &mut Meter) -> Result<Valu
         }
         serde_json::Value::Array(a) => {
             meter.alloc_slots(a.len(), value::SLOT_BYTES)?;
-            let items = a
-                .iter()
-                .map(|v| from_json(v, meter))
-                .collect::<Result<_, _>>()?;
+            let mut items = Vec::with_capacity(a.len());
+            for v in a {
+                items.push(from_json(v, meter)?);
+            }
             Value::list(items, ListKind::Json)
         }
         serde_json::Value::Object(o) => Value::map(json_map(o, meter)?),

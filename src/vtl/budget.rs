@@ -249,12 +249,6 @@ impl Meter {
         self.check_live(n.saturating_mul(live_each))
     }
 
-    /// Before the template holds `bytes` more, already paid for as work.
-    #[inline]
-    pub(crate) fn hold(&mut self, bytes: usize) -> Result<(), Exceeded> {
-        self.check_live(bytes)
-    }
-
     /// Before appending `more` bytes to a buffer already holding `held` (not yet a
     /// template value): counts `more` as work and checks the live total with the buffer.
     #[inline]
@@ -263,6 +257,7 @@ impl Meter {
         self.check_live(held.saturating_add(more))
     }
 
+    #[inline]
     fn check_live(&mut self, more: usize) -> Result<(), Exceeded> {
         let held = live_bytes() - self.live_base;
         self.peak = self.peak.max(held);

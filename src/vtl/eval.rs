@@ -109,6 +109,7 @@ impl<'a> Engine<'a> {
         self.alloc(bytes, at)
     }
 
+    #[inline]
     fn emit(&mut self, s: &str, at: Pos) -> R<()> {
         if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
             return err(
@@ -116,9 +117,8 @@ impl<'a> Engine<'a> {
                 format!("the output exceeds {} MiB", MAX_OUTPUT_BYTES >> 20),
             );
         }
-        // Output is capped above; what an interpolated string holds is checked
-        // against the memory budget when it becomes a value.
-        self.work(s.len(), at)?;
+        // The output is capped above, so it needs no other budget; an interpolated
+        // string's text is paid for when it becomes a value (`value`).
         self.out.push_str(s);
         Ok(())
     }
@@ -477,8 +477,7 @@ impl<'a> Engine<'a> {
                     if !s.has_line_comment && !text.is_empty() {
                         text.pop();
                     }
-                    let at = self.place(0);
-                    self.meter.hold(text.len()).map_err(|e| over(at, e))?;
+                    self.alloc(text.len(), 0)?;
                     Ok(Value::string(text))
                 }
             },

@@ -373,13 +373,32 @@ fn hkey(v: &Value) -> Option<HKey> {
 }
 
 /// An insertion-ordered map with Java `equals` keys (java.util.LinkedHashMap).
+/// Up to [`INDEX_FROM`] entries it is searched in order (most maps a template meets,
+/// JSON objects included, are that small, and hashing them costs more than it saves);
+/// beyond that, keys are indexed.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct JMap {
     entries: Vec<(Value, Value)>,
-    /// String keys (looked up by `&str` without allocating).
+    /// String keys (looked up by `&str` without allocating), once indexed.
     strs: FxMap<JStr, usize>,
-    /// Other scalar keys.
+    /// Other scalar keys, once indexed.
     index: FxMap<HKey, usize>,
+    indexed: bool,
+}
+
+/// Maps with more entries than this are indexed.
+const INDEX_FROM: usize = 8;
+
+/// Whether entry key `ek` is the key `k` (what the indexes would answer).
+fn same_key(ek: &Value, k: &Value, hk: &Option<HKey>) -> bool {
+    match (ek, k) {
+        (Value::Str(a), Value::Str(b)) => **a == **b,
+        (_, Value::Str(_)) => false,
+        _ => match hk {
+            Some(h) => hkey(ek).as_ref() == Some(h),
+            None => java_equals(ek, k),
+        },
+    }
 }
 
 impl JMap {
@@ -400,6 +419,10 @@ impl JMap {
     }
 
     fn position(&self, k: &Value) -> Option<usize> {
+        if !self.indexed {
+            let hk = hkey(k);
+            return self.entries.iter().position(|(ek, _)| same_key(ek, k, &hk));
+        }
         if let Value::Str(s) = k {
             return self.strs.get(&**s).copied();
         }
@@ -422,6 +445,13 @@ impl JMap {
     }
 
     pub fn get_str(&self, k: &str) -> Option<&Value> {
+        if !self.indexed {
+            return self
+                .entries
+                .iter()
+                .find(|(ek, _)| matches!(ek, Value::Str(s) if **s == *k))
+                .map(|(_, v)| v);
+        }
         self.strs.get(k).map(|&i| &self.entries[i].1)
     }
 
@@ -434,8 +464,13 @@ impl JMap {
         if let Some(i) = self.position(&k) {
             return std::mem::replace(&mut self.entries[i].1, v);
         }
-        self.add_index(&k, self.entries.len());
+        if self.indexed {
+            self.add_index(&k, self.entries.len());
+        }
         self.entries.push((k, v));
+        if !self.indexed && self.entries.len() > INDEX_FROM {
+            self.reindex();
+        }
         Value::Null
     }
 
@@ -444,7 +479,9 @@ impl JMap {
             return Value::Null;
         };
         let (_, v) = self.entries.remove(i);
-        self.reindex();
+        if self.indexed {
+            self.reindex();
+        }
         v
     }
 
@@ -452,11 +489,13 @@ impl JMap {
         self.entries.clear();
         self.strs.clear();
         self.index.clear();
+        self.indexed = false;
     }
 
     fn reindex(&mut self) {
         self.strs.clear();
         self.index.clear();
+        self.indexed = true;
         let keys: Vec<Value> = self.entries.iter().map(|(k, _)| k.clone()).collect();
         for (i, k) in keys.iter().enumerate() {
             self.add_index(k, i);
@@ -1131,5 +1170,80 @@ mod tests {
         );
         assert_eq!(java_double(1e10), "1.0E10");
         assert_eq!(java_double(12345678.0), "1.2345678E7");
+    }
+
+    mod map_index {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
+                    .prop_map(Value::str),
+                (0i32..4).prop_map(Value::Int),
+                (0i64..4).prop_map(Value::Long),
+                prop::sample::select(vec![0.0, 1.0, f64::NAN]).prop_map(Value::Double),
+                any::<bool>().prop_map(Value::Bool),
+                Just(Value::Null),
+                (0i32..3).prop_map(|i| Value::list(vec![Value::Int(i)], ListKind::Array)),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Put(Value, i32),
+            Remove(Value),
+            Get(Value),
+            Clear,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                6 => (key(), any::<i32>()).prop_map(|(k, v)| Op::Put(k, v)),
+                2 => key().prop_map(Op::Remove),
+                3 => key().prop_map(Op::Get),
+                1 => Just(Op::Clear),
+            ]
+        }
+
+        fn show(v: &Value) -> String {
+            to_java_string(v, 1 << 20).unwrap()
+        }
+
+        proptest! {
+            /// A small map searched in order answers as an indexed one.
+            #[test]
+            fn searching_in_order_and_by_index_agree(ops in prop::collection::vec(op(), 0..60)) {
+                let mut plain = JMap::new();
+                let mut indexed = JMap::new();
+                indexed.reindex();
+                for op in ops {
+                    let (a, b) = match op {
+                        Op::Put(k, v) => (
+                            plain.put(k.clone(), Value::Int(v)),
+                            indexed.put(k, Value::Int(v)),
+                        ),
+                        Op::Remove(k) => (plain.remove(&k), indexed.remove(&k)),
+                        Op::Get(k) => (
+                            plain.get(&k).cloned().unwrap_or(Value::Null),
+                            indexed.get(&k).cloned().unwrap_or(Value::Null),
+                        ),
+                        Op::Clear => {
+                            plain.clear();
+                            indexed.clear();
+                            indexed.reindex();
+                            (Value::Null, Value::Null)
+                        }
+                    };
+                    prop_assert_eq!(show(&a), show(&b));
+                    let keys = |m: &JMap| m.entries().iter().map(|(k, v)| (show(k), show(v))).collect::<Vec<_>>();
+                    prop_assert_eq!(keys(&plain), keys(&indexed));
+                    prop_assert_eq!(
+                        plain.get_str("a").map(show),
+                        indexed.get_str("a").map(show)
+                    );
+                }
+            }
+        }
     }
 }
