@@ -1,9 +1,11 @@
 //! Any bytes, as UTF-8 (lossily), through the VTL parser (`vtl::parse`), and what
 //! parses through `vtl::render` with small fixed inputs (a JSON body, parameters,
-//! context, stage variables). Neither may panic, and an error's line and column must
-//! name a place inside the template: a line it has (or the one after a final line
-//! break, where an unclosed `#if` is reported) and a column on that line (or just
-//! after its last character).
+//! context, stage variables), once within the default budgets and once within small
+//! ones (so the budget paths are fuzzed too). Neither may panic, an error's line and
+//! column must name a place inside the template: a line it has (or the one after a
+//! final line break, where an unclosed `#if` is reported) and a column on that line (or
+//! just after its last character), and a budget error must say which `limits` key it
+//! is; within the small budgets the work and memory counted stay within them.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -84,19 +86,44 @@ fuzz_target!(|data: &[u8]| {
                 &format!("syntax error {:?}", e.message),
             );
         }
-        Ok(template) => match vtl::render(&template, inputs()) {
-            Ok(rendered) => {
-                assert!(rendered.body.len() <= vtl::MAX_OUTPUT_BYTES, "{text:?}");
+        Ok(template) => {
+            let small = vtl::Limits {
+                steps: 20_000,
+                regex_steps: 20_000,
+                work_bytes: 1 << 20,
+                memory_bytes: 1 << 20,
+            };
+            for limits in [vtl::Limits::default(), small] {
+                let mut meter = vtl::Meter::new(limits, None);
+                match vtl::render_metered(&template, inputs(), &mut meter) {
+                    Ok(rendered) => {
+                        assert!(rendered.body.len() <= vtl::MAX_OUTPUT_BYTES, "{text:?}");
+                    }
+                    Err(e) => {
+                        assert!(!e.message.is_empty(), "empty message for {text:?}");
+                        check_place(
+                            &text,
+                            e.line,
+                            e.col,
+                            &format!("render error {:?}", e.message),
+                        );
+                        if let Some(limit) = e.limit {
+                            let key = format!("limits.{}", limit.config_key());
+                            assert!(e.message.contains(&key), "{:?} lacks {key}", e.message);
+                        }
+                    }
+                }
+                let used = meter.usage();
+                if limits == small {
+                    // A budget may be passed by the one step that found it out, never by
+                    // more than what one step can do (bounded by the output cap).
+                    assert!(used.steps <= small.steps + 1, "{used:?} {text:?}");
+                    assert!(
+                        used.peak_memory_bytes <= small.memory_bytes + vtl::MAX_OUTPUT_BYTES as u64,
+                        "{used:?} {text:?}"
+                    );
+                }
             }
-            Err(e) => {
-                assert!(!e.message.is_empty(), "empty message for {text:?}");
-                check_place(
-                    &text,
-                    e.line,
-                    e.col,
-                    &format!("render error {:?}", e.message),
-                );
-            }
-        },
+        }
     }
 });

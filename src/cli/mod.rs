@@ -34,8 +34,13 @@ const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
 /// and response tests beside them). `validate` checks them offline, `test` runs the
 /// response tests offline, `plan` shows what would change, `apply` makes one reconcile
 /// cycle, `run` keeps reconciling as a daemon, `export` writes what is live today as
-/// specs, and `schema` prints the JSON Schemas editors and CI check them with. AWS credentials come from the usual chain (environment,
-/// profile, SSO, instance role); they are never printed.
+/// specs, and `schema` prints the JSON Schemas editors and CI check them with. AWS
+/// credentials come from the usual chain (environment, profile, SSO, instance role);
+/// they are never printed.
+///
+/// Specs are untrusted input (templates and patterns are programs): evaluating them
+/// runs within the config's `limits` (a deadline for the whole set, budgets per
+/// response test), so no command hangs or exhausts memory on a hostile pull request.
 #[derive(Debug, Parser)]
 #[command(name = "apigw-reconciler", version, propagate_version = true)]
 pub struct Cli {
@@ -89,8 +94,9 @@ pub enum OutputFormat {
 pub enum Command {
     /// Parse and validate the specs offline (no AWS calls), response tests included.
     ///
-    /// Exit code 0 when valid, 1 when any file is invalid or a response test fails;
-    /// every error is printed as file:line:col: message.
+    /// Exit code 0 when valid, 1 when any file is invalid, a response test fails or
+    /// the evaluation exceeds `limits` (its deadline, or a test's budget); every error
+    /// is printed as file:line:col: message.
     Validate,
     /// Show what apply would change, changing nothing.
     ///
@@ -125,6 +131,8 @@ pub enum Command {
     /// selection pattern that matches the backend's answer (Java regex), the template
     /// the Accept header picks (VTL), the mapped headers. Prints each test, on failure
     /// the selected integration response and a diff, then `N passed, N failed`.
+    /// Each test runs within the budgets of `limits` (template and regex steps, bytes
+    /// of work and memory), all within `limits.deadline`.
     /// Exit code 0 when all pass, 1 when any fails or the desired set is invalid.
     Test,
     /// Print the JSON Schema of a document kind, for editors and CI.
@@ -140,7 +148,9 @@ pub enum Command {
     /// also reloads the config) and on `POST /reconcile`.
     ///
     /// Serves the status page at /, /healthz, /readyz, /metrics, /status and POST /reconcile on `listen`
-    /// (127.0.0.1:9479 by default). SIGTERM or SIGINT: finish the call in flight, exit 0.
+    /// (127.0.0.1:9479 by default). The specs are evaluated off the loop, within
+    /// `limits.deadline`: probes and signals answer meanwhile. SIGTERM or SIGINT:
+    /// finish the call in flight, exit 0.
     Run {
         /// Observe and report only: log drift and planned changes, write nothing
         #[arg(long)]

@@ -60,6 +60,8 @@ struct Reconciler<C> {
     input_confirmed: bool,
     /// The loop should run the next cycle after this, sooner than the interval.
     wake_in: Option<Duration>,
+    /// The triggers of a cycle deferred because files were still changing.
+    deferred: BTreeSet<Trigger>,
     shutdown: tokio_watch::Receiver<bool>,
     memory: Memory,
     /// The desired set the last successful plan was made from.
@@ -110,6 +112,7 @@ impl<C: ApiGateway> Reconciler<C> {
             overrun: None,
             input_confirmed: false,
             wake_in: None,
+            deferred: BTreeSet::new(),
             shutdown,
             memory: Memory::default(),
             planned_from: None,
@@ -240,31 +243,36 @@ impl<C: ApiGateway> Reconciler<C> {
     }
 
     async fn cycle(&mut self, reasons: &BTreeSet<Trigger>) -> CycleSummary {
-        self.cycle_id += 1;
+        let reasons = reasons.clone();
         let started = Instant::now();
-        let mut summary = CycleSummary {
-            id: self.cycle_id,
-            reasons: reasons.iter().map(|r| r.as_str()).collect(),
-            started_at_unix: unix_now(),
-            ..CycleSummary::default()
-        };
+        let started_at_unix = unix_now();
         let files_may_have_changed = reasons
             .iter()
             .any(|r| matches!(r, Trigger::Startup | Trigger::Files | Trigger::Reload));
+        let last_id = self.cycle_id;
+        let not_run = |result| CycleSummary {
+            id: last_id,
+            reasons: reasons.iter().map(|r| r.as_str()).collect(),
+            result,
+            ..CycleSummary::default()
+        };
         match self.evaluate(files_may_have_changed).await {
             Evaluation::Done => {}
-            Evaluation::Aborted => {
-                summary.result = "cancelled";
-                return summary;
-            }
+            Evaluation::Aborted => return not_run("cancelled"),
             Evaluation::Unsettled => {
-                summary.result = "waiting";
-                summary.error = Some("desired files are still changing".into());
-                summary.duration_ms = started.elapsed().as_millis() as u64;
-                self.publish(summary.clone(), self.desired.is_some(), None);
+                // Not a cycle: nothing is published; it runs once the files are still.
+                let summary = not_run("waiting");
+                self.deferred = reasons;
                 return summary;
             }
         }
+        self.cycle_id += 1;
+        let mut summary = CycleSummary {
+            id: self.cycle_id,
+            reasons: reasons.iter().map(|r| r.as_str()).collect(),
+            started_at_unix,
+            ..CycleSummary::default()
+        };
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
         metrics
@@ -611,6 +619,14 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
         let mut reasons = BTreeSet::from([first]);
         while let Ok(t) = rx.try_recv() {
             reasons.insert(t);
+        }
+        if !reconciler.deferred.is_empty() {
+            // The retry of a cycle deferred while files were still changing, not an
+            // interval tick: it carries that cycle's triggers.
+            if first == Trigger::Interval {
+                reasons.remove(&Trigger::Interval);
+            }
+            reasons.append(&mut reconciler.deferred);
         }
         if reasons.contains(&Trigger::Reload) {
             match config_source() {
