@@ -39,14 +39,28 @@ fn finished(out: Option<std::process::Output>, what: &str) -> std::process::Outp
     out.unwrap_or_else(|| panic!("{what} did not finish within {GUARD:?} (it hangs)"))
 }
 
-/// Peak resident memory of the largest child process waited for so far.
-fn children_peak_rss_bytes() -> u64 {
+/// What the child processes waited for so far used.
+fn children() -> libc::rusage {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     assert_eq!(
         unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
         0
     );
-    usage.ru_maxrss as u64 * 1024
+    usage
+}
+
+/// Peak resident memory of the largest child process waited for so far.
+fn children_peak_rss_bytes() -> u64 {
+    children().ru_maxrss as u64 * 1024
+}
+
+/// CPU time (user + system) of the child processes waited for so far.
+fn children_cpu() -> Duration {
+    let usage = children();
+    let t = |tv: libc::timeval| {
+        Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
+    };
+    t(usage.ru_utime) + t(usage.ru_stime)
 }
 
 // ------------------------------------------------------------------ 1. freeze
@@ -93,12 +107,13 @@ fn a_selection_pattern_with_a_huge_character_class_is_matched_in_reasonable_work
     );
     assert!(specs.len() < 1 << 20 && test.len() < 1 << 20);
     let dir = desired_dir(&[("class.yaml", &specs), ("class.tests.yaml", &test)]);
-    let out = finished(
-        run_offline_within(GUARD, dir.path(), "", &["test"]),
-        "test",
-    );
+    let out = finished(run_offline_within(GUARD, dir.path(), "", &["test"]), "test");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(stdout(&out).contains("1 passed, 0 failed"), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("1 passed, 0 failed"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -293,19 +308,6 @@ async fn interval_cycles_without_a_file_change_run_no_response_test() {
     );
 }
 
-/// CPU time (user + system) of the child processes waited for so far.
-fn children_cpu() -> Duration {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(
-        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
-        0
-    );
-    let t = |tv: libc::timeval| {
-        Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
-    };
-    t(usage.ru_utime) + t(usage.ru_stime)
-}
-
 // ------------------------------------------------------------------ 5. special files
 
 fn mkfifo(path: &Path) {
@@ -357,6 +359,13 @@ fn a_config_that_is_not_a_regular_file_is_refused_at_once() {
         assert_eq!(out.status.code(), Some(1), "{}: {text}", config.display());
         assert!(text.contains(expected), "{}: {text}", config.display());
     }
+    // `/dev/null` stays the usual way to say "no config, the defaults".
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.args(["--config", "/dev/null", "--desired"])
+        .arg(dir.path())
+        .arg("validate");
+    let out = finished(run_within(GUARD, cmd), "validate");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
 
 // ------------------------------------------------------------------ 8. half-written files

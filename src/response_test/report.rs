@@ -159,15 +159,15 @@ impl TestRun {
             .filter_map(|(t, o)| {
                 let why = match o {
                     Outcome::Passed(_) => return None,
-                    Outcome::Failed { summary, .. } => format!("got a different {summary}"),
+                    Outcome::Failed { summary, .. } => {
+                        format!("got a different {summary}; `apigw-reconciler test` shows the diff")
+                    }
+                    // The test could not run: its error says why, there is no diff.
                     Outcome::Error(e) => e.clone(),
                 };
                 Some(SpecError {
                     location: t.location.clone(),
-                    message: format!(
-                        "response test `{}` failed: {why}; `apigw-reconciler test` shows the diff",
-                        t.name
-                    ),
+                    message: format!("response test `{}` failed: {why}", t.name),
                 })
             })
             .collect()

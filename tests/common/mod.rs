@@ -109,6 +109,20 @@ pub async fn sdk_client(endpoint: &str) -> Client {
     Client::new(&config)
 }
 
+/// The binary with `--config` (a file holding `config_yaml`, in the returned directory,
+/// which must outlive the run) and `--desired`.
+fn binary(desired: &Path, config_yaml: &str) -> (tempfile::TempDir, Command) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reconciler.yaml");
+    std::fs::write(&config, config_yaml).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("--desired")
+        .arg(desired);
+    (dir, cmd)
+}
+
 /// Run the binary once against `endpoint` (moto, or a proxy in front of it) with the
 /// given desired directory, config text, arguments and extra environment.
 pub fn run_cli(
@@ -118,23 +132,16 @@ pub fn run_cli(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("reconciler.yaml");
-    std::fs::write(&config, config_yaml).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-    cmd.arg("--config")
-        .arg(&config)
-        .arg("--desired")
-        .arg(desired)
-        .args([
-            "--endpoint-url",
-            endpoint,
-            "--region",
-            REGION,
-            "--color",
-            "never",
-        ])
-        .args(args);
+    let (_dir, mut cmd) = binary(desired, config_yaml);
+    cmd.args([
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        REGION,
+        "--color",
+        "never",
+    ])
+    .args(args);
     with_test_credentials(&mut cmd);
     cmd.envs(env.iter().copied());
     cmd.output().expect("run apigw-reconciler")
@@ -841,14 +848,7 @@ pub fn run_offline_within(
     config_yaml: &str,
     args: &[&str],
 ) -> Option<Output> {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("reconciler.yaml");
-    std::fs::write(&config, config_yaml).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
-    cmd.arg("--config")
-        .arg(&config)
-        .arg("--desired")
-        .arg(desired);
+    let (_dir, mut cmd) = binary(desired, config_yaml);
     cmd.args(["--endpoint-url", "http://127.0.0.1:9", "--color", "never"]);
     cmd.args(args);
     run_within(deadline, cmd)
