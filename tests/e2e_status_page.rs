@@ -456,7 +456,13 @@ async fn status_page_shows_every_key_state_drift_and_escapes_spec_values() {
         cycles.matches("<tr class=\"cycle\"").count() >= 3,
         "{cycles}"
     );
-    assert!(cycles.contains("startup"), "{cycles}");
+    // Why each ran: the startup cycle, unless (on a loaded machine, with a 1 s interval)
+    // ten interval cycles have pushed it out of the history the page shows.
+    assert!(
+        cycles.contains("<td data-label=\"Why\">startup")
+            || cycles.contains("<td data-label=\"Why\">interval"),
+        "{cycles}"
+    );
 
     // The filter: only the blocked key, and its link marked as the current one.
     let blocked_dom = dump_dom(&format!("{url}?state=blocked"));
