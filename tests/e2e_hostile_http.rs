@@ -170,16 +170,7 @@ async fn a_post_reconcile_flood_is_refused_beyond_a_small_rate() {
 
     // The accepted ones run cycles, one at a time (each read the API list once), and
     // never more cycles than triggers accepted.
-    wait_until(WAIT, "a requested cycle", || {
-        daemon.metric("apigw_reconciler_cycles_total") > cycles
-    });
-    wait_until(WAIT, "cycles and API reads to agree", || {
-        let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
-        let read =
-            daemon.metric("apigw_reconciler_api_calls_total{operation=\"GetRestApis\"}") - lists;
-        ran == read
-    });
-    let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
+    let ran = daemon.requested_cycles_since(cycles, lists, WAIT);
     assert!(
         ran <= accepted as f64,
         "{ran} cycles for {accepted} accepted requests"

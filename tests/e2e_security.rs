@@ -158,18 +158,8 @@ async fn a_flood_of_post_reconcile_never_runs_cycles_concurrently() {
         .collect();
     let accepted: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert!(accepted >= 1, "none of 200 requests accepted");
-    wait_until(WAIT, "a requested cycle", || {
-        daemon.metric("apigw_reconciler_cycles_total") > cycles
-    });
-    // Every queued request coalesces into the next cycle: 200 requests, few cycles,
-    // and each cycle read the API list exactly once (no two cycles overlapped).
-    wait_until(WAIT, "cycles and API reads to agree", || {
-        let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
-        let read =
-            daemon.metric("apigw_reconciler_api_calls_total{operation=\"GetRestApis\"}") - lists;
-        ran == read
-    });
-    let ran = daemon.metric("apigw_reconciler_cycles_total") - cycles;
+    // Every queued request coalesces into the next cycle: 200 requests, few cycles.
+    let ran = daemon.requested_cycles_since(cycles, lists, WAIT);
     assert!(
         ran <= f64::from(accepted),
         "200 requests, {accepted} accepted, ran {ran} cycles"

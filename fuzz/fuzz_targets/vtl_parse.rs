@@ -74,18 +74,16 @@ fn check_place(text: &str, line: usize, col: usize, what: &str) {
     );
 }
 
+/// An error has a message and names a place in `text`.
+fn check_error(text: &str, line: usize, col: usize, message: &str, what: &str) {
+    assert!(!message.is_empty(), "empty message for {text:?}");
+    check_place(text, line, col, &format!("{what} {message:?}"));
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     match vtl::parse(&text) {
-        Err(e) => {
-            assert!(!e.message.is_empty(), "empty message for {text:?}");
-            check_place(
-                &text,
-                e.line,
-                e.col,
-                &format!("syntax error {:?}", e.message),
-            );
-        }
+        Err(e) => check_error(&text, e.line, e.col, &e.message, "syntax error"),
         Ok(template) => {
             let small = vtl::Limits {
                 steps: 20_000,
@@ -100,13 +98,7 @@ fuzz_target!(|data: &[u8]| {
                         assert!(rendered.body.len() <= vtl::MAX_OUTPUT_BYTES, "{text:?}");
                     }
                     Err(e) => {
-                        assert!(!e.message.is_empty(), "empty message for {text:?}");
-                        check_place(
-                            &text,
-                            e.line,
-                            e.col,
-                            &format!("render error {:?}", e.message),
-                        );
+                        check_error(&text, e.line, e.col, &e.message, "render error");
                         if let Some(limit) = e.limit {
                             let key = format!("limits.{}", limit.config_key());
                             assert!(e.message.contains(&key), "{:?} lacks {key}", e.message);

@@ -281,7 +281,7 @@ fn within_deadline<T: Send + 'static>(
             let _ = tx.send(evaluate());
         })
         .expect("a thread can be started");
-    match rx.recv_timeout(limits.deadline + Duration::from_secs(1)) {
+    match rx.recv_timeout(limits.give_up_after()) {
         Ok(result) => result,
         Err(_) => {
             eprintln!(

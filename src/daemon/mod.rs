@@ -159,7 +159,7 @@ impl<C: ApiGateway> Reconciler<C> {
         let deadline = options.limits.deadline;
         self.shared.set_evaluating(Some(deadline));
         let waited = tokio::select! {
-            r = tokio::time::timeout(deadline + Duration::from_secs(1), &mut rx) => Some(r),
+            r = tokio::time::timeout(options.limits.give_up_after(), &mut rx) => Some(r),
             _ = shutdown_asked(&mut self.shutdown) => None,
         };
         self.shared.set_evaluating(None);
@@ -243,7 +243,6 @@ impl<C: ApiGateway> Reconciler<C> {
     }
 
     async fn cycle(&mut self, reasons: &BTreeSet<Trigger>) -> CycleSummary {
-        let reasons = reasons.clone();
         let started = Instant::now();
         let started_at_unix = unix_now();
         let files_may_have_changed = reasons
@@ -262,7 +261,7 @@ impl<C: ApiGateway> Reconciler<C> {
             Evaluation::Unsettled => {
                 // Not a cycle: nothing is published; it runs once the files are still.
                 let summary = not_run("waiting");
-                self.deferred = reasons;
+                self.deferred = reasons.clone();
                 return summary;
             }
         }

@@ -62,20 +62,20 @@ pub struct LoadOptions {
 /// Load and validate every spec under `dir`, and run its response tests: a failing
 /// test makes the set invalid.
 pub fn load_desired(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
-    let options = LoadOptions {
-        limits,
-        run_tests: true,
-        settle: None,
-    };
-    load_desired_cached(dir, &mut SpecCache::default(), &options)
+    load_fresh(dir, limits, true)
 }
 
 /// Load and validate every document under `dir` without running the response tests
 /// (for `test`, which runs and reports them itself).
 pub fn load_untested(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
+    load_fresh(dir, limits, false)
+}
+
+/// A one-shot load: no cache, files read as they are.
+fn load_fresh(dir: &Path, limits: EvalLimits, run_tests: bool) -> Result<Loaded, LoadError> {
     let options = LoadOptions {
         limits,
-        run_tests: false,
+        run_tests,
         settle: None,
     };
     load_desired_cached(dir, &mut SpecCache::default(), &options)

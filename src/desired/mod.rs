@@ -31,6 +31,14 @@ pub struct EvalLimits {
     pub engine: crate::vtl::Limits,
 }
 
+impl EvalLimits {
+    /// When whoever waits for an evaluation gives up on it: the deadline and a second,
+    /// for the evaluation to notice its deadline and say where it stopped.
+    pub fn give_up_after(&self) -> Duration {
+        self.deadline + Duration::from_secs(1)
+    }
+}
+
 impl Default for EvalLimits {
     fn default() -> Self {
         EvalLimits {

@@ -21,6 +21,9 @@
 //!   [`Pattern::split`] (`String.split`, limit 0). Each call has a step budget
 //!   ([`DEFAULT_STEP_BUDGET`], [`Pattern::with_step_budget`]) covering all the work of that
 //!   call (every find of a replace/split); running out gives [`MatchError`].
+//! * For untrusted input, [`Meter`] is one budget (and a deadline) across calls:
+//!   [`Pattern::compile_metered`], [`Pattern::matches_metered`] and [`Pattern::searcher`]
+//!   (an input decoded once, for many finds) all pay from the meter they are given.
 //!
 //! Agreement with Java is checked against `tests/golden/java-regex.json`, made by real Java
 //! from `scripts/golden/java-regex/corpus.txt` (`scripts/golden/java-regex/generate.sh`).
@@ -171,15 +174,6 @@ impl Meter {
     /// Steps counted so far.
     pub fn used(&self) -> u64 {
         self.used
-    }
-
-    /// The step budget.
-    pub fn limit(&self) -> u64 {
-        self.limit
-    }
-
-    pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
     }
 
     fn remaining(&self) -> u64 {
@@ -402,8 +396,8 @@ impl Pattern {
     /// `start` (rounded up to a character boundary), with group spans as byte offsets.
     /// `\G` matches at `start`. Returns `None` when `start > input.len()` (Java throws).
     pub fn find_at(&self, input: &str, start: usize) -> Result<Option<Captures>, MatchError> {
-        self.searcher(input, &mut self.own_meter())?
-            .find_at(start, &mut self.own_meter())
+        let mut meter = self.own_meter();
+        self.searcher(input, &mut meter)?.find_at(start, &mut meter)
     }
 
     /// A [`Searcher`] over `input` (decoded once, paid from `meter`), for many finds.

@@ -177,10 +177,6 @@ impl Meter {
         }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// The regular expression meter, for a test's selection patterns.
     pub fn regex(&mut self) -> &mut jregex::Meter {
         &mut self.regex

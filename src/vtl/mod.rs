@@ -17,7 +17,9 @@
 //!   `java.net.URLEncoder` (space → `+`); an empty body's `$input.body` is `{}` (these are
 //!   properties of the objects API Gateway supplies, so the golden harness has them too).
 //!
-//! Limits (a hostile template must not hang or exhaust memory): see the `MAX_*` constants.
+//! Limits (a hostile template must not hang or exhaust memory): the per-render budgets of
+//! [`Limits`] and [`Meter`] (`budget.rs`: steps, regex steps, bytes of work, live bytes,
+//! a deadline), and the `MAX_*` constants (output size, nesting, loop iterations).
 //! Not supported: `#macro` and macro calls, `#define`, `#evaluate`, `#include`, `#parse`,
 //! `#literal` (a syntax error says so); calling arbitrary Java methods (only those of the
 //! classes a mapping template holds are emulated, see `methods.rs`).

@@ -885,6 +885,20 @@ pub fn run_within(deadline: Duration, mut cmd: Command) -> Option<Output> {
 }
 
 impl Daemon {
+    /// After `POST /reconcile`s made when the daemon had run `cycles` cycles and read
+    /// the API list `lists` times: waits for a requested cycle, and for every cycle to
+    /// have read the list exactly once (no two overlapped); returns the cycles run.
+    pub fn requested_cycles_since(&self, cycles: f64, lists: f64, deadline: Duration) -> f64 {
+        let ran = || self.metric("apigw_reconciler_cycles_total") - cycles;
+        wait_until(deadline, "a requested cycle", || ran() > 0.0);
+        wait_until(deadline, "cycles and API reads to agree", || {
+            let read =
+                self.metric("apigw_reconciler_api_calls_total{operation=\"GetRestApis\"}") - lists;
+            ran() == read
+        });
+        ran()
+    }
+
     /// The process id, for /proc.
     pub fn pid(&self) -> u32 {
         self.child.id()
