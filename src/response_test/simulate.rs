@@ -256,6 +256,9 @@ fn render(
         let consequence = match e.limit {
             // Our budget, not a Java exception: say what to change.
             Some(_) => "; make the template cheaper or raise the limit in the config's `limits`",
+            None if e.not_simulated => {
+                "; the test cannot say what a client gets (remove the directive, or do not test this response)"
+            }
             None => " (API Gateway answers 500 then)",
         };
         format!(

@@ -7,9 +7,65 @@ use std::rc::Rc;
 use super::aws::AwsData;
 use super::budget::{Exceeded, Meter};
 use super::methods;
-use super::parse::{BinOp, Expr, ForeachNode, IntLit, Node, Part, Pos, Ref, RefKind, SetNode};
-use super::value::{self, FxMap, JMap, ListKind, Num, Scope, Value};
-use super::{Dialect, MAX_FOREACH_ITERATIONS, MAX_OUTPUT_BYTES, MAX_RANGE_ELEMENTS};
+use std::sync::Arc;
+
+use super::parse::{
+    self, BinOp, CallNode, Expr, ForeachNode, IntLit, LoadNode, MacroDef, Macros, Node, Part, Pos,
+    Ref, RefKind, SetNode,
+};
+use super::value::{self, BlockRef, FxMap, JMap, ListKind, Num, Scope, Value};
+use super::{
+    Dialect, MAX_FOREACH_ITERATIONS, MAX_OUTPUT_BYTES, MAX_RANGE_ELEMENTS, MAX_TEMPLATE_CHARS,
+};
+
+/// Velocity 1.7's default `velocimacro.max.depth`: a macro call nested deeper fails
+/// (MacroOverflowException; real Velocity 1.7 allows 20 nested calls, the 21st fails).
+pub(crate) const MAX_MACRO_DEPTH: usize = 20;
+/// Velocity 1.7's default `directive.define.max.depth`: a `#define` block rendering
+/// itself renders as a null reference beyond two levels (seen with real Velocity 1.7).
+const MAX_DEFINE_DEPTH: usize = 2;
+/// Node lists being rendered one inside another. Parsing bounds a template's own
+/// nesting; macro calls, `#evaluate` and blocks nest at run time, and this bounds
+/// that (and the stack it takes).
+const MAX_RENDER_DEPTH: usize = 512;
+/// Stack left below which rendering a node list moves to a new segment, and its size.
+const STACK_RED_ZONE: usize = 256 << 10;
+const STACK_SEGMENT: usize = 2 << 20;
+/// Runs `f` on a new stack segment when less than [`STACK_RED_ZONE`] is left.
+#[inline]
+pub(crate) fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
+}
+
+/// Velocity 1.7's default `velocimacro.body.reference`.
+const BODY_CONTENT: &str = "bodyContent";
+
+/// A macro call's context (Velocity 1.7's ProxyVMContext with its defaults:
+/// `velocimacro.context.localscope = false`, arguments passed by name).
+#[derive(Debug, Default)]
+pub(crate) struct Frame {
+    /// What was set during the call, and the arguments that are constants (numbers,
+    /// booleans), evaluated once.
+    local: RefCell<FxMap<Rc<str>, Value>>,
+    /// The other arguments (references, strings, lists, maps, ranges): evaluated in the
+    /// caller's context each time the parameter is read ("pass by name").
+    args: RefCell<FxMap<Rc<str>, ByName>>,
+    /// The caller's text of each by-name argument: what a null parameter prints.
+    literals: FxMap<Rc<str>, Box<str>>,
+    /// The caller's frame (`None`: the template's top level).
+    parent: Option<Rc<Frame>>,
+}
+
+/// An argument passed by name: the call's arguments and which of them.
+type ByName = (Arc<[Expr]>, usize);
+
+/// ProxyVMContext.isConstant: arguments of these kinds are evaluated once, at the call.
+fn is_constant(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) | Expr::Word(_)
+    )
+}
 
 /// A rendering error before it is placed (offset into the template).
 #[derive(Debug, Clone)]
@@ -18,6 +74,8 @@ pub(crate) struct RErr {
     pub message: String,
     /// Set when a budget ran out (not a Java exception).
     pub limit: Option<Exceeded>,
+    /// Set where what API Gateway does is not simulated (not a Java exception).
+    pub not_simulated: bool,
 }
 
 /// Why rendering stopped early.
@@ -37,6 +95,17 @@ pub(crate) fn err<T>(offset: Pos, message: impl Into<String>) -> R<T> {
         offset,
         message: message.into(),
         limit: None,
+        not_simulated: false,
+    }))
+}
+
+/// Something API Gateway does that is not simulated, at `offset`.
+pub(crate) fn not_simulated<T>(offset: Pos, message: impl Into<String>) -> R<T> {
+    Err(Flow::Err(RErr {
+        offset,
+        message: message.into(),
+        limit: None,
+        not_simulated: true,
     }))
 }
 
@@ -46,6 +115,7 @@ pub(crate) fn over(offset: Pos, limit: Exceeded) -> Flow {
         offset,
         message: limit.to_string(),
         limit: Some(limit),
+        not_simulated: false,
     })
 }
 
@@ -58,6 +128,13 @@ pub(crate) struct Engine<'a> {
     /// Where the last step was: the place of a budget error met by a node that has
     /// none (plain text, a collection literal).
     at: Pos,
+    /// The template's macros, and those `#evaluate` defined while rendering.
+    pub macros: Arc<Macros>,
+    evaluated_macros: Macros,
+    /// The macro call being rendered; `None` at the template's top level.
+    cur: Option<Rc<Frame>>,
+    macro_depth: usize,
+    render_depth: usize,
 }
 
 impl<'a> Engine<'a> {
@@ -69,7 +146,72 @@ impl<'a> Engine<'a> {
             dialect,
             aws,
             at: 0,
+            macros: Arc::default(),
+            evaluated_macros: Macros::new(),
+            cur: None,
+            macro_depth: 0,
+            render_depth: 0,
         }
+    }
+
+    // ------------------------------------------------------------ variables
+
+    /// The variable `key` as the current macro call sees it (ProxyVMContext.get): what
+    /// the call set or was given as a constant, else its argument of that name
+    /// evaluated in the caller's context, else what the caller sees.
+    pub fn get_var(&mut self, key: &str) -> R<Option<Value>> {
+        let mut frame = self.cur.clone();
+        while let Some(f) = frame {
+            if let Some(v) = f.local.borrow().get(key)
+                && !v.is_null()
+            {
+                return Ok(Some(v.clone()));
+            }
+            let by_name = f.args.borrow().get(key).cloned();
+            if let Some((args, i)) = by_name {
+                let saved = std::mem::replace(&mut self.cur, f.parent.clone());
+                let v = self.value(&args[i]);
+                self.cur = saved;
+                return v.map(Some);
+            }
+            frame = f.parent.clone();
+        }
+        Ok(self.vars.get(key).cloned())
+    }
+
+    /// `#set` and the loop variables: with 1.7's `velocimacro.context.localscope =
+    /// false` a value set inside a macro is set for every caller and the template.
+    pub fn put_var(&mut self, key: Rc<str>, v: Value) {
+        let mut frame = self.cur.as_deref();
+        while let Some(f) = frame {
+            f.local.borrow_mut().insert(key.clone(), v.clone());
+            frame = f.parent.as_deref();
+        }
+        self.vars.insert(key, v);
+    }
+
+    /// ProxyVMContext.remove: also forgets an argument of that name.
+    fn remove_var(&mut self, key: &str) {
+        let mut frame = self.cur.as_deref();
+        while let Some(f) = frame {
+            f.local.borrow_mut().remove(key);
+            f.args.borrow_mut().remove(key);
+            frame = f.parent.as_deref();
+        }
+        self.vars.remove(key);
+    }
+
+    /// What a null `$name` inside a macro prints in stock Velocity: the caller's text
+    /// of the argument (ASTReference.getNullString's `.literal.$name`).
+    fn argument_literal(&self, name: &str) -> Option<Box<str>> {
+        let mut frame = self.cur.as_deref();
+        while let Some(f) = frame {
+            if let Some(l) = f.literals.get(name) {
+                return Some(l.clone());
+            }
+            frame = f.parent.as_deref();
+        }
+        None
     }
 
     #[inline]
@@ -125,7 +267,16 @@ impl<'a> Engine<'a> {
 
     /// `String.valueOf(v)`, bounded by the output limit and paid for.
     pub fn text_of(&mut self, v: &Value, at: Pos) -> R<String> {
+        if let Value::Block(b) = v {
+            return self.block_text(b, at);
+        }
         let s = value::to_java_string(v, MAX_OUTPUT_BYTES).or_else(|()| {
+            if value::holds_block(v) {
+                return not_simulated(
+                    at,
+                    "printing a list or map that holds a #define block or $bodyContent is not simulated",
+                );
+            }
             err(
                 at,
                 format!(
@@ -151,10 +302,27 @@ impl<'a> Engine<'a> {
     // ------------------------------------------------------------ statements
 
     pub fn render(&mut self, nodes: &[Node]) -> R<()> {
-        for n in nodes {
-            self.render_node(n)?;
+        self.render_depth += 1;
+        if self.render_depth > MAX_RENDER_DEPTH {
+            self.render_depth -= 1;
+            let at = self.at;
+            return err(
+                at,
+                format!(
+                    "macro calls, #evaluate and #define blocks nest deeper than {MAX_RENDER_DEPTH} levels"
+                ),
+            );
         }
-        Ok(())
+        // each level takes kilobytes of stack (several in a debug build): grow it on
+        // the heap when little is left, so a deep render never overflows the thread's
+        let r = grow(|| {
+            for n in nodes {
+                self.render_node(n)?;
+            }
+            Ok(())
+        });
+        self.render_depth -= 1;
+        r
     }
 
     fn render_node(&mut self, n: &Node) -> R<()> {
@@ -197,6 +365,18 @@ impl<'a> Engine<'a> {
                 }
                 Err(Flow::Stop)
             }
+            Node::Call(c) => self.call(c),
+            Node::Define(d) => {
+                self.step(d.pos)?;
+                let block = BlockRef {
+                    body: d.body.clone(),
+                    depth: Cell::new(0),
+                };
+                self.put_var(Rc::from(&*d.var), Value::Block(Rc::new(block)));
+                Ok(())
+            }
+            Node::Evaluate(e, pos) => self.evaluate_directive(e, *pos),
+            Node::Load(l) => self.load(l),
         }
     }
 
@@ -206,6 +386,20 @@ impl<'a> Engine<'a> {
             return self.emit(&r.root, r.pos);
         }
         let v = self.execute(r)?;
+        if let Value::Block(b) = &v
+            && !r.escaped
+        {
+            // a Renderable renders itself; one too deep renders as a null reference
+            let mut s = String::from(&*r.esc_prefix);
+            s.push_str(&r.more_prefix);
+            self.emit(&s, r.pos)?;
+            if self.render_block(&b.clone(), r.pos)? {
+                return Ok(());
+            }
+            // the value was not null, so API Gateway's null-as-empty does not apply: the
+            // reference's own text renders (real Velocity 1.7 with the AWS handler)
+            return self.emit(&self.null_text(r), r.pos);
+        }
         if r.escaped {
             let mut s = String::from(&*r.esc_prefix);
             if v.is_null() {
@@ -222,7 +416,7 @@ impl<'a> Engine<'a> {
         } else if v.is_null() {
             s.push_str(&r.esc_prefix);
             s.push_str(&r.more_prefix);
-            s.push_str(&r.null_string);
+            s.push_str(&self.null_text(r));
         } else {
             s.push_str(&r.more_prefix);
             s.push_str(&self.text_of(&v, r.pos)?);
@@ -230,13 +424,31 @@ impl<'a> Engine<'a> {
         self.emit(&s, r.pos)
     }
 
+    /// What a null reference prints in stock Velocity: its own text, or inside a macro
+    /// the caller's text of the argument it names.
+    fn null_text(&self, r: &Ref) -> Box<str> {
+        if self.cur.is_some()
+            && r.parts.is_empty()
+            && r.kind == RefKind::Normal
+            && let Some(l) = self.argument_literal(&r.root)
+        {
+            return l;
+        }
+        r.null_string.clone()
+    }
+
     /// ASTReference.execute: the value, or Null when any step yields null.
     pub fn execute(&mut self, r: &Ref) -> R<Value> {
         if r.kind == RefKind::Runt {
             return Ok(Value::Null);
         }
-        let mut v = match self.vars.get(&*r.root) {
-            Some(v) => v.clone(),
+        let root = if self.cur.is_none() {
+            self.vars.get(&*r.root).cloned()
+        } else {
+            self.get_var(&r.root)?
+        };
+        let mut v = match root {
+            Some(v) => v,
             None => return Ok(Value::Null),
         };
         for p in &r.parts {
@@ -306,11 +518,11 @@ impl<'a> Engine<'a> {
                 RefKind::Formal => Rc::from("{"),
                 _ => Rc::from(&*lhs.root),
             };
-            self.vars.insert(key, v);
+            self.put_var(key, v);
             return Ok(());
         }
         // ASTReference.setValue
-        let Some(mut obj) = self.vars.get(&*lhs.root).cloned() else {
+        let Some(mut obj) = self.get_var(&lhs.root)? else {
             return Ok(());
         };
         let n = lhs.parts.len();
@@ -364,10 +576,10 @@ impl<'a> Engine<'a> {
         let count_key: Rc<str> = Rc::from("velocityCount");
         let has_next_key: Rc<str> = Rc::from("velocityHasNext");
         let scope_key: Rc<str> = Rc::from("foreach");
-        let saved_var = self.vars.get(&var).cloned();
-        let saved_count = self.vars.get(&count_key).cloned();
-        let saved_has_next = self.vars.get(&has_next_key).cloned();
-        let previous = self.vars.get(&scope_key).cloned();
+        let saved_var = self.get_var(&var)?;
+        let saved_count = self.get_var(&count_key)?;
+        let saved_has_next = self.get_var(&has_next_key)?;
+        let previous = self.get_var(&scope_key)?;
         let (parent, replaced) = match previous {
             Some(Value::Scope(s)) => (Some(s), None),
             Some(v) if !v.is_null() => (None, Some(v)),
@@ -380,8 +592,7 @@ impl<'a> Engine<'a> {
             replaced,
             storage: RefCell::new(JMap::new()),
         });
-        self.vars
-            .insert(scope_key.clone(), Value::Scope(scope.clone()));
+        self.put_var(scope_key.clone(), Value::Scope(scope.clone()));
 
         let mut result = Ok(());
         let mut cursor = 0usize;
@@ -405,16 +616,15 @@ impl<'a> Engine<'a> {
                 result = Err(e);
                 break;
             }
-            self.vars.insert(count_key.clone(), Value::Int(counter));
+            self.put_var(count_key.clone(), Value::Int(counter));
             let item = src_get(&src, cursor);
             cursor += 1;
             let has_next = cursor != src_len(&src);
-            self.vars
-                .insert(has_next_key.clone(), Value::Bool(has_next));
+            self.put_var(has_next_key.clone(), Value::Bool(has_next));
             if item.is_null() {
-                self.vars.remove(&var);
+                self.remove_var(&var);
             } else {
-                self.vars.insert(var.clone(), item);
+                self.put_var(var.clone(), item);
             }
             scope.index.set(scope.index.get() + 1);
             scope.has_next.set(has_next);
@@ -435,31 +645,207 @@ impl<'a> Engine<'a> {
         }
         // Foreach.clean and Directive.postRender
         match saved_var {
-            Some(v) if !v.is_null() => {
-                self.vars.insert(var, v);
-            }
-            _ => {
-                self.vars.remove(&var);
-            }
+            Some(v) if !v.is_null() => self.put_var(var, v),
+            _ => self.remove_var(&var),
         }
         match saved_count {
-            Some(v) => self.vars.insert(count_key, v),
-            None => self.vars.remove(&count_key),
+            Some(v) => self.put_var(count_key, v),
+            None => self.remove_var(&count_key),
         };
         match saved_has_next {
-            Some(v) => self.vars.insert(has_next_key, v),
-            None => self.vars.remove(&has_next_key),
+            Some(v) => self.put_var(has_next_key, v),
+            None => self.remove_var(&has_next_key),
         };
-        if let Some(Value::Scope(cur)) = self.vars.get(&scope_key).cloned() {
+        if let Some(Value::Scope(cur)) = self.get_var(&scope_key)? {
             if let Some(p) = &cur.parent {
-                self.vars.insert(scope_key, Value::Scope(p.clone()));
+                self.put_var(scope_key, Value::Scope(p.clone()));
             } else if let Some(r) = &cur.replaced {
-                self.vars.insert(scope_key, r.clone());
+                self.put_var(scope_key, r.clone());
             } else {
-                self.vars.remove(&scope_key);
+                self.remove_var(&scope_key);
             }
         }
         result
+    }
+
+    // ------------------------------------------------------------ macros and blocks
+
+    fn find_macro(&self, name: &str) -> Option<Arc<MacroDef>> {
+        self.macros
+            .get(name)
+            .or_else(|| self.evaluated_macros.get(name))
+            .cloned()
+    }
+
+    /// RuntimeMacro.render and VelocimacroProxy.render.
+    fn call(&mut self, c: &CallNode) -> R<()> {
+        self.step(c.pos)?;
+        // a block call #@name(...) calls the macro `name`
+        let name = c.name.strip_prefix('@').unwrap_or(&c.name);
+        let Some(def) = self.find_macro(name) else {
+            // no such macro: the call renders as written
+            return self.emit(&c.literal, c.pos);
+        };
+        if let Some((w, at)) = &c.bad_word {
+            // Velocity 1.7 throws TemplateInitException with this message
+            return err(
+                *at,
+                format!(
+                    "Invalid arg '{w}' in macro #{} (a bare word is no argument: quote it or make it a $reference)",
+                    name
+                ),
+            );
+        }
+        if self.macro_depth >= MAX_MACRO_DEPTH {
+            return err(
+                c.pos,
+                format!(
+                    "Max calling depth of {MAX_MACRO_DEPTH} was exceeded in macro '{}' (Velocity's velocimacro.max.depth: MacroOverflowException)",
+                    name
+                ),
+            );
+        }
+        let mut frame = Frame {
+            parent: self.cur.clone(),
+            ..Frame::default()
+        };
+        // velocimacro.arguments.strict = false: missing arguments are not set (the
+        // parameter reads what the caller sees), extra ones are ignored
+        for (i, (param, arg)) in def.params.iter().zip(c.args.iter()).enumerate() {
+            let key: Rc<str> = Rc::from(&**param);
+            if is_constant(arg) {
+                let v = self.value(arg)?;
+                if !v.is_null() {
+                    frame.local.get_mut().insert(key, v);
+                }
+            } else {
+                frame
+                    .args
+                    .get_mut()
+                    .insert(key.clone(), (c.args.clone(), i));
+                frame.literals.insert(key, arg.literal().into());
+            }
+        }
+        if let Some(body) = &c.body {
+            let block = BlockRef {
+                body: body.clone(),
+                depth: Cell::new(0),
+            };
+            frame
+                .local
+                .get_mut()
+                .insert(Rc::from(BODY_CONTENT), Value::Block(Rc::new(block)));
+        }
+        self.alloc_slots(def.params.len() + 1, value::MAP_ENTRY_BYTES, c.pos)?;
+        let saved = self.cur.replace(Rc::new(frame));
+        self.macro_depth += 1;
+        let r = self.render(&def.body);
+        self.macro_depth -= 1;
+        self.cur = saved;
+        match r {
+            // a #break without a scope ends the nearest loop, macro or #evaluate
+            Err(Flow::Break(None)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Block.Reference.render: false when the block is already rendering itself as
+    /// deep as allowed (the reference then renders as null).
+    fn render_block(&mut self, b: &Rc<BlockRef>, at: Pos) -> R<bool> {
+        self.step(at)?;
+        if b.depth.get() >= MAX_DEFINE_DEPTH {
+            return Ok(false);
+        }
+        b.depth.set(b.depth.get() + 1);
+        let r = self.render(&b.body);
+        b.depth.set(b.depth.get() - 1);
+        match r {
+            Ok(()) | Err(Flow::Break(None)) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A block's text (its `toString()`).
+    fn block_text(&mut self, b: &Rc<BlockRef>, at: Pos) -> R<String> {
+        let saved = std::mem::take(&mut self.out);
+        let r = self.render_block(b, at);
+        let text = std::mem::replace(&mut self.out, saved);
+        r?;
+        self.alloc(text.len(), at)?;
+        Ok(text)
+    }
+
+    /// Evaluate.render: the argument's text parsed as a template and rendered here.
+    /// Macros it defines stay defined; a `#stop` or `#break` in it ends only it.
+    fn evaluate_directive(&mut self, arg: &Expr, pos: Pos) -> R<()> {
+        self.step(pos)?;
+        let v = self.value(arg)?;
+        if v.is_null() {
+            return Ok(());
+        }
+        let text = self.text_of(&v, pos)?;
+        let chars: Vec<char> = text.chars().collect();
+        if chars.len() > MAX_TEMPLATE_CHARS {
+            return err(
+                pos,
+                format!("#evaluate: the text is longer than {MAX_TEMPLATE_CHARS} characters"),
+            );
+        }
+        // parsing is paid as work over the text, and what it builds as memory
+        self.work(text.len().saturating_mul(8), pos)?;
+        let mut p = parse::Parser::new(&chars, 0, 0);
+        let mut nodes = p.process().or_else(|e| {
+            let (line, col) = super::line_col(&chars, e.offset);
+            err(
+                pos,
+                format!(
+                    "#evaluate: its text does not parse at its line {line}:{col}: {} (Velocity: ParseErrorException)",
+                    e.message
+                ),
+            )
+        })?;
+        // the text has no place in the template: everything in it is placed at the
+        // directive
+        parse::place_nodes(&mut nodes, pos);
+        for (name, def) in p.macros {
+            if self.find_macro(&name).is_some() {
+                continue;
+            }
+            let mut def = Arc::into_inner(def).expect("a new macro has one owner");
+            parse::place_nodes(&mut def.body, pos);
+            self.alloc(text.len(), pos)?;
+            self.evaluated_macros.insert(name, Arc::new(def));
+        }
+        match self.render(&nodes) {
+            Ok(()) | Err(Flow::Stop) | Err(Flow::Break(None)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Include.render and Parse.render: API Gateway has no template files to load.
+    fn load(&mut self, l: &LoadNode) -> R<()> {
+        self.step(l.pos)?;
+        let Some(arg) = l.args.first() else {
+            return if l.directive == "parse" {
+                // Velocity 1.7 throws VelocityException "#parse(): argument missing"
+                err(l.pos, "#parse(): argument missing")
+            } else {
+                Ok(())
+            };
+        };
+        let v = self.value(arg)?;
+        if v.is_null() {
+            // Velocity logs "null argument" and renders nothing
+            return Ok(());
+        }
+        let name = self.text_of(&v, l.pos)?;
+        not_simulated(
+            l.pos,
+            format!(
+                "#{}('{name}') loads a template file, and API Gateway has none to load: what it answers is not recorded (Velocity without the file fails with ResourceNotFoundException: Unable to find resource '{name}')",
+                l.directive
+            ),
+        )
     }
 
     // ------------------------------------------------------------ expressions

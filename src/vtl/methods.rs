@@ -416,7 +416,8 @@ pub(crate) fn call(
         }),
         Value::Input => aws::input_method(e, name, &args, pos),
         Value::Util => aws::util_method(e, name, &args, pos),
-        Value::Null => Ok(Value::Null),
+        // Block.Reference has only render() and toString()
+        Value::Null | Value::Block(_) => Ok(Value::Null),
     }
 }
 

@@ -20,9 +20,13 @@
 //! Limits (a hostile template must not hang or exhaust memory): the per-render budgets of
 //! [`Limits`] and [`Meter`] (`budget.rs`: steps, regex steps, bytes of work, live bytes,
 //! a deadline), and the `MAX_*` constants (output size, nesting, loop iterations).
-//! Not supported: `#macro` and macro calls, `#define`, `#evaluate`, `#include`, `#parse`,
-//! `#literal` (a syntax error says so); calling arbitrary Java methods (only those of the
-//! classes a mapping template holds are emulated, see `methods.rs`).
+//! Velocity's directives all render, `#macro` (with 1.7's default `velocimacro.*`
+//! settings: arguments passed by name, no local scope, 20 nested calls), block macro
+//! calls with `$bodyContent`, `#define`, `#evaluate` and `#literal` among them.
+//! `#include` and `#parse` load template files, which API Gateway has none of: a
+//! render that reaches one fails as not simulated ([`RenderError::not_simulated`]).
+//! Not supported: calling arbitrary Java methods (only those of the classes a mapping
+//! template holds are emulated, see `methods.rs`).
 
 mod aws;
 mod budget;
@@ -87,6 +91,9 @@ pub struct RenderError {
     /// The budget that ran out, when that is why (otherwise a Java exception API
     /// Gateway would answer 500 for).
     pub limit: Option<Exceeded>,
+    /// The template does something whose outcome on API Gateway is not simulated (a
+    /// `#parse` or `#include`): neither a Java exception nor a budget.
+    pub not_simulated: bool,
 }
 
 impl fmt::Display for RenderError {
@@ -107,6 +114,7 @@ pub struct Template {
 struct Inner {
     source: Vec<char>,
     nodes: Vec<parse::Node>,
+    macros: Arc<parse::Macros>,
 }
 
 /// The request parameters API Gateway exposes as `$input.params()`.
@@ -191,9 +199,9 @@ pub fn parse(template: &str) -> Result<Template, SyntaxError> {
             message: format!("the template is longer than {MAX_TEMPLATE_CHARS} characters"),
         });
     }
-    let nodes = {
+    let (nodes, macros) = {
         let mut p = parse::Parser::new(&source, 0, 0);
-        p.process().map_err(|e| {
+        let nodes = p.process().map_err(|e| {
             let (line, col) = line_col(&source, e.offset);
             let message = match e.opened {
                 Some((_, at)) => {
@@ -203,10 +211,15 @@ pub fn parse(template: &str) -> Result<Template, SyntaxError> {
                 None => e.message,
             };
             SyntaxError { line, col, message }
-        })?
+        })?;
+        (nodes, p.macros)
     };
     Ok(Template {
-        inner: Arc::new(Inner { source, nodes }),
+        inner: Arc::new(Inner {
+            source,
+            nodes,
+            macros: Arc::new(macros),
+        }),
     })
 }
 
@@ -247,6 +260,7 @@ fn render_in(
             col: 1,
             message: format!("the integration response body: {limit}"),
             limit: Some(limit),
+            not_simulated: false,
         });
     }
     let mut context = match aws::context_map(&inputs.context, &mut e.meter) {
@@ -257,6 +271,7 @@ fn render_in(
                 col: 1,
                 message: format!("the request context: {limit}"),
                 limit: Some(limit),
+                not_simulated: false,
             });
         }
     };
@@ -273,6 +288,7 @@ fn render_in(
     e.vars.insert(Rc::from("util"), Value::Util);
     e.vars.insert(Rc::from("context"), context.clone());
     e.vars.insert(Rc::from("stageVariables"), Value::map(stage));
+    e.macros = template.inner.macros.clone();
 
     match e.render(&template.inner.nodes) {
         Ok(()) | Err(Flow::Stop) | Err(Flow::Break(_)) => {}
@@ -283,6 +299,7 @@ fn render_in(
                 col,
                 message: x.message,
                 limit: x.limit,
+                not_simulated: x.not_simulated,
             });
         }
     }

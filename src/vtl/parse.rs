@@ -6,6 +6,9 @@
 //! escape prefix and null text, a string literal's interpolation template, a comment's
 //! visible prefix) is computed here, so rendering needs no tokens.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::lexer::{Kind, LexError, Lexer, State, Token};
 use super::{MAX_NESTING, PErr};
 
@@ -22,7 +25,60 @@ pub(crate) enum Node {
     Foreach(Box<ForeachNode>),
     Break(Option<Box<Expr>>, Pos),
     Stop(Option<Box<Expr>>, Pos),
+    /// `#name(args)`, `#name` or `#@name(args) body #end`: a velocimacro call, resolved
+    /// when rendered (Velocity 1.7's RuntimeMacro); undefined, its own text renders.
+    Call(Box<CallNode>),
+    /// `#define($name) body #end`
+    Define(Box<DefineNode>),
+    /// `#evaluate(arg)`: the argument's text parsed and rendered in place.
+    Evaluate(Box<Expr>, Pos),
+    /// `#include(args)` or `#parse(arg)`: both load template files.
+    Load(Box<LoadNode>),
 }
+
+#[derive(Debug, Clone)]
+pub(crate) struct CallNode {
+    pub name: Box<str>,
+    /// Shared with the frames of the calls, which evaluate them by name.
+    pub args: Arc<[Expr]>,
+    /// The last bare-word argument: a defined macro refuses it when called.
+    pub bad_word: Option<(Box<str>, Pos)>,
+    /// What renders when no macro of this name is defined (the call as written).
+    pub literal: Box<str>,
+    /// A block call's body, `$bodyContent` in the macro.
+    pub body: Option<Arc<[Node]>>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DefineNode {
+    pub var: Box<str>,
+    pub body: Arc<[Node]>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LoadNode {
+    /// "include" or "parse"
+    pub directive: &'static str,
+    pub args: Vec<Expr>,
+    pub pos: Pos,
+}
+
+/// A `#macro(name $param ...) body #end`, registered when the template is parsed.
+#[derive(Debug)]
+pub(crate) struct MacroDef {
+    pub params: Vec<Box<str>>,
+    pub body: Vec<Node>,
+}
+
+/// The macros a template defines, by name. Velocity 1.7 registers each `#macro` while
+/// parsing, wherever it stands (even in a branch never taken or inside a string
+/// literal), and with its default settings
+/// (`velocimacro.permissions.allow.inline.to.replace.global = false`) the first
+/// definition of a name is the one every call uses (real Velocity 1.7 shows it; see
+/// the `macro/` cases of tests/golden/vtl.json).
+pub(crate) type Macros = HashMap<Box<str>, Arc<MacroDef>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RefKind {
@@ -160,6 +216,8 @@ pub(crate) struct Parser<'a> {
     base: usize,
     /// The first lexical error: once the token manager fails, every fetch fails.
     lex_failed: Option<PErr>,
+    /// The `#macro`s met so far.
+    pub macros: Macros,
 }
 
 type PResult<T> = Result<T, PErr>;
@@ -174,6 +232,7 @@ impl<'a> Parser<'a> {
             depth,
             base,
             lex_failed: None,
+            macros: Macros::new(),
         }
     }
 
@@ -354,7 +413,13 @@ impl<'a> Parser<'a> {
         ))
     }
 
+    /// `( Statement() )*`. Parsing recurses once per nesting level: the stack grows
+    /// on the heap when little is left (see `eval::grow`), whatever thread parses.
     fn statements(&mut self) -> PResult<Vec<Node>> {
+        super::eval::grow(|| self.statements_here())
+    }
+
+    fn statements_here(&mut self) -> PResult<Vec<Node>> {
         let mut out: Vec<Node> = Vec::new();
         while self.starts_statement()? {
             if let Some(n) = self.statement()? {
@@ -546,24 +611,17 @@ impl<'a> Parser<'a> {
                     t.begin,
                     format!("#{name} needs its arguments in parentheses"),
                 )),
-                // an unknown name is an undefined macro call: its text renders as written
-                _ => Ok(Some(Node::Text(t.image(self.src).into()))),
+                // any other name is a macro call without arguments (1.7 resolves it when
+                // rendering, so a macro defined further down is called too)
+                _ => Ok(Some(Node::Call(Box::new(CallNode {
+                    name: name.into(),
+                    args: Arc::from(Vec::new()),
+                    bad_word: None,
+                    literal: t.image(self.src).into(),
+                    body: None,
+                    pos: t.begin,
+                })))),
             };
-        }
-        match name.as_str() {
-            "include" | "parse" | "evaluate" | "macro" | "define" | "literal" => {
-                return Err(self.err_at(
-                    t.begin,
-                    format!("#{name} is not supported in API Gateway mapping templates here"),
-                ));
-            }
-            _ => {}
-        }
-        if !known && block {
-            return Err(self.err_at(
-                t.begin,
-                format!("block macro call #{name} is not supported"),
-            ));
         }
         // ([<WHITESPACE>] <LPAREN>) ( LOOKAHEAD(2) [<WHITESPACE>] [<COMMA> [<WHITESPACE>]]
         //   DirectiveArg() )* [<WHITESPACE>] <RPAREN>
@@ -573,6 +631,9 @@ impl<'a> Parser<'a> {
         }
         self.expect(Kind::LParen, "'('")?;
         let mut args: Vec<(Expr, Pos)> = Vec::new();
+        // the arguments as written (`#literal(arg)` renders the first; a macro's
+        // parameters are named by them)
+        let mut arg_texts: Vec<String> = Vec::new();
         loop {
             let k0 = self.peek(0)?;
             let go = match k0 {
@@ -599,9 +660,18 @@ impl<'a> Parser<'a> {
                 }
             }
             let at = self.tok(0)?.begin;
+            let arg_idx = self.idx;
             let arg = self.directive_arg()?;
+            arg_texts.push(
+                self.toks[arg_idx..self.idx]
+                    .iter()
+                    .map(|tk| tk.image(self.src))
+                    .collect(),
+            );
             if let Expr::Word(w) = &arg {
-                let ok = !known || (name == "foreach" && args.len() == 1);
+                let ok = !known
+                    || (name == "foreach" && args.len() == 1)
+                    || (name == "macro" && args.is_empty());
                 if !ok {
                     return Err(self.err_at(
                         at,
@@ -614,17 +684,36 @@ impl<'a> Parser<'a> {
         if self.peek(0)? == Kind::Whitespace {
             self.skip()?;
         }
-        let rp = self.expect(Kind::RParen, "')' closing the directive's arguments")?;
+        self.expect(Kind::RParen, "')' closing the directive's arguments")?;
         if !known {
-            // An unknown #name(...) is a call of an undefined velocimacro: Velocity
-            // renders its text (the tokens' images, from the name to the ')').
+            // Any other #name(...) calls a velocimacro, found when rendered; undefined,
+            // Velocity renders the call's text (the tokens' images, from the name to the
+            // ')' or, for a block call, to its #end).
+            let bad_word = args.iter().rev().find_map(|(a, at)| match a {
+                Expr::Word(w) => Some((w.clone(), *at)),
+                _ => None,
+            });
+            let body = if block {
+                let body = self.statements()?;
+                self.expect_end("a block macro call", t.begin + self.base)?;
+                Some(Arc::from(body))
+            } else {
+                None
+            };
             self.leave();
-            let _ = rp;
-            let s: String = self.toks[first_idx..self.idx]
+            let literal: String = self.toks[first_idx..self.idx]
                 .iter()
                 .map(|tk| tk.image(self.src))
                 .collect();
-            return Ok(Some(Node::Text(s.into())));
+            let args: Vec<Expr> = args.into_iter().map(|(a, _)| a).collect();
+            return Ok(Some(Node::Call(Box::new(CallNode {
+                name: name.into(),
+                args: Arc::from(args),
+                bad_word,
+                literal: literal.into(),
+                body,
+                pos: t.begin,
+            }))));
         }
         let node = match name.as_str() {
             "foreach" => {
@@ -667,10 +756,106 @@ impl<'a> Parser<'a> {
                     Node::Stop(arg, t.begin)
                 }
             }
-            _ => unreachable!("unsupported directives are rejected above"),
+            "macro" => {
+                let def = self.macro_definition(&t, args, arg_texts)?;
+                self.leave();
+                return Ok(def);
+            }
+            "define" => {
+                let var = match args.as_slice() {
+                    [(Expr::Ref(r), _)] => r.root.clone(),
+                    _ => {
+                        return Err(self.err_at(
+                            t.begin,
+                            "#define needs one argument, the reference to define, as in #define($name)",
+                        ));
+                    }
+                };
+                let body = self.statements()?;
+                self.expect_end("#define", t.begin + self.base)?;
+                Node::Define(Box::new(DefineNode {
+                    var,
+                    body: Arc::from(body),
+                    pos: t.begin,
+                }))
+            }
+            "literal" => {
+                // Velocity 1.7's Literal renders its first child's literal text: the
+                // body as written, or the first argument when it has one
+                let body_from = self.tok(0)?.begin;
+                self.statements()?;
+                let body_to = self.tok(0)?.begin;
+                self.expect_end("#literal", t.begin + self.base)?;
+                let text: String = match arg_texts.into_iter().next() {
+                    None => self.src[body_from..body_to].iter().collect(),
+                    Some(first) => first,
+                };
+                Node::Text(text.into())
+            }
+            "evaluate" => match args.len() {
+                1 if matches!(args[0].0, Expr::Str(_) | Expr::Ref(_)) => {
+                    let (arg, _) = args.into_iter().next().expect("one");
+                    Node::Evaluate(Box::new(arg), t.begin)
+                }
+                // Velocity 1.7's own message
+                _ => {
+                    return Err(self.err_at(
+                        t.begin,
+                        "#evaluate() argument must be a string literal or reference",
+                    ));
+                }
+            },
+            "include" | "parse" => Node::Load(Box::new(LoadNode {
+                directive: if name == "include" {
+                    "include"
+                } else {
+                    "parse"
+                },
+                args: args.into_iter().map(|(a, _)| a).collect(),
+                pos: t.begin,
+            })),
+            _ => unreachable!("every directive of DIRECTIVES is handled"),
         };
         self.leave();
         Ok(Some(node))
+    }
+
+    /// Macro.processAndRegister: `#macro(name $param ...) body #end`, registered now
+    /// (it renders nothing). The checks and messages are Velocity 1.7's.
+    fn macro_definition(
+        &mut self,
+        t: &Token,
+        args: Vec<(Expr, Pos)>,
+        texts: Vec<String>,
+    ) -> PResult<Option<Node>> {
+        let mut it = args.into_iter();
+        let name = match it.next() {
+            Some((Expr::Word(w), _)) => w,
+            Some((_, at)) => {
+                return Err(self.err_at(
+                    at,
+                    "Invalid first arg in #macro() directive - must be a word token (no ' or \" surrounding)",
+                ));
+            }
+            None => {
+                return Err(self.err_at(t.begin, "First argument to #macro() must be  macro name"));
+            }
+        };
+        // Macro.getArgArray: each parameter is named by its text without the `$` (a
+        // parameter such as 'x' is a name no reference can read)
+        let params: Vec<Box<str>> = it
+            .zip(texts.into_iter().skip(1))
+            .map(|((a, _), text)| match a {
+                Expr::Ref(r) => r.root,
+                _ => text.into(),
+            })
+            .collect();
+        let body = self.statements()?;
+        self.expect_end("#macro", t.begin + self.base)?;
+        self.macros
+            .entry(name)
+            .or_insert_with(|| Arc::new(MacroDef { params, body }));
+        Ok(None)
     }
 
     fn starts_directive_arg(&mut self, k: usize) -> PResult<bool> {
@@ -1013,7 +1198,14 @@ impl<'a> Parser<'a> {
             self.leave();
             // The string's nodes are placed within it: place them in this source, so
             // that errors met while rendering them point into the template.
-            shift_nodes(&mut nodes, t.begin + 1);
+            let by = t.begin + 1;
+            shift_nodes(&mut nodes, by);
+            // a #macro inside the string is registered as the template's
+            for (name, def) in p.macros {
+                let mut def = Arc::into_inner(def).expect("a new macro has one owner");
+                shift_nodes(&mut def.body, by);
+                self.macros.entry(name).or_insert_with(|| Arc::new(def));
+            }
             Some(nodes)
         } else {
             None
@@ -1053,6 +1245,10 @@ impl<'a> Parser<'a> {
 
     /// Expression : ConditionalOrExpression
     fn expression(&mut self) -> PResult<Expr> {
+        super::eval::grow(|| self.expression_here())
+    }
+
+    fn expression_here(&mut self) -> PResult<Expr> {
         let at = self.tok(0)?.begin;
         self.enter(at)?;
         let e = self.or_expr()?;
@@ -1352,81 +1548,124 @@ fn unescape_u(s: &str) -> String {
     out
 }
 
-/// Moves every position in `nodes` (and in what they hold) `by` characters on.
-fn shift_nodes(nodes: &mut [Node], by: usize) {
+/// Moves every position of `nodes` by `by` (a string literal's nodes into the template).
+pub(crate) fn shift_nodes(nodes: &mut [Node], by: usize) {
+    map_nodes(nodes, &|p| p + by);
+}
+
+/// Puts every position of `nodes` at `at` (the text of an `#evaluate`, which has no
+/// place in the template but its directive's).
+pub(crate) fn place_nodes(nodes: &mut [Node], at: Pos) {
+    map_nodes(nodes, &|_| at);
+}
+
+type PosMap<'f> = &'f dyn Fn(Pos) -> Pos;
+
+fn map_nodes(nodes: &mut [Node], f: PosMap) {
     for n in nodes {
         match n {
             Node::Text(_) => {}
-            Node::Ref(r) => shift_ref(r, by),
+            Node::Ref(r) => map_ref(r, f),
             Node::Set(s) => {
-                s.pos += by;
-                shift_ref(&mut s.lhs, by);
-                shift_expr(&mut s.rhs, by);
+                s.pos = f(s.pos);
+                map_ref(&mut s.lhs, f);
+                map_expr(&mut s.rhs, f);
             }
             Node::If(i) => {
                 for (cond, body) in &mut i.branches {
-                    shift_expr(cond, by);
-                    shift_nodes(body, by);
+                    map_expr(cond, f);
+                    map_nodes(body, f);
                 }
                 if let Some(body) = &mut i.otherwise {
-                    shift_nodes(body, by);
+                    map_nodes(body, f);
                 }
             }
-            Node::Foreach(f) => {
-                f.pos += by;
-                shift_expr(&mut f.iterable, by);
-                shift_nodes(&mut f.body, by);
+            Node::Foreach(fe) => {
+                fe.pos = f(fe.pos);
+                map_expr(&mut fe.iterable, f);
+                map_nodes(&mut fe.body, f);
             }
             Node::Break(arg, pos) | Node::Stop(arg, pos) => {
-                *pos += by;
+                *pos = f(*pos);
                 if let Some(e) = arg {
-                    shift_expr(e, by);
+                    map_expr(e, f);
                 }
+            }
+            Node::Call(c) => {
+                c.pos = f(c.pos);
+                if let Some((_, at)) = &mut c.bad_word {
+                    *at = f(*at);
+                }
+                map_exprs(&mut c.args, f);
+                if let Some(body) = &mut c.body {
+                    map_shared(body, f);
+                }
+            }
+            Node::Define(d) => {
+                d.pos = f(d.pos);
+                map_shared(&mut d.body, f);
+            }
+            Node::Evaluate(e, pos) => {
+                *pos = f(*pos);
+                map_expr(e, f);
+            }
+            Node::Load(l) => {
+                l.pos = f(l.pos);
+                l.args.iter_mut().for_each(|a| map_expr(a, f));
             }
         }
     }
 }
 
-fn shift_ref(r: &mut Ref, by: usize) {
-    r.pos += by;
+/// Bodies are shared once rendering starts; while parsing, each has one owner.
+fn map_shared(body: &mut Arc<[Node]>, f: PosMap) {
+    map_nodes(Arc::make_mut(body), f);
+}
+
+fn map_exprs(args: &mut Arc<[Expr]>, f: PosMap) {
+    Arc::make_mut(args).iter_mut().for_each(|a| map_expr(a, f));
+}
+
+fn map_ref(r: &mut Ref, f: PosMap) {
+    r.pos = f(r.pos);
     for p in &mut r.parts {
         match p {
-            Part::Prop(_, pos) => *pos += by,
+            Part::Prop(_, pos) => *pos = f(*pos),
             Part::Method(_, args, pos) => {
-                *pos += by;
+                *pos = f(*pos);
                 for a in args {
-                    shift_expr(a, by);
+                    map_expr(a, f);
                 }
             }
             Part::Index(e, pos) => {
-                *pos += by;
-                shift_expr(e, by);
+                *pos = f(*pos);
+                map_expr(e, f);
             }
         }
     }
 }
 
-fn shift_expr(e: &mut Expr, by: usize) {
+fn map_expr(e: &mut Expr, f: PosMap) {
     match e {
         Expr::Str(s) => {
             if let Some(nodes) = &mut s.interp {
-                shift_nodes(nodes, by);
+                map_nodes(nodes, f);
             }
         }
-        Expr::Ref(r) => shift_ref(r, by),
+        Expr::Ref(r) => map_ref(r, f),
         Expr::Range(a, b, pos) | Expr::Bin(_, a, b, pos) => {
-            *pos += by;
-            shift_expr(a, by);
-            shift_expr(b, by);
+            *pos = f(*pos);
+            map_expr(a, f);
+            map_expr(b, f);
         }
-        Expr::List(items) => items.iter_mut().for_each(|i| shift_expr(i, by)),
+        Expr::List(items) => items.iter_mut().for_each(|i| map_expr(i, f)),
         Expr::Map(pairs) => {
             for (k, v) in pairs {
-                shift_expr(k, by);
-                shift_expr(v, by);
+                map_expr(k, f);
+                map_expr(v, f);
             }
         }
-        Expr::Not(x) => shift_expr(x, by),
+        Expr::Not(x) => map_expr(x, f),
         Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) | Expr::Word(_) => {}
     }
 }

@@ -81,6 +81,16 @@ pub(crate) enum Value {
     Input,
     /// `$util`
     Util,
+    /// A `#define` block or a block macro call's `$bodyContent` (Velocity's
+    /// `Block.Reference`): printing it renders its body.
+    Block(Rc<BlockRef>),
+}
+
+/// What a [`Value::Block`] renders, and how deep it is rendering itself now.
+#[derive(Debug)]
+pub(crate) struct BlockRef {
+    pub body: std::sync::Arc<[super::parse::Node]>,
+    pub depth: Cell<usize>,
 }
 
 impl Value {
@@ -124,6 +134,7 @@ impl Value {
             Value::Scope(_) => "org.apache.velocity.runtime.directive.ForeachScope",
             Value::Input => "Input",
             Value::Util => "Util",
+            Value::Block(_) => "org.apache.velocity.runtime.directive.Block$Reference",
         }
     }
 }
@@ -579,6 +590,27 @@ pub(crate) fn related_classes(a: &Value, b: &Value) -> bool {
 // ---------------------------------------------------------------- toString
 
 /// Java `String.valueOf(v)` (`toString()`), bounded in length; Err when over `limit`.
+/// Whether printing `v` would print a [`Value::Block`] inside a collection.
+pub(crate) fn holds_block(v: &Value) -> bool {
+    fn at(v: &Value, depth: usize) -> bool {
+        if depth > MAX_PRINT_DEPTH {
+            return false;
+        }
+        match v {
+            Value::Block(_) => true,
+            Value::List(l, _) => l.borrow().iter().any(|x| at(x, depth + 1)),
+            Value::Map(m) => m
+                .borrow()
+                .entries()
+                .iter()
+                .any(|(k, x)| at(k, depth + 1) || at(x, depth + 1)),
+            Value::Entry(e) => at(&e.0, depth + 1) || at(&e.1, depth + 1),
+            _ => false,
+        }
+    }
+    at(v, 0)
+}
+
 pub(crate) fn to_java_string(v: &Value, limit: usize) -> Result<String, ()> {
     let mut out = String::new();
     write_java(v, &mut out, limit, 0)?;
@@ -653,6 +685,9 @@ pub(crate) fn write_java(
         }
         Value::Input => out.push_str("$input"),
         Value::Util => out.push_str("$util"),
+        // printing a block renders it, which needs the engine: `Engine::text_of`
+        // renders one it is given; one inside a collection is not simulated
+        Value::Block(_) => return Err(()),
     }
     check(out, limit, depth)
 }
@@ -740,7 +775,7 @@ fn write_json(
             let m = Value::map(s.storage.borrow().clone());
             write_json(&m, out, limit, depth + 1, None)?;
         }
-        Value::Entry(_) | Value::Input | Value::Util => {
+        Value::Entry(_) | Value::Input | Value::Util | Value::Block(_) => {
             let s = to_java_string(v, limit)?;
             json_smart_string(&s, out);
         }
@@ -918,7 +953,7 @@ pub(crate) fn java_hash(v: &Value) -> i32 {
                 h.wrapping_add(at(k, depth + 1) ^ at(x, depth + 1))
             }),
             Value::Entry(e) => at(&e.0, depth + 1) ^ at(&e.1, depth + 1),
-            Value::Scope(_) | Value::Input | Value::Util => 0,
+            Value::Scope(_) | Value::Input | Value::Util | Value::Block(_) => 0,
         }
     }
     at(v, 0)
