@@ -1,6 +1,6 @@
 //! A regular expression engine with the syntax and semantics of `java.util.regex` (OpenJDK
-//! 17), for API Gateway's integration-response `selectionPattern` and, later, the VTL
-//! `String.matches/replaceAll/split` methods.
+//! 17), for API Gateway's integration-response `selectionPattern` and the VTL
+//! `String.matches/replaceAll/replaceFirst/split` methods.
 //!
 //! API Gateway compiles a selection pattern with `Pattern.compile` and applies it with
 //! `matcher(input).matches()`; [`Pattern::compile`] accepts exactly the patterns Java
@@ -23,17 +23,29 @@
 //!   call (every find of a replace/split); running out gives [`MatchError`].
 //! * For untrusted input, [`Meter`] is one budget (and a deadline) across calls:
 //!   [`Pattern::compile_metered`], [`Pattern::matches_metered`] and [`Pattern::searcher`]
-//!   (an input decoded once, for many finds) all pay from the meter they are given.
+//!   (an input decoded once, for many finds) all pay from the meter they are given;
+//!   [`Pattern::replace_metered`] (`replaceAll`/`replaceFirst`) and
+//!   [`Pattern::split_metered`] (`split` with a limit) pay from a [`Budget`]: a meter,
+//!   and the caller's check before each piece of the result is kept. These are the
+//!   only implementations: the unmetered methods and the VTL String methods
+//!   (`crate::vtl`) call them.
 //!
 //! Agreement with Java is checked against `tests/golden/java-regex.json`, made by real Java
-//! from `scripts/golden/java-regex/corpus.txt` (`scripts/golden/java-regex/generate.sh`).
+//! from `scripts/golden/java-regex/corpus.txt` (`scripts/golden/java-regex/generate.sh`),
+//! and, for the String methods with a limit, replaceFirst and `${name}` through a
+//! template, `tests/golden/java-string-methods.json`
+//! (`scripts/golden/java-string-methods/generate.sh`, checked in `src/vtl/regex`).
 //!
-//! Where this differs from Java (none of it shows in the golden corpus):
+//! Where this differs from Java (none of it shows in `java-regex.json`):
 //! * Java strings are UTF-16; Rust strings hold Unicode scalar values, so unpaired
 //!   surrogates cannot occur in input, and a pattern that can only match a lone surrogate
 //!   (`\uD800`) never matches. Positions inside the engine are code points; Java's
 //!   lookbehind and `find()` restart arithmetic counts UTF-16 units, which can differ only
 //!   for inputs with supplementary characters next to a lookbehind or an empty match.
+//!   After an empty match Java's `find()` steps one UTF-16 unit, into the middle of a
+//!   following surrogate pair (`"\u{1F600}".replaceAll("", "-")` is `-\uD83D-\uDE00-` in
+//!   Java), which no Rust string can hold; here it steps one code point (`-\u{1F600}-`).
+//!   The String-method goldens record these cases and do not compare them.
 //!   Byte offsets are returned to callers.
 //! * `\N{name}` (Character.codePointOf) is refused as an unknown name: the Unicode name
 //!   table is not carried.
@@ -218,9 +230,10 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Why [`Pattern::replace_all`] failed.
+/// Why a replace failed ([`Pattern::replace_all`], [`Pattern::replace_metered`]): the
+/// replacement string, or what the caller's [`Budget`] stops with (`E`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplaceError {
+pub enum ReplaceError<E = MatchError> {
     /// The replacement string is invalid for this pattern: Java throws `exception`
     /// (`IllegalArgumentException` or `IndexOutOfBoundsException`) with `message`. As in
     /// Java this is only detected when the pattern matches somewhere.
@@ -228,10 +241,10 @@ pub enum ReplaceError {
         exception: &'static str,
         message: String,
     },
-    Budget(MatchError),
+    Budget(E),
 }
 
-impl fmt::Display for ReplaceError {
+impl<E: fmt::Display> fmt::Display for ReplaceError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReplaceError::Replacement { exception, message } => write!(f, "{exception}: {message}"),
@@ -240,11 +253,58 @@ impl fmt::Display for ReplaceError {
     }
 }
 
-impl std::error::Error for ReplaceError {}
+impl<E: fmt::Debug + fmt::Display> std::error::Error for ReplaceError<E> {}
 
-impl From<MatchError> for ReplaceError {
+impl<E: From<MatchError>> From<MatchError> for ReplaceError<E> {
     fn from(e: MatchError) -> Self {
-        ReplaceError::Budget(e)
+        ReplaceError::Budget(e.into())
+    }
+}
+
+/// What a replace or split ([`Pattern::replace_metered`], [`Pattern::split_metered`]) is
+/// paid from: the [`Meter`] for matching, and a check before each piece of the result is
+/// kept, so that a caller holding untrusted input can refuse a result too big to hold
+/// before it is built. A [`Meter`] is a budget that checks nothing else.
+pub trait Budget {
+    /// What stops the call: a [`MatchError`] from the meter, or the caller's own reason.
+    type Error: From<MatchError>;
+    /// The meter that matching is paid from.
+    fn meter(&mut self) -> &mut Meter;
+    /// Before a replace's result, holding `held` bytes, grows by `more`.
+    fn grow(&mut self, held: usize, more: usize) -> Result<(), Self::Error> {
+        let _ = (held, more);
+        Ok(())
+    }
+    /// Before a split keeps its next part, of `len` bytes.
+    fn part(&mut self, len: usize) -> Result<(), Self::Error> {
+        let _ = len;
+        Ok(())
+    }
+}
+
+impl Budget for Meter {
+    type Error = MatchError;
+    fn meter(&mut self) -> &mut Meter {
+        self
+    }
+}
+
+/// `replaceAll` or `replaceFirst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    All,
+    First,
+}
+
+/// Why a closure run on the matcher stopped: the matcher's budget, or the caller's.
+enum Halt<E> {
+    Vm(matcher::Exhausted),
+    Caller(E),
+}
+
+impl<E> From<matcher::Exhausted> for Halt<E> {
+    fn from(e: matcher::Exhausted) -> Self {
+        Halt::Vm(e)
     }
 }
 
@@ -364,19 +424,23 @@ impl Pattern {
         Meter::new(self.budget)
     }
 
-    /// Runs `f` on a machine paid from `meter`.
-    fn run<T>(
+    /// Runs `f` on one machine (one Java Matcher: `find()` continues from the previous
+    /// match) paid from `budget`'s meter; `f` may also stop with the caller's error.
+    fn run<B: Budget + ?Sized, T, E: From<MatchError>>(
         &self,
         cps: &[u32],
-        meter: &mut Meter,
-        f: impl FnOnce(&mut matcher::Vm<'_>) -> Result<T, matcher::Exhausted>,
-    ) -> Result<T, MatchError> {
+        budget: &mut B,
+        f: impl FnOnce(&mut matcher::Vm<'_>, &mut B) -> Result<T, Halt<E>>,
+    ) -> Result<T, E> {
+        let meter = budget.meter();
         let mut vm = matcher::Vm::new(&self.prog, cps, meter.remaining(), meter.deadline);
-        let result = f(&mut vm);
+        let result = f(&mut vm, budget);
+        let meter = budget.meter();
         meter.used = meter.used.saturating_add(vm.steps);
         result.map_err(|e| match e {
-            matcher::Exhausted::Steps => meter.exceeded(),
-            matcher::Exhausted::Deadline => MatchError::Deadline,
+            Halt::Vm(matcher::Exhausted::Steps) => meter.exceeded().into(),
+            Halt::Vm(matcher::Exhausted::Deadline) => MatchError::Deadline.into(),
+            Halt::Caller(e) => e,
         })
     }
 
@@ -389,7 +453,9 @@ impl Pattern {
     pub fn matches_metered(&self, input: &str, meter: &mut Meter) -> Result<bool, MatchError> {
         meter.charge(input.len() as u64 / DECODE_BYTES_PER_STEP)?;
         let cps: Vec<u32> = input.chars().map(|c| c as u32).collect();
-        self.run(&cps, meter, |vm| vm.matches())
+        self.run(&cps, meter, |vm, _| {
+            Ok::<_, Halt<MatchError>>(vm.matches()?)
+        })
     }
 
     /// Java's `Matcher.find(start)`: the first match starting at or after byte offset
@@ -417,11 +483,11 @@ impl Pattern {
     pub fn find_all(&self, input: &str) -> Result<Vec<Captures>, MatchError> {
         let text = Text::new(input);
         let mut out = Vec::new();
-        self.run(&text.cps, &mut self.own_meter(), |vm| {
+        self.run(&text.cps, &mut self.own_meter(), |vm, _| {
             while vm.find_next()? {
                 out.push(captures(vm, &text));
             }
-            Ok(())
+            Ok::<_, Halt<MatchError>>(())
         })?;
         Ok(out)
     }
@@ -429,53 +495,76 @@ impl Pattern {
     /// Java's `input.replaceAll(pattern, replacement)` (`Matcher.replaceAll`): `$n`,
     /// `${name}` and `\x` in `replacement` as Java reads them, with Java's errors.
     pub fn replace_all(&self, input: &str, replacement: &str) -> Result<String, ReplaceError> {
-        let text = Text::new(input);
-        let mut out = String::new();
-        let mut last_append = 0usize;
-        let mut any = false;
-        let mut failed = None;
-        self.run(&text.cps, &mut self.own_meter(), |vm| {
-            while vm.find_next()? {
-                any = true;
-                match self.expand(replacement, vm, input, &text) {
-                    Ok(expanded) => {
-                        out.push_str(&input[last_append..text.byte(vm.first)]);
-                        out.push_str(&expanded);
-                        last_append = text.byte(vm.last);
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !any {
-            return Ok(input.to_string());
-        }
-        out.push_str(&input[last_append..]);
-        Ok(out)
+        self.replace_metered(input, replacement, Replace::All, &mut self.own_meter())
     }
 
-    /// Matcher.appendExpandedReplacement.
-    fn expand(
+    /// Java's `input.replaceAll(pattern, replacement)` or `replaceFirst` (Matcher's
+    /// `replaceAll`/`replaceFirst`: `appendReplacement` for each match, then
+    /// `appendTail`), paid from `budget`. As in Java, a bad replacement is an error only
+    /// once the pattern matches, and nothing matching gives the input itself.
+    pub fn replace_metered<B: Budget + ?Sized>(
+        &self,
+        input: &str,
+        replacement: &str,
+        which: Replace,
+        budget: &mut B,
+    ) -> Result<String, ReplaceError<B::Error>> {
+        budget
+            .meter()
+            .charge(input.len() as u64 / DECODE_BYTES_PER_STEP)?;
+        let text = Text::new(input);
+        let caller = |e: B::Error| Halt::Caller(ReplaceError::Budget(e));
+        self.run(&text.cps, budget, |vm, budget| {
+            let mut out = String::new();
+            let mut last_append = 0usize;
+            while vm.find_next()? {
+                // appendReplacement: the text since the last match, then the expansion
+                // (Java expands first; when expanding throws, the result is dropped
+                // either way).
+                let before = &input[last_append..text.byte(vm.first)];
+                budget.grow(out.len(), before.len()).map_err(caller)?;
+                out.push_str(before);
+                self.expand(replacement, vm, input, &text, &mut out, budget)?;
+                last_append = text.byte(vm.last);
+                if which == Replace::First {
+                    break;
+                }
+            }
+            // appendTail (all of the input when nothing matched).
+            let rest = &input[last_append..];
+            budget.grow(out.len(), rest.len()).map_err(caller)?;
+            out.push_str(rest);
+            Ok(out)
+        })
+    }
+
+    /// Matcher.appendExpandedReplacement (Java 17), appending to `out`. Java reads the
+    /// replacement by UTF-16 unit; reading it by code point gives the same result (a
+    /// supplementary character is never a digit, a name character, `$`, `\` or `}`).
+    fn expand<B: Budget + ?Sized>(
         &self,
         rep: &str,
         vm: &matcher::Vm<'_>,
         input: &str,
         text: &Text,
-    ) -> Result<String, ReplaceError> {
-        let iae = |m: String| ReplaceError::Replacement {
-            exception: "IllegalArgumentException",
-            message: m,
+        out: &mut String,
+        budget: &mut B,
+    ) -> Result<(), Halt<ReplaceError<B::Error>>> {
+        let iae = |m: String| {
+            Halt::Caller(ReplaceError::Replacement {
+                exception: "IllegalArgumentException",
+                message: m,
+            })
+        };
+        let mut grow = |out: &mut String, s: &str| {
+            budget
+                .grow(out.len(), s.len())
+                .map_err(|e| Halt::Caller(ReplaceError::Budget(e)))?;
+            out.push_str(s);
+            Ok::<(), Halt<ReplaceError<B::Error>>>(())
         };
         let chars: Vec<char> = rep.chars().collect();
         let group_count = self.group_count();
-        let mut out = String::new();
         let mut cursor = 0;
         while cursor < chars.len() {
             let c = chars[cursor];
@@ -484,7 +573,7 @@ impl Pattern {
                 if cursor == chars.len() {
                     return Err(iae("character to be escaped is missing".into()));
                 }
-                out.push(chars[cursor]);
+                grow(out, chars[cursor].encode_utf8(&mut [0; 4]))?;
                 cursor += 1;
             } else if c == '$' {
                 cursor += 1;
@@ -522,6 +611,8 @@ impl Pattern {
                     ref_num = g;
                     cursor += 1;
                 } else {
+                    // "The first number is always a group", then more digits while the
+                    // number stays a group: with 2 groups `$12` is group 1 and a "2".
                     let Some(d) = next.to_digit(10).filter(|_| next.is_ascii_digit()) else {
                         return Err(iae("Illegal group reference".into()));
                     };
@@ -544,49 +635,98 @@ impl Pattern {
                     ref_num = r;
                 }
                 if ref_num > group_count {
-                    return Err(ReplaceError::Replacement {
+                    // Matcher.start(int) throws for a group that does not exist.
+                    return Err(Halt::Caller(ReplaceError::Replacement {
                         exception: "IndexOutOfBoundsException",
                         message: format!("No group {ref_num}"),
-                    });
+                    }));
                 }
                 let (s, e) = (vm.groups[2 * ref_num], vm.groups[2 * ref_num + 1]);
                 if s != -1 && e != -1 && s <= e {
-                    out.push_str(&input[text.byte(s)..text.byte(e)]);
+                    grow(out, &input[text.byte(s)..text.byte(e)])?;
                 }
             } else {
-                out.push(c);
+                grow(out, c.encode_utf8(&mut [0; 4]))?;
                 cursor += 1;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Java's `input.split(pattern)` (`Pattern.split(input, 0)`): no leading empty string
     /// for a zero-width match at the start, trailing empty strings removed, the input
     /// itself when nothing matches.
     pub fn split(&self, input: &str) -> Result<Vec<String>, MatchError> {
+        self.split_metered(input, 0, &mut self.own_meter())
+    }
+
+    /// Java's `input.split(pattern, limit)` (`Pattern.split`, Java 17), paid from
+    /// `budget`: at most `limit` parts when `limit > 0` (the last one holds the rest of
+    /// the input), every part when it is negative, and when it is 0 every part but the
+    /// trailing empty ones. "A zero-width match at the beginning however never produces
+    /// such empty leading substring" (String.split's Javadoc, since Java 8); nothing
+    /// matching gives the input itself.
+    ///
+    /// `String.split` has a fast path for a one-character pattern that is not a
+    /// metacharacter (and for a backslash and one that is not a letter or digit); it
+    /// gives what the pattern gives, so there is one path here.
+    pub fn split_metered<B: Budget + ?Sized>(
+        &self,
+        input: &str,
+        limit: i32,
+        budget: &mut B,
+    ) -> Result<Vec<String>, B::Error> {
+        budget
+            .meter()
+            .charge(input.len() as u64 / DECODE_BYTES_PER_STEP)?;
         let text = Text::new(input);
-        let mut index = 0usize;
-        let mut list: Vec<String> = Vec::new();
-        self.run(&text.cps, &mut self.own_meter(), |vm| {
+        let limited = limit > 0;
+        // Parts before the last: `limit - 1` when limited.
+        let cap = if limited {
+            limit as usize - 1
+        } else {
+            usize::MAX
+        };
+        self.run(&text.cps, budget, |vm, budget| {
+            let mut part = |list: &mut Vec<String>, s: &str| {
+                budget.part(s.len()).map_err(Halt::Caller)?;
+                list.push(s.to_string());
+                Ok::<(), Halt<B::Error>>(())
+            };
+            let mut index = 0usize;
+            let mut list: Vec<String> = Vec::new();
             while vm.find_next()? {
                 let (start, end) = (text.byte(vm.first), text.byte(vm.last));
-                if index == 0 && start == 0 && start == end {
-                    continue;
+                if list.len() < cap {
+                    if index == 0 && start == 0 && start == end {
+                        // no empty leading substring for a zero-width match at 0
+                        continue;
+                    }
+                    part(&mut list, &input[index..start])?;
+                    index = end;
+                } else {
+                    // The last part: the rest of the input. Java goes on finding without
+                    // keeping anything; stopping here gives the same parts.
+                    part(&mut list, &input[index..])?;
+                    index = end;
+                    break;
                 }
-                list.push(input[index..start].to_string());
-                index = end;
             }
-            Ok(())
-        })?;
-        if index == 0 {
-            return Ok(vec![input.to_string()]);
-        }
-        list.push(input[index..].to_string());
-        while list.last().is_some_and(String::is_empty) {
-            list.pop();
-        }
-        Ok(list)
+            if index == 0 {
+                // No match (or only a zero-width one at the start): the input itself.
+                // (`list` can hold it already when limit is 1; it is rebuilt.)
+                return Ok(vec![input.to_string()]);
+            }
+            if list.len() <= cap {
+                part(&mut list, &input[index..])?;
+            }
+            if limit == 0 {
+                while list.last().is_some_and(String::is_empty) {
+                    list.pop();
+                }
+            }
+            Ok(list)
+        })
     }
 }
 
@@ -606,8 +746,8 @@ impl Searcher<'_> {
             return Ok(None);
         }
         let from = text.offsets.partition_point(|&o| o < start);
-        self.pattern.run(&text.cps, meter, |vm| {
-            Ok(vm.search(from)?.then(|| captures(vm, text)))
+        self.pattern.run(&text.cps, meter, |vm, _| {
+            Ok::<_, Halt<MatchError>>(vm.search(from)?.then(|| captures(vm, text)))
         })
     }
 }

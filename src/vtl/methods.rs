@@ -146,14 +146,14 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
         })
 }
 
-fn regex(e: &mut Engine, pattern: &str, pos: Pos) -> R<Pattern> {
-    Pattern::compile(pattern, &mut e.meter).or_else(|x| match x {
-        Ok(message) => err(pos, format!("bad regular expression: {message}")),
-        Err(limit) => Err(over(pos, limit)),
-    })
+/// `Pattern.compile` for `method`'s regular expression argument.
+fn regex(e: &mut Engine, method: &str, pattern: &str, pos: Pos) -> R<Pattern> {
+    Pattern::compile(pattern, &mut e.meter).or_else(|m| regex_failed(method, m, pos))
 }
 
-/// A regular expression call failed: a Java exception, or a budget ran out.
+/// A regular expression call failed: a Java exception (the render error names the
+/// method, the exception's class and its message, as Velocity's
+/// MethodInvocationException does), or a budget ran out.
 fn regex_failed<T>(method: &str, m: MatchError, pos: Pos) -> R<T> {
     match m {
         MatchError::Java(message) => err(pos, format!("{method}: {message}")),
@@ -600,13 +600,10 @@ fn string_method(
         },
         ("replaceAll" | "replaceFirst", 2) => match (string(&args[0]), string(&args[1])) {
             (Some(Some(re)), Some(Some(rep))) => {
-                let p = regex(e, re, pos)?;
-                let r = if name == "replaceAll" {
-                    p.replace_all(s, rep, &mut e.meter)
-                } else {
-                    p.replace_first(s, rep, &mut e.meter)
-                };
-                let r = r.or_else(|m| regex_failed(name, m, pos))?;
+                let p = regex(e, name, re, pos)?;
+                let r = p
+                    .replace(s, rep, name == "replaceAll", &mut e.meter)
+                    .or_else(|m| regex_failed(name, m, pos))?;
                 e.check_len(r.len(), pos)?;
                 Value::string(r)
             }
@@ -615,7 +612,7 @@ fn string_method(
         },
         ("matches", 1) => match string(&args[0]) {
             Some(Some(re)) => {
-                let p = regex(e, re, pos)?;
+                let p = regex(e, name, re, pos)?;
                 Value::Bool(
                     p.matches(s, &mut e.meter)
                         .or_else(|m| regex_failed(name, m, pos))?,
@@ -636,7 +633,7 @@ fn string_method(
                 },
                 None => 0,
             };
-            let p = regex(e, re, pos)?;
+            let p = regex(e, name, re, pos)?;
             let parts = p
                 .split_limit(s, limit, &mut e.meter)
                 .or_else(|m| regex_failed(name, m, pos))?;
