@@ -246,3 +246,126 @@ async fn exporting_an_unknown_api_is_a_clear_error() {
         show(&out)
     );
 }
+
+/// Templates as API Gateway stores and runs them, each with a Velocity directive the
+/// engine once refused: the Serverless Framework 0.5 default template's recursive
+/// `#macro`, a block macro, `#define`, `#evaluate`, `#literal`, and `#include`/`#parse`
+/// (which API Gateway stores too: there is no file for them to load).
+const DIRECTIVE_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "200",
+        "#macro( loop $map )\n  #foreach($key in $map.keySet())\n    \"$key\": \"$util.escapeJavaScript($map.get($key))\"#if($foreach.hasNext),#end\n  #end\n#end\n{ #loop( $input.path('$') ) }\n",
+    ),
+    (
+        "201",
+        "#macro(wrap $tag)<$tag>$bodyContent</$tag>#end\n#define($name)$input.path('$.name')#end\n#@wrap('b')$name#end\n",
+    ),
+    (
+        "202",
+        "#set($t = '{\"stage\": \"$context.stage\"}')#evaluate($t)\n#literal()$not.rendered#end\n",
+    ),
+    (
+        "203",
+        "#if($input.path('$.legacy'))#parse('legacy.vm')#include('footer.vm')#end{}",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_whose_templates_use_velocity_directives_exports_validates_tests_and_plans_clean() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let api = create_api(&client, "Directives").await;
+    let codes: Vec<&str> = DIRECTIVE_TEMPLATES.iter().map(|(c, _)| *c).collect();
+    create_method(&client, &api.api_id, &api.root_id, "GET", &codes).await;
+    for (i, (code, template)) in DIRECTIVE_TEMPLATES.iter().enumerate() {
+        client
+            .put_integration_response()
+            .rest_api_id(&api.api_id)
+            .resource_id(&api.root_id)
+            .http_method("GET")
+            .status_code(*code)
+            .set_selection_pattern((i > 0).then(|| format!("{code}")))
+            .response_templates("application/json", *template)
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("adopted");
+    let config = "region: us-east-1\nprune: true\n";
+    let export = moto.cli(
+        &dir,
+        config,
+        &[
+            "export",
+            "--rest-api",
+            "Directives",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(export.status.code(), Some(0), "{}", show(&export));
+    let validate = moto.cli(&dir, config, &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", show(&validate));
+    let plan = moto.cli(&dir, config, &["plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", show(&plan));
+    assert!(
+        stdout(&plan).contains("Plan: 0 to create, 0 to update, 0 to delete"),
+        "{}",
+        show(&plan)
+    );
+
+    // The adopted templates also run offline: a response test of each.
+    let test = |name: &str, status: &str, body: &str, expect: &str| {
+        format!(
+            "---\nkind: ResponseTest\nname: {name}\nrestApiName: Directives\nresourcePath: /\nhttpMethod: GET\nintegration: http\nbackend:\n  statusCode: \"{status}\"\n  body: '{body}'\nrequest:\n  context: {{stage: prod}}\nexpect:\n  body: {expect}\n"
+        )
+    };
+    // the expected bodies are what real Velocity 1.7 renders for these templates
+    // (scripts/golden/vtl/VtlGolden.java explore)
+    let tests = [
+        test(
+            "recursive macro",
+            "200",
+            r#"{"a": "x", "b": "y"}"#,
+            r#""{       \"a\": \"x\",      \"b\": \"y\"   }\n""#,
+        ),
+        test(
+            "block macro and define",
+            "201",
+            r#"{"name": "Ann"}"#,
+            r#""<b>Ann</b>""#,
+        ),
+        test(
+            "evaluate and literal",
+            "202",
+            "{}",
+            r#""{\"stage\": \"prod\"}$not.rendered""#,
+        ),
+        test("parse not reached", "203", "{}", r#""{}""#),
+    ]
+    .concat();
+    std::fs::write(dir.join("directives.tests.yaml"), tests).unwrap();
+    let run = moto.cli(&dir, config, &["test"]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    assert!(
+        stdout(&run).contains("4 passed, 0 failed"),
+        "{}",
+        show(&run)
+    );
+
+    // Reaching #parse cannot be simulated: the test says so instead of guessing.
+    std::fs::write(
+        dir.join("directives.tests.yaml"),
+        test("parse reached", "203", r#"{"legacy": true}"#, r#""{}""#),
+    )
+    .unwrap();
+    let run = moto.cli(&dir, config, &["test"]);
+    assert_eq!(run.status.code(), Some(1), "{}", show(&run));
+    assert!(
+        show(&run).contains("#parse('legacy.vm') loads a template file")
+            && show(&run).contains("the test cannot say what a client gets"),
+        "{}",
+        show(&run)
+    );
+}
