@@ -649,3 +649,29 @@ fn deep_renders_fit_any_thread_stack() {
         assert_eq!(r.is_ok(), ok, "{r:?}");
     }
 }
+
+/// Macros and #evaluate are paid like the rest: a macro calling itself twice at each of
+/// its 20 allowed levels (a million calls) runs into the step budget, and #evaluate of
+/// a large text in a loop into the work budget.
+#[test]
+fn macro_fan_out_and_repeated_evaluate_run_into_budgets() {
+    // (a depth counter of its own: an argument passed by name would follow the
+    // variable it names, and the recursion would not fan out)
+    let fan_out = parse(
+        "#macro(f)#if($d < 19)#set($d = $d + 1)#f()#f()#set($d = $d - 1)#end#end\
+         #set($d = 0)#f()",
+    )
+    .unwrap();
+    let mut meter = Meter::new(
+        Limits {
+            steps: 100_000,
+            ..Limits::default()
+        },
+        None,
+    );
+    let e = render_metered(&fan_out, &Inputs::default(), &mut meter).unwrap_err();
+    assert_eq!(e.limit, Some(Exceeded::Steps(100_000)), "{e}");
+    let evaluate = "#set($s = 'a')#foreach($i in [1..19])#set($s = \"$s$s\")#end\
+         #set($t = '#if(false)' + $s + '#end')#foreach($i in [1..1000])#evaluate($t)#end";
+    assert_eq!(limit_of(evaluate), Exceeded::WorkBytes(512 << 20));
+}
