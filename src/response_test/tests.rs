@@ -1000,3 +1000,23 @@ fn infinity_and_nan_in_free_form_values_are_errors_at_their_place() {
         "{errors:?}"
     );
 }
+
+// ------------------------------------------------------------------- $input and $util
+
+#[test]
+fn url_encode_of_null_renders_as_nothing() {
+    // The template of LocalStack's test_input_body_formatting, recorded against AWS:
+    // `$input.body` is a string, so `.testAccess` is null, and AWS renders
+    // `EncodedBodyAccess=` (java.net.URLEncoder would throw: API Gateway's 500).
+    let spec = ir(
+        "200",
+        "responseTemplates:\n  application/json: 'EncodedBodyAccess=$util.urlEncode($input.body.testAccess)'\n",
+    );
+    let t = test_doc(
+        "t",
+        "http",
+        "backend:\n  body: '{\"some\": \"value\"}'\nexpect:\n  body: EncodedBodyAccess=\n",
+    );
+    let got = outcome(&spec, &t);
+    assert!(matches!(got, Outcome::Passed(_)), "{got:?}");
+}
