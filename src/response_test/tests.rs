@@ -1020,3 +1020,28 @@ fn url_encode_of_null_renders_as_nothing() {
     let got = outcome(&spec, &t);
     assert!(matches!(got, Outcome::Passed(_)), "{got:?}");
 }
+
+#[test]
+fn a_body_that_is_not_json_has_nothing_at_any_path() {
+    // An HTTP backend's plain-text 503: $input.path finds nothing (null, rendered as
+    // nothing) and $input.json gives the JSON of an empty string, as for a JSON body
+    // without the path (LocalStack's test_template_mapping.py, from the AWS console).
+    let specs = docs(&[
+        ir("200", ""),
+        ir(
+            "502",
+            "selectionPattern: \"5\\\\d{2}\"\nresponseTemplates:\n  application/json: '{\"message\": $input.json(''$.message''), \"code\": \"$input.path(''$.code'')\"}'\n",
+        ),
+    ]);
+    for body in ["Service Unavailable", "{\"error\": \"busy\"}"] {
+        let t = test_doc(
+            "t",
+            "http",
+            &format!(
+                "backend:\n  statusCode: 503\n  body: {body:?}\nexpect:\n  statusCode: \"502\"\n  json: {{message: '', code: ''}}\n"
+            ),
+        );
+        let got = outcome(&specs, &t);
+        assert!(matches!(got, Outcome::Passed(_)), "{body}: {got:?}");
+    }
+}
