@@ -100,8 +100,17 @@ pub fn simulate(
     let mut body_out = body;
     if let Some(r) = rendered {
         body_out = r.body;
-        if let Some(s) = r.status_override {
-            status = s;
+        match r.status_override {
+            Some(s) if is_http_status(&s) => status = s,
+            // API Gateway ignores an override outside 100-599 and keeps the integration
+            // response's status (LocalStack: integration_response.py, "AWS ignores the
+            // status if the override isn't an integer between 100 and 599", and its unit
+            // test test_handler_integration_response.py test_status_code with 600 and 99).
+            Some(s) => warnings.push(format!(
+                "the template sets $context.responseOverride.status to {s:?}, which API Gateway \
+                 ignores (only 100 to 599 counts): the status stays {status}"
+            )),
+            None => {}
         }
         for (name, value) in r.header_overrides {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
@@ -196,6 +205,14 @@ fn select<'a>(
         .first()
         .copied()
         .or_else(|| responses.iter().copied().find(|s| s.settings.is_default())))
+}
+
+/// A status code API Gateway takes from `$context.responseOverride.status`: an integer
+/// from 100 to 599 (as its text: `404`, or the string `'404'`).
+fn is_http_status(s: &str) -> bool {
+    s.len() == 3
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n))
 }
 
 /// The integration response body: the backend's, or for a failed Lambda function

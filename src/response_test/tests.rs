@@ -1045,3 +1045,36 @@ fn a_body_that_is_not_json_has_nothing_at_any_path() {
         assert!(matches!(got, Outcome::Passed(_)), "{body}: {got:?}");
     }
 }
+
+// ------------------------------------------------------------------- overrides, body mappings
+
+#[test]
+fn a_status_override_outside_100_to_599_is_ignored() {
+    // LocalStack: integration_response.py ("AWS ignores the status if the override
+    // isn't an integer between 100 and 599") and its test_status_code (600, 99).
+    let spec = |value: &str| {
+        ir(
+            "201",
+            &format!(
+                "responseTemplates:\n  application/json: '#set($context.responseOverride.status = {value})done'\n"
+            ),
+        )
+    };
+    for (value, want) in [
+        ("600", "201"),
+        ("99", "201"),
+        ("0", "201"),
+        ("1000", "201"),
+        ("-404", "201"),
+        ("404.5", "201"),
+        ("100", "100"),
+        ("599", "599"),
+        ("''404''", "404"),
+    ] {
+        let s = sim(&spec(value), &test_doc("t", "mock", ""));
+        assert_eq!(s.response.status, want, "override {value}");
+        assert_eq!(s.response.body, "done");
+        let warned = s.warnings.iter().any(|w| w.contains("ignores"));
+        assert_eq!(warned, want == "201", "override {value}: {:?}", s.warnings);
+    }
+}
