@@ -307,6 +307,9 @@ const DROPPED: [&str; 2] = ["Transfer-Encoding", "Via"];
 /// The response headers the integration response's `responseParameters` map.
 fn map_headers(test: &ResponseTest, spec: &Spec, body: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // An empty body maps as `{}`, as `$input.body` reads it in templates (LocalStack's
+    // test_parameters_mapping.py test_body_mapping_empty, response side).
+    let body = if body.is_empty() { "{}" } else { body };
     for (target, source) in &spec.settings.response_parameters {
         let Some(name) = target.strip_prefix("method.response.header.") else {
             continue;

@@ -1049,6 +1049,19 @@ fn a_body_that_is_not_json_has_nothing_at_any_path() {
 // ------------------------------------------------------------------- overrides, body mappings
 
 #[test]
+fn the_whole_empty_body_maps_to_a_header_as_an_empty_object() {
+    // As `$input.body` reads it (LocalStack's test_parameters_mapping.py,
+    // test_body_mapping_empty, response side).
+    let got = mapped(&[("X-Body", "integration.response.body")], "");
+    assert_eq!(got, pairs(&[("X-Body", "{}")]));
+    let got = mapped(
+        &[("X-Body", "integration.response.body")],
+        "backend:\n  body: ''\n",
+    );
+    assert_eq!(got, pairs(&[("X-Body", "{}")]));
+}
+
+#[test]
 fn a_status_override_outside_100_to_599_is_ignored() {
     // LocalStack: integration_response.py ("AWS ignores the status if the override
     // isn't an integer between 100 and 599") and its test_status_code (600, 99).
