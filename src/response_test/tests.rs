@@ -1049,6 +1049,42 @@ fn a_body_that_is_not_json_has_nothing_at_any_path() {
 // ------------------------------------------------------------------- overrides, body mappings
 
 #[test]
+fn lambda_custom_error_json_is_read_by_body_to_header_mappings() {
+    // "Handle custom Lambda errors in API Gateway" (AWS developer guide), its example
+    // error, mappings and headers as the guide gives them.
+    let error = r#"{"errorType":"InternalServerError","httpStatus":500,"requestId":"e5849002-39a0-11e7-a419-5bb5807c9fb2","trace":{"function":"abc()","line":123,"file":"abc.js"}}"#;
+    let spec = ir(
+        "200",
+        "responseParameters:\n  method.response.header.error_trace_function: integration.response.body.errorMessage.trace.function\n  method.response.header.error_status: integration.response.body.errorMessage.httpStatus\n  method.response.header.error_type: integration.response.body.errorMessage.errorType\n  method.response.header.error_trace: integration.response.body.errorMessage.trace\n",
+    );
+    let s = sim(&spec, &test_doc("t", "lambda", &lambda_error(error)));
+    let header = |n| s.response.header(n);
+    assert_eq!(header("error_trace_function"), Some("abc()"));
+    assert_eq!(header("error_status"), Some("500"));
+    assert_eq!(header("error_type"), Some("InternalServerError"));
+    assert_eq!(
+        header("error_trace"),
+        Some(r#"{"function":"abc()","line":123,"file":"abc.js"}"#)
+    );
+    // Only header mappings deserialize it: the body passes through as Lambda sent it.
+    let got: serde_json::Value = serde_json::from_str(&s.response.body).unwrap();
+    assert_eq!(got, serde_json::json!({ "errorMessage": error }));
+    // A message that is not JSON has no paths below it.
+    let s = sim(
+        &spec,
+        &test_doc("t", "lambda", &lambda_error("Malformed input ...")),
+    );
+    assert_eq!(s.response.header("error_type"), None);
+    // A successful call's body is not an error: its errorMessage stays a string.
+    let ok = format!(
+        "backend:\n  body: {:?}\n",
+        serde_json::json!({ "errorMessage": error }).to_string()
+    );
+    let s = sim(&spec, &test_doc("t", "lambda", &ok));
+    assert_eq!(s.response.header("error_type"), None);
+}
+
+#[test]
 fn the_whole_empty_body_maps_to_a_header_as_an_empty_object() {
     // As `$input.body` reads it (LocalStack's test_parameters_mapping.py,
     // test_body_mapping_empty, response side).
