@@ -97,7 +97,7 @@ fn run_one(test: &ResponseTest, desired: &DesiredSet, meter: &mut crate::vtl::Me
         match serde_json::from_str::<serde_json::Value>(&response.body) {
             Ok(got) => {
                 let _ = writeln!(actual, "json:\n{}", pretty(&got));
-                if got != *json {
+                if !same_json(&got, json) {
                     differences.push("body (as JSON)".into());
                 }
             }
@@ -120,6 +120,28 @@ fn run_one(test: &ResponseTest, desired: &DesiredSet, meter: &mut crate::vtl::Me
             actual,
             summary: differences.join(", "),
         }
+    }
+}
+
+/// JSON values equal as JSON (RFC 8259): objects whatever their key order, numbers by
+/// value, so `expect.json`'s `1e3` (a YAML float) is the body's `1000`. Integers compare
+/// exactly; a float and any other number as doubles, which is how a JSON client reads them.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => match (x.as_i128(), y.as_i128()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
     }
 }
 

@@ -100,8 +100,17 @@ pub fn simulate(
     let mut body_out = body;
     if let Some(r) = rendered {
         body_out = r.body;
-        if let Some(s) = r.status_override {
-            status = s;
+        match r.status_override {
+            Some(s) if is_http_status(&s) => status = s,
+            // API Gateway ignores an override outside 100-599 and keeps the integration
+            // response's status (LocalStack: integration_response.py, "AWS ignores the
+            // status if the override isn't an integer between 100 and 599", and its unit
+            // test test_handler_integration_response.py test_status_code with 600 and 99).
+            Some(s) => warnings.push(format!(
+                "the template sets $context.responseOverride.status to {s:?}, which API Gateway \
+                 ignores (only 100 to 599 counts): the status stays {status}"
+            )),
+            None => {}
         }
         for (name, value) in r.header_overrides {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
@@ -196,6 +205,14 @@ fn select<'a>(
         .first()
         .copied()
         .or_else(|| responses.iter().copied().find(|s| s.settings.is_default())))
+}
+
+/// A status code API Gateway takes from `$context.responseOverride.status`: an integer
+/// from 100 to 599 (as its text: `404`, or the string `'404'`).
+fn is_http_status(s: &str) -> bool {
+    s.len() == 3
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n))
 }
 
 /// The integration response body: the backend's, or for a failed Lambda function
@@ -293,11 +310,16 @@ const DROPPED: [&str; 2] = ["Transfer-Encoding", "Via"];
 /// The response headers the integration response's `responseParameters` map.
 fn map_headers(test: &ResponseTest, spec: &Spec, body: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // An empty body maps as `{}`, as `$input.body` reads it in templates (LocalStack's
+    // test_parameters_mapping.py test_body_mapping_empty, response side).
+    let body = if body.is_empty() { "{}" } else { body };
+    let custom_error = lambda_custom_error(test, body);
+    let paths_body = custom_error.as_deref().unwrap_or(body);
     for (target, source) in &spec.settings.response_parameters {
         let Some(name) = target.strip_prefix("method.response.header.") else {
             continue;
         };
-        let Some(value) = source_value(source, &test.backend, test, body) else {
+        let Some(value) = source_value(source, &test.backend, test, body, paths_body) else {
             continue;
         };
         if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name)) {
@@ -313,12 +335,34 @@ fn map_headers(test: &ResponseTest, spec: &Spec, body: &str) -> Vec<(String, Str
     out
 }
 
+/// A failed Lambda function's body with its `errorMessage` deserialized, when that is a
+/// JSON object or array as a string (a custom error): API Gateway "deserializes the
+/// integration.response.body parameter when performing header mappings", for header
+/// mappings only ("Handle custom Lambda errors in API Gateway": the mapping
+/// `integration.response.body.errorMessage.trace.function` gives `abc()`).
+fn lambda_custom_error(test: &ResponseTest, body: &str) -> Option<String> {
+    if test.integration != IntegrationKind::Lambda || test.backend.error_message.is_none() {
+        return None;
+    }
+    let mut doc: serde_json::Value = serde_json::from_str(body).ok()?;
+    let message = doc.get_mut("errorMessage")?;
+    let inner: serde_json::Value = serde_json::from_str(message.as_str()?).ok()?;
+    if !(inner.is_object() || inner.is_array()) {
+        return None;
+    }
+    *message = inner;
+    Some(doc.to_string())
+}
+
 /// The value of one mapping source; `None` when it has none (the header is not set).
+/// `paths_body` is what `integration.response.body.<path>` reads: the body, or a Lambda
+/// custom error's body with its `errorMessage` deserialized.
 fn source_value(
     source: &str,
     backend: &Backend,
     test: &ResponseTest,
     body: &str,
+    paths_body: &str,
 ) -> Option<String> {
     let lookup = |pairs: &[(String, String)], name: &str| {
         pairs
@@ -349,7 +393,7 @@ fn source_value(
         return Some(body.to_owned());
     }
     if let Some(path) = source.strip_prefix("integration.response.body.") {
-        return vtl::body_path(body, path);
+        return vtl::body_path(paths_body, path);
     }
     if let Some(name) = source.strip_prefix("stageVariables.") {
         return test.request.stage_variables.get(name).cloned();

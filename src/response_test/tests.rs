@@ -889,3 +889,241 @@ fn a_template_that_fails_while_rendering_is_an_error_not_a_pass() {
         "{e}"
     );
 }
+
+// ------------------------------------------------------------------- YAML types
+
+/// The errors of a set, as `file:line:col: message`.
+fn set_errors(files: &[(&str, &str)]) -> Vec<String> {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|(name, text)| SourceFile {
+            display_name: (*name).into(),
+            bytes: text.as_bytes().to_vec(),
+        })
+        .collect();
+    match parse_files(&files) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The AWS guide's pet-store transformation ("Mapping template examples": askingPrice
+/// from the integration response's price).
+const PETS: &str = "responseTemplates:\n  application/json: |\n    #set($inputRoot = $input.path('$'))\n    [\n    #foreach($elem in $inputRoot)\n      {\"description\": \"Item $elem.id is a $elem.type.\", \"askingPrice\": $elem.price}#if($foreach.hasNext),#end\n    #end\n    ]\n";
+const PETS_BODY: &str = "backend:\n  body: '[{\"id\": 1, \"type\": \"dog\", \"price\": 249.99}, {\"id\": 2, \"type\": \"cat\", \"price\": 1e3}]'\n";
+
+#[test]
+fn plain_yaml_numbers_in_expect_json_are_numbers() {
+    // Plain scalars are typed by YAML 1.2's core schema: 249.99 and 1e3 are numbers
+    // (1e3 is the body's 1e3, and would be its 1000 too: numbers compare by value).
+    let pass = test_doc(
+        "t",
+        "http",
+        &format!(
+            "{PETS_BODY}expect:\n  json:\n    - {{description: Item 1 is a dog., askingPrice: 249.99}}\n    - {{description: Item 2 is a cat., askingPrice: 1e3}}\n"
+        ),
+    );
+    let got = outcome(&ir("200", PETS), &pass);
+    assert!(matches!(got, Outcome::Passed(_)), "{got:?}");
+    let thousand = test_doc(
+        "t",
+        "http",
+        "backend:\n  body: '{\"n\": 1000, \"f\": 0.5}'\nexpect:\n  json: {n: 1e3, f: .5}\n",
+    );
+    assert!(matches!(
+        outcome(&ir("200", ""), &thousand),
+        Outcome::Passed(_)
+    ));
+    // Quoted, it is the text, and the number in the body is not.
+    let quoted = test_doc(
+        "t",
+        "http",
+        "backend:\n  body: '{\"price\": 249.99}'\nexpect:\n  json: {price: '249.99'}\n",
+    );
+    let Outcome::Failed { summary, .. } = outcome(&ir("200", ""), &quoted) else {
+        panic!("a quoted number is a string")
+    };
+    assert_eq!(summary, "body (as JSON)");
+}
+
+#[test]
+fn plain_yaml_numbers_in_the_request_context_are_numbers() {
+    // A string is not greater than 2.5 in Velocity; the number 3.5 is.
+    let spec = ir(
+        "200",
+        "responseTemplates:\n  application/json: '#if($context.limit > 2.5)big#{else}small#end $context.limit'\n",
+    );
+    for (limit, want) in [
+        ("3.5", "big 3.5"),
+        ("'3.5'", "small 3.5"),
+        ("0x10", "big 16"),
+    ] {
+        let s = sim(
+            &spec,
+            &test_doc(
+                "t",
+                "mock",
+                &format!("request:\n  context: {{limit: {limit}}}\n"),
+            ),
+        );
+        assert_eq!(s.response.body, want, "limit: {limit}");
+    }
+}
+
+#[test]
+fn infinity_and_nan_in_free_form_values_are_errors_at_their_place() {
+    // JSON cannot hold them, so no body can match them: refused, not read as text.
+    let t = test_doc(
+        "t",
+        "mock",
+        "request:\n  context:\n    rate: .nan\nexpect:\n  json:\n    max: -.inf\n    label: '.inf'\n",
+    );
+    assert_eq!(
+        set_errors(&[(SPECS, &ir("200", "")), (TESTS, &t)]),
+        [
+            "d/api.tests.yaml:9:11: value of `request.context.rate` is `.nan`, which YAML reads as a number JSON cannot hold (infinite or not a number); quote it ('.nan') if you mean the text",
+            "d/api.tests.yaml:12:10: value of `expect.json.max` is `-.inf`, which YAML reads as a number JSON cannot hold (infinite or not a number); quote it ('-.inf') if you mean the text",
+        ]
+    );
+    // A core tag its text does not fit is refused too; `!!str` keeps the text.
+    let t = test_doc(
+        "t",
+        "http",
+        "backend:\n  body: '{\"a\": \"12\", \"b\": 12}'\nexpect:\n  json: {a: !!str 12, b: !!int 12}\n",
+    );
+    assert!(matches!(outcome(&ir("200", ""), &t), Outcome::Passed(_)));
+    let t = test_doc("t", "mock", "expect:\n  json: {b: !!int twelve}\n");
+    let errors = set_errors(&[(SPECS, &ir("200", "")), (TESTS, &t)]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("d/api.tests.yaml:8:19: value of `expect.json.b` is tagged !!int but `twelve` is not an integer"),
+        "{errors:?}"
+    );
+}
+
+// ------------------------------------------------------------------- $input and $util
+
+#[test]
+fn url_encode_of_null_renders_as_nothing() {
+    // The template of LocalStack's test_input_body_formatting, recorded against AWS:
+    // `$input.body` is a string, so `.testAccess` is null, and AWS renders
+    // `EncodedBodyAccess=` (java.net.URLEncoder would throw: API Gateway's 500).
+    let spec = ir(
+        "200",
+        "responseTemplates:\n  application/json: 'EncodedBodyAccess=$util.urlEncode($input.body.testAccess)'\n",
+    );
+    let t = test_doc(
+        "t",
+        "http",
+        "backend:\n  body: '{\"some\": \"value\"}'\nexpect:\n  body: EncodedBodyAccess=\n",
+    );
+    let got = outcome(&spec, &t);
+    assert!(matches!(got, Outcome::Passed(_)), "{got:?}");
+}
+
+#[test]
+fn a_body_that_is_not_json_has_nothing_at_any_path() {
+    // An HTTP backend's plain-text 503: $input.path finds nothing (null, rendered as
+    // nothing) and $input.json gives the JSON of an empty string, as for a JSON body
+    // without the path (LocalStack's test_template_mapping.py, from the AWS console).
+    let specs = docs(&[
+        ir("200", ""),
+        ir(
+            "502",
+            "selectionPattern: \"5\\\\d{2}\"\nresponseTemplates:\n  application/json: '{\"message\": $input.json(''$.message''), \"code\": \"$input.path(''$.code'')\"}'\n",
+        ),
+    ]);
+    for body in ["Service Unavailable", "{\"error\": \"busy\"}"] {
+        let t = test_doc(
+            "t",
+            "http",
+            &format!(
+                "backend:\n  statusCode: 503\n  body: {body:?}\nexpect:\n  statusCode: \"502\"\n  json: {{message: '', code: ''}}\n"
+            ),
+        );
+        let got = outcome(&specs, &t);
+        assert!(matches!(got, Outcome::Passed(_)), "{body}: {got:?}");
+    }
+}
+
+// ------------------------------------------------------------------- overrides, body mappings
+
+#[test]
+fn lambda_custom_error_json_is_read_by_body_to_header_mappings() {
+    // "Handle custom Lambda errors in API Gateway" (AWS developer guide), its example
+    // error, mappings and headers as the guide gives them.
+    let error = r#"{"errorType":"InternalServerError","httpStatus":500,"requestId":"e5849002-39a0-11e7-a419-5bb5807c9fb2","trace":{"function":"abc()","line":123,"file":"abc.js"}}"#;
+    let spec = ir(
+        "200",
+        "responseParameters:\n  method.response.header.error_trace_function: integration.response.body.errorMessage.trace.function\n  method.response.header.error_status: integration.response.body.errorMessage.httpStatus\n  method.response.header.error_type: integration.response.body.errorMessage.errorType\n  method.response.header.error_trace: integration.response.body.errorMessage.trace\n",
+    );
+    let s = sim(&spec, &test_doc("t", "lambda", &lambda_error(error)));
+    let header = |n| s.response.header(n);
+    assert_eq!(header("error_trace_function"), Some("abc()"));
+    assert_eq!(header("error_status"), Some("500"));
+    assert_eq!(header("error_type"), Some("InternalServerError"));
+    assert_eq!(
+        header("error_trace"),
+        Some(r#"{"function":"abc()","line":123,"file":"abc.js"}"#)
+    );
+    // Only header mappings deserialize it: the body passes through as Lambda sent it.
+    let got: serde_json::Value = serde_json::from_str(&s.response.body).unwrap();
+    assert_eq!(got, serde_json::json!({ "errorMessage": error }));
+    // A message that is not JSON has no paths below it.
+    let s = sim(
+        &spec,
+        &test_doc("t", "lambda", &lambda_error("Malformed input ...")),
+    );
+    assert_eq!(s.response.header("error_type"), None);
+    // A successful call's body is not an error: its errorMessage stays a string.
+    let ok = format!(
+        "backend:\n  body: {:?}\n",
+        serde_json::json!({ "errorMessage": error }).to_string()
+    );
+    let s = sim(&spec, &test_doc("t", "lambda", &ok));
+    assert_eq!(s.response.header("error_type"), None);
+}
+
+#[test]
+fn the_whole_empty_body_maps_to_a_header_as_an_empty_object() {
+    // As `$input.body` reads it (LocalStack's test_parameters_mapping.py,
+    // test_body_mapping_empty, response side).
+    let got = mapped(&[("X-Body", "integration.response.body")], "");
+    assert_eq!(got, pairs(&[("X-Body", "{}")]));
+    let got = mapped(
+        &[("X-Body", "integration.response.body")],
+        "backend:\n  body: ''\n",
+    );
+    assert_eq!(got, pairs(&[("X-Body", "{}")]));
+}
+
+#[test]
+fn a_status_override_outside_100_to_599_is_ignored() {
+    // LocalStack: integration_response.py ("AWS ignores the status if the override
+    // isn't an integer between 100 and 599") and its test_status_code (600, 99).
+    let spec = |value: &str| {
+        ir(
+            "201",
+            &format!(
+                "responseTemplates:\n  application/json: '#set($context.responseOverride.status = {value})done'\n"
+            ),
+        )
+    };
+    for (value, want) in [
+        ("600", "201"),
+        ("99", "201"),
+        ("0", "201"),
+        ("1000", "201"),
+        ("-404", "201"),
+        ("404.5", "201"),
+        ("100", "100"),
+        ("599", "599"),
+        ("''404''", "404"),
+    ] {
+        let s = sim(&spec(value), &test_doc("t", "mock", ""));
+        assert_eq!(s.response.status, want, "override {value}");
+        assert_eq!(s.response.body, "done");
+        let warned = s.warnings.iter().any(|w| w.contains("ignores"));
+        assert_eq!(warned, want == "201", "override {value}: {:?}", s.warnings);
+    }
+}

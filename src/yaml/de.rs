@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Expected, IntoDeserializer, Visitor};
 
-use super::{Node, Pos, Style, Value, edit_distance};
+use super::{Core, Node, Pos, Style, Value, edit_distance};
 
 /// Styles by index, as [`Spanned`]'s private struct carries them.
 const STYLES: [Style; 6] = [
@@ -210,15 +210,20 @@ impl<'de> NodeDe<'de, '_> {
         });
     }
 
-    /// Record "`path` must be <what the visitor expects>, found <kind>".
-    fn wrong_type(&self, expected: &dyn Expected) {
-        let subject = match self.path {
+    /// What a message says the node is: "`expect.json`", "value of `context.a`".
+    fn subject(&self) -> String {
+        match self.path {
             Path::Entry(..) => format!("value of `{}`", self.path),
             Path::Key(_) => format!("keys of `{}`", self.path),
             _ => format!("`{}`", self.path),
-        };
+        }
+    }
+
+    /// Record "`path` must be <what the visitor expects>, found <kind>".
+    fn wrong_type(&self, expected: &dyn Expected) {
         self.problem(format!(
-            "{subject} must be {expected}, found {}",
+            "{} must be {expected}, found {}",
+            self.subject(),
             self.node.kind_name()
         ));
     }
@@ -249,19 +254,38 @@ macro_rules! number {
 impl<'de> de::Deserializer<'de> for NodeDe<'de, '_> {
     type Error = Error;
 
+    /// A free-form value (`expect.json`, `request.context`): scalars are typed by YAML
+    /// 1.2's core schema, so `249.99` is a number and `'249.99'` a string. The target is
+    /// JSON, which has no infinity or NaN: `.inf`, `.nan` (and floats too large for a
+    /// double) are refused at their place rather than read as something else.
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let pos = self.node.pos;
-        match &self.node.value {
-            _ if self.node.is_null() => visitor.visit_unit(),
-            Value::Scalar {
-                text, plain: true, ..
-            } if super::is_bool(text) => visitor.visit_bool(text.eq_ignore_ascii_case("true")),
-            Value::Scalar {
-                text, plain: true, ..
-            } if text.parse::<i64>().is_ok() => visitor.visit_i64(text.parse().expect("checked")),
-            Value::Scalar { text, .. } => visitor.visit_borrowed_str(text),
-            Value::Seq(_) => self.deserialize_seq(visitor),
-            Value::Map(_) => self.deserialize_map(visitor),
+        let Some(core) = self.node.resolve() else {
+            return match &self.node.value {
+                Value::Seq(_) => self.deserialize_seq(visitor),
+                _ => self.deserialize_map(visitor),
+            };
+        };
+        match core {
+            Ok(Core::Null) => visitor.visit_unit(),
+            Ok(Core::Bool(b)) => visitor.visit_bool(b),
+            Ok(Core::Int(i)) => visitor.visit_i64(i),
+            Ok(Core::UInt(u)) => visitor.visit_u64(u),
+            Ok(Core::Float(f)) if f.is_finite() => visitor.visit_f64(f),
+            Ok(Core::Float(_)) => {
+                let text = self.scalar().unwrap_or_default();
+                self.problem(format!(
+                    "{} is `{text}`, which YAML reads as a number JSON cannot hold (infinite \
+                     or not a number); quote it ('{text}') if you mean the text",
+                    self.subject()
+                ));
+                visitor.visit_unit()
+            }
+            Ok(Core::Str(text)) => visitor.visit_borrowed_str(text),
+            Err(why) => {
+                self.problem(format!("{} {why}", self.subject()));
+                visitor.visit_unit()
+            }
         }
         .map_err(|e: Error| e.at(pos))
     }
@@ -738,5 +762,107 @@ mod tests {
             messages("name: true\n"),
             ["1:7: `name` must be a string, found a boolean"]
         );
+    }
+}
+
+/// YAML 1.2's core schema on free-form values, against the cases of
+/// tests/fixtures/yaml/core-schema.json (the YAML test suite maintainers' schema data and
+/// the suite's own documents; see its `sources`).
+#[cfg(test)]
+mod core_schema {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../tests/fixtures/yaml/core-schema.json");
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(FIXTURE).expect("the fixture is JSON")
+    }
+
+    /// `text` read as a free-form value: the value, or the problems' messages.
+    fn free_form(text: &str) -> Result<serde_json::Value, Vec<String>> {
+        let docs = super::super::parse_documents(text).map_err(|e| vec![e.message])?;
+        let node = docs
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or(vec!["empty".into()])?;
+        from_node::<serde_json::Value>(&node)
+            .map_err(|ps| ps.into_iter().map(|p| p.message).collect())
+    }
+
+    /// JSON values, numbers compared by kind (integer or float) and value.
+    fn same(got: &serde_json::Value, want: &serde_json::Value, float: bool) -> bool {
+        match (got, want) {
+            (serde_json::Value::Number(g), serde_json::Value::Number(w)) => {
+                g.is_f64() == float && g.as_f64() == w.as_f64()
+            }
+            _ => got == want,
+        }
+    }
+
+    /// JSON values equal as JSON: numbers by value (the suite writes `450.00` as 450).
+    fn same_json(got: &serde_json::Value, want: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        match (got, want) {
+            (J::Number(g), J::Number(w)) => g.as_f64() == w.as_f64(),
+            (J::Array(g), J::Array(w)) => {
+                g.len() == w.len() && g.iter().zip(w).all(|(g, w)| same_json(g, w))
+            }
+            (J::Object(g), J::Object(w)) => {
+                g.len() == w.len()
+                    && g.iter()
+                        .all(|(k, g)| w.get(k).is_some_and(|w| same_json(g, w)))
+            }
+            _ => got == want,
+        }
+    }
+
+    #[test]
+    fn scalars_resolve_as_the_core_schema_says() {
+        let doc = fixture();
+        let cases = doc["scalars"].as_array().expect("scalars");
+        assert!(cases.len() > 250, "{} cases", cases.len());
+        let mut failures = Vec::new();
+        for case in cases {
+            let input = case["yaml"].as_str().expect("yaml");
+            let kind = case["type"].as_str().expect("type");
+            let text = format!("v: {}\n", input.replace("#empty", ""));
+            let got = free_form(&text).map(|v| v["v"].clone());
+            let ok = match (kind, &got) {
+                ("int" | "float" | "bool" | "null" | "str", Ok(v)) => {
+                    same(v, &case["json"], kind == "float")
+                }
+                // JSON has no infinity or NaN: refused, and the message says so.
+                ("inf" | "nan", Err(m)) => {
+                    let written = input.rsplit(' ').next().unwrap_or(input);
+                    m.len() == 1
+                        && m[0].contains("JSON cannot hold")
+                        && m[0].contains(&format!("quote it ('{written}')"))
+                }
+                ("error", Err(m)) => m.len() == 1 && m[0].contains("is tagged !!"),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{input:?} ({kind} {}): got {got:?}", case["json"]));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn test_suite_documents_read_as_their_json() {
+        let doc = fixture();
+        let cases = doc["documents"].as_array().expect("documents");
+        let mut failures = Vec::new();
+        for case in cases {
+            let got = free_form(case["yaml"].as_str().expect("yaml"));
+            if !got.as_ref().is_ok_and(|g| same_json(g, &case["json"])) {
+                failures.push(format!(
+                    "{} {}: got {got:?}, want {}",
+                    case["id"], case["name"], case["json"]
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

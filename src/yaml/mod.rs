@@ -9,7 +9,7 @@ pub mod de;
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::parser::{self, Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Deepest nesting of sequences and maps accepted in one document.
@@ -56,13 +56,69 @@ pub struct Node {
     pub pos: Pos,
 }
 
+/// The tag a scalar was written with, as far as YAML 1.2's core schema (10.3) reads
+/// it; tags on lists and maps are not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tag {
+    /// No tag: a plain scalar's type is resolved from its text, any other is a string.
+    #[default]
+    None,
+    /// `!!str`, or the non-specific `!` (a string whatever its text looks like).
+    Str,
+    Int,
+    Float,
+    Bool,
+    Null,
+    /// Any other tag (`!local`, `!!binary`, ...): no core type, read as its text.
+    Other,
+}
+
+impl Tag {
+    fn from_parser(tag: Option<&parser::Tag>) -> Tag {
+        let Some(tag) = tag else {
+            return Tag::None;
+        };
+        // `!!x` arrives as handle "tag:yaml.org,2002:" and suffix "x"; a verbatim
+        // `!<tag:yaml.org,2002:x>` as an empty handle and the whole tag; `!` alone as an
+        // empty handle and suffix "!".
+        let core = if tag.handle.is_empty() {
+            tag.suffix.strip_prefix("tag:yaml.org,2002:")
+        } else if tag.handle == "tag:yaml.org,2002:" {
+            Some(tag.suffix.as_str())
+        } else {
+            None
+        };
+        match core {
+            Some("str") => Tag::Str,
+            Some("int") => Tag::Int,
+            Some("float") => Tag::Float,
+            Some("bool") => Tag::Bool,
+            Some("null") => Tag::Null,
+            _ if tag.handle.is_empty() && tag.suffix == "!" => Tag::Str,
+            _ => Tag::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Tag::Int => "!!int",
+            Tag::Float => "!!float",
+            Tag::Bool => "!!bool",
+            Tag::Null => "!!null",
+            Tag::None | Tag::Str | Tag::Other => "!!str",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    /// A scalar with its text and whether it was written plain (unquoted, not a block).
+    /// A scalar with its text, whether it was written plain (unquoted, not a block),
+    /// how, and its tag.
     Scalar {
         text: String,
         plain: bool,
         style: Style,
+        tag: Tag,
     },
     Seq(Vec<Node>),
     /// Pairs in source order; duplicate keys are rejected while building.
@@ -70,34 +126,63 @@ pub enum Value {
 }
 
 impl Node {
-    /// `null`, `~` or nothing at all, written plain.
+    /// `null`, `~` or nothing at all, written plain (or tagged `!!null`).
     pub fn is_null(&self) -> bool {
-        matches!(&self.value, Value::Scalar { text, plain: true, .. } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        match &self.value {
+            Value::Scalar {
+                text, plain, tag, ..
+            } => match tag {
+                Tag::None => *plain && is_null_text(text),
+                Tag::Null => is_null_text(text),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// `true`, `False`, ... written plain (or tagged `!!bool`).
+    fn is_bool(&self) -> bool {
+        match &self.value {
+            Value::Scalar {
+                text, plain, tag, ..
+            } => match tag {
+                Tag::None => *plain && is_bool(text),
+                Tag::Bool => is_bool(text),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A scalar as YAML 1.2's core schema reads it (10.3.2, "Tag Resolution"): a plain
+    /// scalar by its text, a tagged one by its tag, any other as a string. `None` for
+    /// lists and maps; `Err` (saying why) for a tagged scalar its tag does not fit.
+    pub fn resolve(&self) -> Option<Result<Core<'_>, String>> {
+        match &self.value {
+            Value::Scalar {
+                text, plain, tag, ..
+            } => Some(resolve(text, *plain, *tag)),
+            _ => None,
+        }
     }
 
     /// A short name of the node's kind for "expected X, found Y" messages.
     pub fn kind_name(&self) -> &'static str {
-        match &self.value {
-            _ if self.is_null() => "null",
-            Value::Scalar {
-                text, plain: true, ..
-            } if is_bool(text) => "a boolean",
-            Value::Scalar {
-                text, plain: true, ..
-            } if text.parse::<i64>().is_ok() => "an integer",
-            Value::Scalar { .. } => "a string",
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a map",
+        match self.resolve() {
+            Some(Ok(Core::Null)) => "null",
+            Some(Ok(Core::Bool(_))) => "a boolean",
+            Some(Ok(Core::Int(_) | Core::UInt(_))) => "an integer",
+            Some(Ok(Core::Float(_))) => "a number",
+            Some(Ok(Core::Str(_)) | Err(_)) => "a string",
+            None if matches!(self.value, Value::Seq(_)) => "a list",
+            None => "a map",
         }
     }
 
     /// The scalar's text when it can stand for a string (not null, not a boolean).
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
-            _ if self.is_null() => None,
-            Value::Scalar {
-                text, plain: true, ..
-            } if is_bool(text) => None,
+            _ if self.is_null() || self.is_bool() => None,
             Value::Scalar { text, .. } => Some(text),
             _ => None,
         }
@@ -134,6 +219,133 @@ impl Node {
 
 fn is_bool(text: &str) -> bool {
     matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
+}
+
+fn is_null_text(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// A scalar's value under YAML 1.2's core schema.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Core<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An integer above `i64::MAX` that fits 64 bits.
+    UInt(u64),
+    /// A float, or an integer too large for 64 bits (as serde_json reads such digits
+    /// in a JSON body). May be infinite or NaN (`.inf`, `.nan`).
+    Float(f64),
+    Str(&'a str),
+}
+
+/// YAML 1.2 core schema tag resolution (10.3.2): `plain` scalars without a tag are
+/// null, booleans, integers (decimal, `0o` octal, `0x` hex) or floats (`1.5`, `1e3`,
+/// `.inf`, `.nan`) by the spec's regular expressions, else strings; quoted and block
+/// scalars are strings; an explicit core tag must fit its text.
+pub fn resolve(text: &str, plain: bool, tag: Tag) -> Result<Core<'_>, String> {
+    let implicit = tag == Tag::None && plain;
+    if (implicit || tag == Tag::Null) && is_null_text(text) {
+        return Ok(Core::Null);
+    }
+    if (implicit || tag == Tag::Bool) && is_bool(text) {
+        return Ok(Core::Bool(text.starts_with(['t', 'T'])));
+    }
+    if (implicit || tag == Tag::Int)
+        && let Some(n) = core_int(text)
+    {
+        return Ok(n);
+    }
+    // A float's expression also matches decimal integers: `!!float 3` is 3.0.
+    if (implicit || tag == Tag::Float)
+        && let Some(f) = core_float(text)
+    {
+        return Ok(Core::Float(f));
+    }
+    match tag {
+        Tag::None | Tag::Str | Tag::Other => Ok(Core::Str(text)),
+        Tag::Int | Tag::Float | Tag::Bool | Tag::Null => {
+            let what = match tag {
+                Tag::Int => "an integer (decimal, 0o octal or 0x hexadecimal)",
+                Tag::Float => "a number (like 1.5, -2e3, .inf or .nan)",
+                Tag::Bool => "true or false (or True, TRUE, False, FALSE)",
+                _ => "null (or Null, NULL, ~ or nothing)",
+            };
+            Err(format!(
+                "is tagged {} but `{text}` is not {what} in YAML 1.2's core schema; fix the value or drop the tag",
+                tag.name()
+            ))
+        }
+    }
+}
+
+/// `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`.
+fn core_int(text: &str) -> Option<Core<'static>> {
+    let (digits, radix) = if let Some(d) = text.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = text.strip_prefix("0x") {
+        (d, 16)
+    } else {
+        let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return Some(if let Ok(i) = text.parse::<i64>() {
+            Core::Int(i)
+        } else if let Some(u) = unsigned
+            .parse::<u64>()
+            .ok()
+            .filter(|_| !text.starts_with('-'))
+        {
+            Core::UInt(u)
+        } else {
+            Core::Float(text.parse().ok()?)
+        });
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    Some(match u64::from_str_radix(digits, radix) {
+        Ok(u) => i64::try_from(u).map_or(Core::UInt(u), Core::Int),
+        Err(_) => Core::Float(
+            digits
+                .chars()
+                .filter_map(|c| c.to_digit(radix))
+                .fold(0.0, |acc, d| acc * f64::from(radix) + f64::from(d)),
+        ),
+    })
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, `[-+]?\.(inf|Inf|INF)` or
+/// `\.(nan|NaN|NAN)`.
+fn core_float(text: &str) -> Option<f64> {
+    if matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return Some(f64::NAN);
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if matches!(unsigned, ".inf" | ".Inf" | ".INF") {
+        return Some(if text.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", fraction)) => digits(fraction),
+        Some((whole, fraction)) => digits(whole) && (fraction.is_empty() || digits(fraction)),
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    if !(mantissa_ok && exponent_ok) {
+        return None;
+    }
+    // Rust's grammar for f64 takes every string the expression above matches.
+    text.parse().ok()
 }
 
 /// A YAML syntax or structure error with its position.
@@ -216,7 +428,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 docs.push(root.take().filter(|n| !n.is_null()));
                 None
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 let plain = style == TScalarStyle::Plain;
                 let style = match style {
                     TScalarStyle::Plain => Style::Plain,
@@ -227,7 +439,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 };
                 Some((
                     Node {
-                        value: Value::Scalar { text, plain, style },
+                        value: Value::Scalar {
+                            text,
+                            plain,
+                            style,
+                            tag: Tag::from_parser(tag.as_ref()),
+                        },
                         pos,
                     },
                     anchor,

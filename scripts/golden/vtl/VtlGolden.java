@@ -24,6 +24,8 @@ import com.jayway.jsonpath.Configuration;
 import com.jayway.jsonpath.JsonPath;
 import com.jayway.jsonpath.PathNotFoundException;
 import net.minidev.json.JSONValue;
+import net.minidev.json.parser.JSONParser;
+import net.minidev.json.parser.ParseException;
 import org.apache.commons.lang.StringEscapeUtils;
 import org.apache.velocity.VelocityContext;
 import org.apache.velocity.app.event.EventCartridge;
@@ -67,19 +69,38 @@ public class VtlGolden {
             return body.isEmpty() ? "{}" : body;
         }
 
+        /** The JSONPath result over $input.body, or MISSING when the path matches
+         *  nothing or the body is not JSON (RFC 4627, as src/vtl reads it: Jayway's
+         *  default json-smart reader is permissive and would take bare text for a
+         *  string). LocalStack's unit tests, updated from the AWS console
+         *  (localstack/localstack#12774): over "not json", $input.path('$.myVar')
+         *  renders nothing and $input.json('$.message') gives "" (test_template_mapping.py
+         *  test_input_path_not_json_body, test_apply_template_no_json_payload_non_quoted). */
+        private Object bodyPath(String p) {
+            String body = getBody();
+            try {
+                new JSONParser(JSONParser.MODE_RFC4627).parse(body);
+            } catch (ParseException e) {
+                return MISSING;
+            }
+            return readPath(body, p);
+        }
+
         /** $input.path(x): the JSONPath result as objects ($input.body parsed as JSON);
-         *  null when the path matches nothing (AWS does not document it; chosen). */
+         *  null when nothing matches (recorded against AWS: LocalStack's
+         *  test_apigateway_common.py test_input_path_template_formatting, "invalid-path"). */
         public Object path(String p) {
-            Object v = readPath(getBody(), p);
+            Object v = bodyPath(p);
             return v == MISSING ? null : v;
         }
 
-        /** $input.json(x): the JSONPath result serialised as JSON text. A path that
-         *  matches nothing gives "" (AWS does not document it; chosen here). */
+        /** $input.json(x): the JSONPath result serialised as JSON text; when nothing
+         *  matches, the JSON text of an empty string, "" (LocalStack's
+         *  test_apply_template_no_json_payload, source as above). */
         public String json(String p) {
-            Object v = readPath(getBody(), p);
+            Object v = bodyPath(p);
             if (v == MISSING) {
-                return "";
+                return "\"\"";
             }
             return JSONValue.toJSONString(v);
         }
