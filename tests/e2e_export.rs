@@ -284,7 +284,7 @@ async fn an_api_whose_templates_use_velocity_directives_exports_validates_tests_
             .resource_id(&api.root_id)
             .http_method("GET")
             .status_code(*code)
-            .set_selection_pattern((i > 0).then(|| format!("{code}")))
+            .set_selection_pattern((i > 0).then(|| code.to_string()))
             .response_templates("application/json", *template)
             .send()
             .await
