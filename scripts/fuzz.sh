@@ -4,31 +4,38 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET]       default 60 s, target load_validate
 #
 #   load_validate   spec load + validate (and the config parser), any bytes as a file
+#                   (fuzz/, on the reconciler)
 #   vtl_parse       the VTL template parser, and the renderer on what parses
+#                   (crates/apigw-vtl/fuzz, on the template engine alone)
+#   regex           Java regex compile, match, search, replace and split
+#                   (crates/java-regex/fuzz, on the regex engine alone)
 #
 # The machine has only a stable toolchain; cargo fuzz needs -Z flags, which
-# RUSTC_BOOTSTRAP=1 allows on stable. The targets (fuzz/fuzz_targets/<TARGET>.rs) live
-# in their own workspace under fuzz/, so the main crate's build never sees them.
+# RUSTC_BOOTSTRAP=1 allows on stable. Each target's fuzz directory is a workspace of its
+# own, so no crate's build ever sees it.
 #
-# Corpus: fuzz/corpus/<TARGET>/ (kept in git), seeded on every run, read-only:
+# Corpus: <fuzz dir>/corpus/<TARGET>/ (kept in git), seeded on every run, read-only:
 # load_validate from desired/, config/ and tests/bad-inputs/ (the `bytes` inputs of its
-# `generate` files included); vtl_parse from the templates of tests/golden/vtl.json and
-# of the specs under desired/. New inputs that add coverage are merged into the kept
-# corpus (minimised with `cargo fuzz cmin`) at the end. A panic stops the run: the
-# input is in fuzz/artifacts/<TARGET>/ and `cargo fuzz run <TARGET> <file>` replays
-# it; the script then exits non-zero.
+# `generate` files included); vtl_parse from the templates of the Velocity goldens and
+# of the specs under desired/; regex from the patterns and inputs of the Java regex
+# goldens. New inputs that add coverage are merged into the kept corpus (minimised
+# with `cargo fuzz cmin`) at the end. A panic stops the run: the input is in
+# <fuzz dir>/artifacts/<TARGET>/ and `cargo fuzz run --fuzz-dir <fuzz dir> <TARGET>
+# <file>` replays it; the script then exits non-zero.
 #
 # Environment: FUZZ_SANITIZER (none | address; default none: the code under test is
 # safe Rust, and without ASan it runs several times faster), FUZZ_JOBS (default 1),
-# FUZZ_MAX_LEN (default 16384 bytes), CARGO_TARGET_DIR (default fuzz/target).
+# FUZZ_MAX_LEN (default 16384 bytes), CARGO_TARGET_DIR (default <fuzz dir>/target).
 set -euo pipefail
 
 seconds="${1:-60}"
 target="${2:-load_validate}"
 case "$target" in
-load_validate | vtl_parse) ;;
+load_validate) fuzz_dir=fuzz ;;
+vtl_parse) fuzz_dir=crates/apigw-vtl/fuzz ;;
+regex) fuzz_dir=crates/java-regex/fuzz ;;
 *)
-    echo "fuzz.sh: unknown target '$target' (load_validate | vtl_parse)" >&2
+    echo "fuzz.sh: unknown target '$target' (load_validate | vtl_parse | regex)" >&2
     exit 2
     ;;
 esac
@@ -41,7 +48,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 
-corpus="fuzz/corpus/$target"
+corpus="$fuzz_dir/corpus/$target"
 mkdir -p "$corpus"
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT
@@ -66,13 +73,25 @@ if [ "$target" = load_validate ]; then
             fi
         done < "$g"
     done < <(find tests/bad-inputs -name generate -print0)
+elif [ "$target" = regex ]; then
+    # Seeds: each pattern of the Java regex goldens with its first input, NUL between.
+    n="$(python3 - "$seeds" <<'PY'
+import json, os, sys
+cases = json.load(open("crates/java-regex/golden/java-regex.json"))["cases"]
+for i, c in enumerate(cases):
+    text = c["matches"][0][0] if c.get("matches") else ""
+    with open(os.path.join(sys.argv[1], f"seed-{i}"), "w", encoding="utf-8") as f:
+        f.write(c["pattern"] + "\0" + text)
+print(len(cases))
+PY
+)"
 else
     # Seeds: every template of the golden VTL corpus and of the specs (PyYAML reads
     # the specs when it is installed; the golden corpus alone is plenty otherwise).
     n="$(python3 - "$seeds" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
-templates = [c["template"] for c in json.load(open("tests/golden/vtl.json"))["cases"]]
+templates = [c["template"] for c in json.load(open("crates/apigw-vtl/golden/vtl.json"))["cases"]]
 try:
     import yaml
     for path in sorted(glob.glob("desired/**/*.y*ml", recursive=True)):
@@ -97,7 +116,7 @@ if [ "$jobs" -gt 1 ]; then
     parallel=(-jobs="$jobs" -workers="$jobs")
 fi
 status=0
-cargo fuzz run --sanitizer "$sanitizer" --debug-assertions "$target" "$corpus" "$seeds" -- \
+cargo fuzz run --fuzz-dir "$fuzz_dir" --sanitizer "$sanitizer" --debug-assertions "$target" "$corpus" "$seeds" -- \
     -max_total_time="$seconds" \
     -max_len="${FUZZ_MAX_LEN:-16384}" \
     -timeout=10 \
@@ -105,12 +124,12 @@ cargo fuzz run --sanitizer "$sanitizer" --debug-assertions "$target" "$corpus" "
     "${parallel[@]}" || status=$?
 
 if [ "$status" -ne 0 ]; then
-    echo "fuzz.sh: the fuzzer stopped with status $status: see fuzz/artifacts/$target/" >&2
+    echo "fuzz.sh: the fuzzer stopped with status $status: see $fuzz_dir/artifacts/$target/" >&2
     exit "$status"
 fi
 
 # Keep the corpus small: only inputs that reach an edge no other input reaches (hit
 # counts ignored: with them the corpus is about five times larger for the same edges).
-cargo fuzz cmin --sanitizer "$sanitizer" --debug-assertions "$target" "$corpus" -- -use_counters=0 >/dev/null 2>&1 ||
+cargo fuzz cmin --fuzz-dir "$fuzz_dir" --sanitizer "$sanitizer" --debug-assertions "$target" "$corpus" -- -use_counters=0 >/dev/null 2>&1 ||
     echo "fuzz.sh: cmin failed; the corpus was left as it is" >&2
 echo "fuzz.sh: corpus $(find "$corpus" -type f | wc -l) files, $(du -sk --apparent-size "$corpus" | cut -f1) KiB" >&2

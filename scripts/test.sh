@@ -9,4 +9,4 @@ bash scripts/ensure-moto.sh
 bash scripts/ensure-chromium.sh
 export AWS_EC2_METADATA_DISABLED=true
 # Benches are compiled by clippy --all-targets in CI and run with `cargo bench`.
-cargo test --lib --bins --tests "$@"
+cargo test --workspace --lib --bins --tests "$@"

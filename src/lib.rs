@@ -10,7 +10,6 @@ pub mod diff;
 pub mod executor;
 pub mod export;
 pub mod files;
-pub mod jregex;
 pub mod live;
 pub mod metrics;
 pub mod model;
@@ -22,6 +21,10 @@ pub mod schema;
 pub mod server;
 pub mod status;
 pub mod vecmap;
-pub mod vtl;
 pub mod watch;
 pub mod yaml;
+
+// The two engines live in crates of their own (crates/java-regex, crates/apigw-vtl);
+// the reconciler reaches them under these short names.
+pub use apigw_vtl as vtl;
+pub use java_regex as jregex;

@@ -322,7 +322,7 @@ async fn an_api_whose_templates_use_velocity_directives_exports_validates_tests_
         )
     };
     // the expected bodies are what real Velocity 1.7 renders for these templates
-    // (scripts/golden/vtl/VtlGolden.java explore)
+    // (crates/apigw-vtl/golden/VtlGolden.java explore)
     let tests = [
         test(
             "recursive macro",
