@@ -31,6 +31,9 @@ const MAX_RENDER_DEPTH: usize = 512;
 /// Stack left below which rendering a node list moves to a new segment, and its size.
 const STACK_RED_ZONE: usize = 256 << 10;
 const STACK_SEGMENT: usize = 2 << 20;
+/// How often (in levels of nesting) the stack left is checked: the red zone must hold
+/// this many levels of the deepest kind (a `#foreach` in a debug build: ~8 KiB each).
+pub(crate) const GROW_EVERY: usize = 8;
 /// Runs `f` on a new stack segment when less than [`STACK_RED_ZONE`] is left.
 #[inline]
 pub(crate) fn grow<T>(f: impl FnOnce() -> T) -> T {
@@ -313,16 +316,23 @@ impl<'a> Engine<'a> {
                 ),
             );
         }
-        // each level takes kilobytes of stack (several in a debug build): grow it on
-        // the heap when little is left, so a deep render never overflows the thread's
-        let r = grow(|| {
-            for n in nodes {
-                self.render_node(n)?;
-            }
-            Ok(())
-        });
+        // each level takes kilobytes of stack (several in a debug build): every
+        // GROW_EVERY levels, grow it on the heap when little is left, so a deep render
+        // never overflows the thread's (the red zone holds GROW_EVERY levels)
+        let r = if self.render_depth % GROW_EVERY == 0 {
+            grow(|| self.render_each(nodes))
+        } else {
+            self.render_each(nodes)
+        };
         self.render_depth -= 1;
         r
+    }
+
+    fn render_each(&mut self, nodes: &[Node]) -> R<()> {
+        for n in nodes {
+            self.render_node(n)?;
+        }
+        Ok(())
     }
 
     fn render_node(&mut self, n: &Node) -> R<()> {

@@ -416,7 +416,11 @@ impl<'a> Parser<'a> {
     /// `( Statement() )*`. Parsing recurses once per nesting level: the stack grows
     /// on the heap when little is left (see `eval::grow`), whatever thread parses.
     fn statements(&mut self) -> PResult<Vec<Node>> {
-        super::eval::grow(|| self.statements_here())
+        if self.depth % super::eval::GROW_EVERY == 0 {
+            super::eval::grow(|| self.statements_here())
+        } else {
+            self.statements_here()
+        }
     }
 
     fn statements_here(&mut self) -> PResult<Vec<Node>> {
@@ -1245,7 +1249,11 @@ impl<'a> Parser<'a> {
 
     /// Expression : ConditionalOrExpression
     fn expression(&mut self) -> PResult<Expr> {
-        super::eval::grow(|| self.expression_here())
+        if self.depth % super::eval::GROW_EVERY == 0 {
+            super::eval::grow(|| self.expression_here())
+        } else {
+            self.expression_here()
+        }
     }
 
     fn expression_here(&mut self) -> PResult<Expr> {
