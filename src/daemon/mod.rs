@@ -16,10 +16,9 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::backoff;
@@ -34,8 +33,10 @@ use crate::render::{Style, describe, render_text};
 use crate::status::{CycleSummary, DriftEvent, HEARTBEAT_EVERY, KeyState, Shared, Status, Trigger};
 use crate::watch::{self, DirWatcher};
 use memory::{Decision, Memory, Recorded, Situation};
+pub use shutdown::Shutdown;
 
 mod memory;
+mod shutdown;
 
 /// How the daemon gets its config (again, on SIGHUP).
 pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send>;
@@ -46,7 +47,7 @@ struct Reconciler<C> {
     dry_run: bool,
     client: C,
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    shutdown: Shutdown,
     desired: Option<DesiredSet>,
     desired_error: Option<String>,
     /// Parsed spec files, re-read only when they change (lent to the evaluation
@@ -62,7 +63,6 @@ struct Reconciler<C> {
     wake_in: Option<Duration>,
     /// The triggers of a cycle deferred because files were still changing.
     deferred: BTreeSet<Trigger>,
-    shutdown: tokio_watch::Receiver<bool>,
     memory: Memory,
     /// The desired set the last successful plan was made from.
     planned_from: Option<DesiredSet>,
@@ -97,15 +97,14 @@ impl<C: ApiGateway> Reconciler<C> {
         dry_run: bool,
         client: C,
         shared: Arc<Shared>,
-        stop: Arc<AtomicBool>,
-        shutdown: tokio_watch::Receiver<bool>,
+        shutdown: Shutdown,
     ) -> Self {
         Reconciler {
             config,
             dry_run,
             client,
             shared,
-            stop,
+            shutdown,
             desired: None,
             desired_error: None,
             spec_cache: Some(SpecCache::default()),
@@ -113,7 +112,6 @@ impl<C: ApiGateway> Reconciler<C> {
             input_confirmed: false,
             wake_in: None,
             deferred: BTreeSet::new(),
-            shutdown,
             memory: Memory::default(),
             planned_from: None,
             cycle_id: 0,
@@ -160,7 +158,7 @@ impl<C: ApiGateway> Reconciler<C> {
         self.shared.set_evaluating(Some(deadline));
         let waited = tokio::select! {
             r = tokio::time::timeout(options.limits.give_up_after(), &mut rx) => Some(r),
-            _ = shutdown_asked(&mut self.shutdown) => None,
+            () = self.shutdown.recv() => None,
         };
         self.shared.set_evaluating(None);
         let Some(waited) = waited else {
@@ -413,20 +411,26 @@ impl<C: ApiGateway> Reconciler<C> {
 
         let retry = RetryPolicy::default();
         let metrics = &self.shared.metrics;
-        let report = executor::execute_until(&self.client, &to_run, &retry, &self.stop, |result| {
-            let kind = format!("{:?}", result.action.kind).to_lowercase();
-            let outcome = match &result.outcome {
-                Outcome::Applied => "applied",
-                Outcome::Failed(_) => "failed",
-                Outcome::Blocked => "blocked",
-                Outcome::Held(_) => "held",
-                Outcome::Cancelled => "cancelled",
-            };
-            metrics
-                .actions
-                .get_or_create(&vec![("kind", kind), ("outcome", outcome.to_owned())])
-                .inc();
-        })
+        let report = executor::execute_until(
+            &self.client,
+            &to_run,
+            &retry,
+            self.shutdown.flag(),
+            |result| {
+                let kind = format!("{:?}", result.action.kind).to_lowercase();
+                let outcome = match &result.outcome {
+                    Outcome::Applied => "applied",
+                    Outcome::Failed(_) => "failed",
+                    Outcome::Blocked => "blocked",
+                    Outcome::Held(_) => "held",
+                    Outcome::Cancelled => "cancelled",
+                };
+                metrics
+                    .actions
+                    .get_or_create(&vec![("kind", kind), ("outcome", outcome.to_owned())])
+                    .inc();
+            },
+        )
         .await;
         for result in &report.results {
             let key = &result.action.key;
@@ -491,7 +495,7 @@ impl<C: ApiGateway> Reconciler<C> {
         report: &ExecutionReport,
         summary: &mut CycleSummary,
     ) {
-        if self.dry_run || self.stop.load(Ordering::SeqCst) {
+        if self.dry_run || self.shutdown.is_shutdown() {
             return;
         }
         let stages = reconcile::stages_after(&self.config, planned, report);
@@ -523,13 +527,6 @@ impl<C: ApiGateway> Reconciler<C> {
             // recent_cycles and drift_events: filled by `Shared::set_status`.
             ..Status::default()
         });
-    }
-}
-
-/// Completes when shutdown is asked for (never, if nobody can ask any more).
-async fn shutdown_asked(shutdown: &mut tokio_watch::Receiver<bool>) {
-    if shutdown.wait_for(|s| *s).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 
@@ -575,30 +572,23 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
     };
     let (tx, mut rx) = mpsc::channel::<Trigger>(64);
     let shared = Shared::new(tx.clone());
-    let (shutdown_tx, mut shutdown_rx) = tokio_watch::channel(false);
-    let stop = Arc::new(AtomicBool::new(false));
+    let shutdown = Shutdown::new();
 
-    let mut server_shutdown = shutdown_rx.clone();
-    let server = tokio::spawn(crate::server::serve(listener, shared.clone(), async move {
-        let _ = server_shutdown.wait_for(|s| *s).await;
-    }));
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        shared.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(listen = %config.listen, dry_run = dry_run_flag || config.dry_run, desired = %config.desired_dir.display(), "apigw-reconciler running");
 
-    if let Err(e) = spawn_signal_handlers(tx.clone(), shutdown_tx, stop.clone()) {
+    if let Err(e) = spawn_signal_handlers(tx.clone(), shutdown.clone()) {
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }
 
     let mut watcher = start_watcher(&config, &shared);
     let dry_run = dry_run_flag || config.dry_run;
-    let mut reconciler = Reconciler::new(
-        config,
-        dry_run,
-        client,
-        shared.clone(),
-        stop.clone(),
-        shutdown_rx.clone(),
-    );
+    let mut reconciler = Reconciler::new(config, dry_run, client, shared.clone(), shutdown.clone());
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let _ = tx.try_send(Trigger::Startup);
@@ -607,7 +597,7 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
 
     loop {
         let first = tokio::select! {
-            _ = shutdown_rx.wait_for(|s| *s) => break,
+            () = shutdown.recv() => break,
             Some(t) = rx.recv() => t,
             _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
             _ = heartbeat.tick() => {
@@ -677,7 +667,7 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
             wait = wait.min(soon);
         }
         next_tick = tokio::time::Instant::now() + wait;
-        if stop.load(Ordering::SeqCst) {
+        if shutdown.is_shutdown() {
             break;
         }
     }
@@ -689,8 +679,7 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
 
 fn spawn_signal_handlers(
     triggers: mpsc::Sender<Trigger>,
-    shutdown: tokio_watch::Sender<bool>,
-    stop: Arc<AtomicBool>,
+    shutdown: Shutdown,
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup())?;
@@ -707,8 +696,7 @@ fn spawn_signal_handlers(
             _ = term.recv() => tracing::info!("SIGTERM: finishing the call in flight, then exiting"),
             _ = int.recv() => tracing::info!("SIGINT: finishing the call in flight, then exiting"),
         }
-        stop.store(true, Ordering::SeqCst);
-        let _ = shutdown.send(true);
+        shutdown.trigger();
     });
     Ok(())
 }

@@ -73,15 +73,9 @@ fn setup(files: &[(&str, &str)], dry_run: bool) -> Setup {
         dry_run,
         MemoryApiGateway::new(snapshot()),
         Shared::new(tx),
-        Arc::new(AtomicBool::new(false)),
-        no_shutdown(),
+        Shutdown::new(),
     );
     Setup { reconciler, dir }
-}
-
-/// A shutdown channel nobody will signal.
-fn no_shutdown() -> tokio::sync::watch::Receiver<bool> {
-    tokio::sync::watch::channel(false).1
 }
 
 fn template_of(fake: &MemoryApiGateway, method: &str) -> Option<String> {
@@ -463,14 +457,7 @@ async fn a_deployment_lost_to_a_failure_or_a_crash_is_made_by_a_fresh_daemon_exa
     // The process dies: nothing of its memory survives, only the live API.
     let (config, client) = (s.reconciler.config.clone(), s.reconciler.client);
     let (tx, _rx) = mpsc::channel(4);
-    let mut fresh = Reconciler::new(
-        config,
-        false,
-        client,
-        Shared::new(tx),
-        Arc::new(AtomicBool::new(false)),
-        no_shutdown(),
-    );
+    let mut fresh = Reconciler::new(config, false, client, Shared::new(tx), Shutdown::new());
     let summary = fresh.cycle(&interval()).await;
     assert_eq!(
         (summary.created, summary.updated, summary.deployed),
