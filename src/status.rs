@@ -97,8 +97,7 @@ pub struct CycleSummary {
     pub reasons: Vec<&'static str>,
     pub started_at_unix: f64,
     pub duration_ms: u64,
-    /// converged | pending | failed | error | invalid
-    pub result: &'static str,
+    pub result: CycleResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub created: usize,
@@ -110,6 +109,48 @@ pub struct CycleSummary {
     pub drift: usize,
     /// Stage deployments made.
     pub deployed: usize,
+}
+
+/// How a cycle ended, as `/status`, the metrics and the status page name it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CycleResult {
+    /// Live matches the desired set.
+    Converged,
+    /// Changes wait: a backoff, a held or unconfirmed prune, dry-run (and a summary
+    /// not finished yet).
+    #[default]
+    Pending,
+    /// An action failed or is blocked.
+    Failed,
+    /// The plan could not be made (reading the live API failed).
+    Error,
+    /// No valid desired set was ever read.
+    Invalid,
+    /// Not run: the desired files were still changing (it runs once they are still).
+    Waiting,
+    /// Not run: shutdown came during the evaluation.
+    Cancelled,
+}
+
+impl CycleResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycleResult::Converged => "converged",
+            CycleResult::Pending => "pending",
+            CycleResult::Failed => "failed",
+            CycleResult::Error => "error",
+            CycleResult::Invalid => "invalid",
+            CycleResult::Waiting => "waiting",
+            CycleResult::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for CycleResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An integration response found changed outside our own writes.

@@ -3,26 +3,19 @@
 
 use std::process::ExitCode;
 
-use super::{GlobalArgs, connect, make_plan, prepare, report_calls, style};
+use super::CommandResult;
+use super::args::GlobalArgs;
+use super::common::{connect, make_plan, prepare, report_calls, style};
 use crate::executor::RetryPolicy;
 use crate::reconcile;
 use crate::render;
 
-pub(super) async fn execute(global: &GlobalArgs) -> ExitCode {
-    let mut prepared = match prepare(global) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
+pub(super) async fn execute(global: &GlobalArgs) -> CommandResult {
+    let mut prepared = prepare(global)?;
     let config = &prepared.config;
     let style = style(global);
-    let client = match connect(config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let planned = match make_plan(config, &prepared.loaded, &client, &mut prepared.timings).await {
-        Ok(planned) => planned,
-        Err(code) => return code,
-    };
+    let client = connect(config).await?;
+    let planned = make_plan(config, &prepared.loaded, &client, &mut prepared.timings).await?;
     print!(
         "{}",
         render::render_text(&planned.plan, &planned.redeploy, style)
@@ -45,9 +38,9 @@ pub(super) async fn execute(global: &GlobalArgs) -> ExitCode {
     }
     report_calls(&client);
     prepared.timings.report(global.verbose);
-    if report.converged() && deployed_all {
+    Ok(if report.converged() && deployed_all {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }

@@ -3,22 +3,19 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{GlobalArgs, connect, fail, load_config, report_calls};
+use super::CommandResult;
+use super::args::GlobalArgs;
+use super::common::{connect, load_config, report_calls};
 use crate::live::ApiGateway;
 
-pub(super) async fn execute(global: &GlobalArgs, rest_api: &str, out: Option<&Path>) -> ExitCode {
-    let config = match load_config(global) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
-    };
-    let client = match connect(&config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let apis = match client.rest_apis().await {
-        Ok(apis) => apis,
-        Err(e) => return fail(e.to_string()),
-    };
+pub(super) async fn execute(
+    global: &GlobalArgs,
+    rest_api: &str,
+    out: Option<&Path>,
+) -> CommandResult {
+    let config = load_config(global)?;
+    let client = connect(&config).await?;
+    let apis = client.rest_apis().await.map_err(|e| e.to_string())?;
     let matching: Vec<_> = apis
         .iter()
         .filter(|a| a.id == rest_api || a.name == rest_api)
@@ -26,24 +23,23 @@ pub(super) async fn execute(global: &GlobalArgs, rest_api: &str, out: Option<&Pa
     let api = match matching.as_slice() {
         [api] => *api,
         [] => {
-            return fail(format!(
+            return Err(format!(
                 "no REST API named or with id `{rest_api}` in this account and region"
-            ));
+            )
+            .into());
         }
         many => {
             let ids: Vec<&str> = many.iter().map(|a| a.id.as_str()).collect();
-            return fail(format!(
+            return Err(format!(
                 "{} REST APIs are named `{rest_api}` (ids {}); export by id, and note that specs using \
                  restApiName cannot tell them apart",
                 many.len(),
                 ids.join(", ")
-            ));
+            )
+            .into());
         }
     };
-    let resources = match client.resources(&api.id).await {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
-    };
+    let resources = client.resources(&api.id).await.map_err(|e| e.to_string())?;
     let files = crate::export::export_specs(&api.name, &resources);
     for warning in crate::export::broken_templates(&resources) {
         eprintln!("warning: {warning}");
@@ -58,23 +54,22 @@ pub(super) async fn execute(global: &GlobalArgs, rest_api: &str, out: Option<&Pa
             print!("{}", docs.join("---\n"));
         }
         Some(dir) => {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                return fail(format!("cannot create {}: {e}", dir.display()));
-            }
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let mut written = std::collections::BTreeSet::new();
             for (name, text) in &files {
                 let path = dir.join(name);
                 // Never write over a file this export already wrote (names are unique
                 // ignoring case; this keeps it so if that ever breaks).
                 if !written.insert(name.to_lowercase()) {
-                    return fail(format!(
+                    return Err(format!(
                         "export would write {} twice; nothing after it was written (a bug: please report it)",
                         path.display()
-                    ));
+                    )
+                    .into());
                 }
-                if let Err(e) = std::fs::write(&path, text) {
-                    return fail(format!("cannot write {}: {e}", path.display()));
-                }
+                std::fs::write(&path, text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
             eprintln!(
                 "exported {count} integration response(s) of {} ({}) into {} file(s) in {}",
@@ -86,5 +81,5 @@ pub(super) async fn execute(global: &GlobalArgs, rest_api: &str, out: Option<&Pa
         }
     }
     report_calls(&client);
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

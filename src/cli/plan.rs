@@ -4,24 +4,17 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{GlobalArgs, OutputFormat, connect, make_plan, prepare, report_calls, style};
+use super::CommandResult;
+use super::args::{GlobalArgs, OutputFormat};
+use super::common::{connect, make_plan, prepare, report_calls, style};
 use crate::render;
 
-pub(super) async fn execute(global: &GlobalArgs, output: OutputFormat) -> ExitCode {
-    let mut prepared = match prepare(global) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
+pub(super) async fn execute(global: &GlobalArgs, output: OutputFormat) -> CommandResult {
+    let mut prepared = prepare(global)?;
     let timings = &mut prepared.timings;
-    let client = match connect(&prepared.config).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (plan, redeploy) =
-        match make_plan(&prepared.config, &prepared.loaded, &client, timings).await {
-            Ok(planned) => (planned.plan, planned.redeploy),
-            Err(code) => return code,
-        };
+    let client = connect(&prepared.config).await?;
+    let planned = make_plan(&prepared.config, &prepared.loaded, &client, timings).await?;
+    let (plan, redeploy) = (planned.plan, planned.redeploy);
     let started = Instant::now();
     let text = match output {
         OutputFormat::Text => render::render_text(&plan, &redeploy, style(global)),
@@ -33,9 +26,9 @@ pub(super) async fn execute(global: &GlobalArgs, output: OutputFormat) -> ExitCo
     report_calls(&client);
     timings.report(global.verbose);
     // A stage that would be redeployed is a pending change too.
-    if plan.is_converged() && redeploy.is_empty() {
+    Ok(if plan.is_converged() && redeploy.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
-    }
+    })
 }

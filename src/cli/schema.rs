@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-pub(super) fn execute(kind: crate::schema::Kind) -> ExitCode {
+use super::CommandResult;
+
+pub(super) fn execute(kind: crate::schema::Kind) -> CommandResult {
     print!("{}", crate::schema::schema(kind));
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use super::{GlobalArgs, prepare};
+use super::CommandResult;
+use super::args::GlobalArgs;
+use super::common::prepare;
 
-pub(super) fn execute(global: &GlobalArgs) -> ExitCode {
-    let prepared = match prepare(global) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
+pub(super) fn execute(global: &GlobalArgs) -> CommandResult {
+    let prepared = prepare(global)?;
     let set = &prepared.loaded.set;
     let tests = match set.tests.len() {
         0 => String::new(),
@@ -20,5 +19,5 @@ pub(super) fn execute(global: &GlobalArgs) -> ExitCode {
         set.specs.len(),
         prepared.loaded.files
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -274,9 +274,27 @@ impl Memory {
         self.keys.values().map(|m| &m.status)
     }
 
-    pub fn count(&self, state: KeyState) -> usize {
-        self.statuses().filter(|s| s.state == state).count()
+    /// How many keys are in each state that the cycle's result and gauges report.
+    pub fn counts(&self) -> KeyCounts {
+        let mut counts = KeyCounts::default();
+        for status in self.statuses() {
+            match status.state {
+                KeyState::Pending => counts.pending += 1,
+                KeyState::Blocked => counts.blocked += 1,
+                KeyState::Failed => counts.failed += 1,
+                KeyState::InSync => {}
+            }
+        }
+        counts
     }
+}
+
+/// Keys by state, out of sync ones only ([`Memory::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct KeyCounts {
+    pub pending: usize,
+    pub blocked: usize,
+    pub failed: usize,
 }
 
 fn method_of(k: &Key) -> (&str, &str, &str) {
@@ -605,7 +623,7 @@ mod tests {
             [Decision::WouldRun { changed: false }]
         );
         assert_eq!(state(&memory, &write.key), KeyState::Pending);
-        assert_eq!(memory.count(KeyState::Pending), 1);
+        assert_eq!(memory.counts().pending, 1);
     }
 
     #[test]

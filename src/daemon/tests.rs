@@ -2,12 +2,14 @@
 //! blocked keys, invalid sets, drift and dry-run.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::*;
+use crate::config::Config;
 use crate::live::memory::{MemoryApiGateway, method_with_responses};
 use crate::live::{ApiError, FailureKind, LiveResource, LiveSnapshot, RestApiSummary};
 use crate::model::{Key, Settings};
+use crate::status::{CycleResult, KeyState, Shared, Trigger};
 
 fn snapshot() -> LiveSnapshot {
     LiveSnapshot {
@@ -73,15 +75,9 @@ fn setup(files: &[(&str, &str)], dry_run: bool) -> Setup {
         dry_run,
         MemoryApiGateway::new(snapshot()),
         Shared::new(tx),
-        Arc::new(AtomicBool::new(false)),
-        no_shutdown(),
+        Shutdown::new(),
     );
     Setup { reconciler, dir }
-}
-
-/// A shutdown channel nobody will signal.
-fn no_shutdown() -> tokio::sync::watch::Receiver<bool> {
-    tokio::sync::watch::channel(false).1
 }
 
 fn template_of(fake: &MemoryApiGateway, method: &str) -> Option<String> {
@@ -133,7 +129,7 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
     let first = s.reconciler.cycle(&interval()).await;
     assert_eq!(
         (first.created, first.failed, first.result),
-        (1, 1, "failed")
+        (1, 1, CycleResult::Failed)
     );
     assert_eq!(
         template_of(&s.reconciler.client, "POST").as_deref(),
@@ -155,7 +151,7 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
     let second = s.reconciler.cycle(&interval()).await;
     assert_eq!(
         (second.waiting, second.created, second.result),
-        (1, 0, "pending")
+        (1, 0, CycleResult::Pending)
     );
     assert_eq!(template_of(&s.reconciler.client, "GET"), None);
 
@@ -167,7 +163,7 @@ async fn a_failing_key_waits_for_its_backoff_while_others_proceed() {
         .unwrap()
         .retry_at = Some(Instant::now());
     let third = s.reconciler.cycle(&interval()).await;
-    assert_eq!((third.created, third.result), (1, "converged"));
+    assert_eq!((third.created, third.result), (1, CycleResult::Converged));
     let status = s.reconciler.shared.status();
     assert!(
         status
@@ -183,7 +179,7 @@ async fn blocked_keys_are_retried_every_cycle_and_counted() {
     let mut s = setup(&[("a.yaml", &text)], false);
     for _ in 0..2 {
         let summary = s.reconciler.cycle(&interval()).await;
-        assert_eq!((summary.blocked, summary.result), (1, "failed"));
+        assert_eq!((summary.blocked, summary.result), (1, CycleResult::Failed));
     }
     let status = s.reconciler.shared.status();
     assert_eq!(status.keys[0].state, KeyState::Blocked);
@@ -217,7 +213,8 @@ async fn an_invalid_set_keeps_the_last_valid_one_and_is_not_ready() {
     .unwrap();
     let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
     assert_eq!(
-        summary.result, "converged",
+        summary.result,
+        CycleResult::Converged,
         "the last valid set is still in force"
     );
     assert_eq!(
@@ -252,7 +249,7 @@ async fn no_valid_set_ever_means_no_writes() {
     let mut s = setup(&[("a.yaml", "kind: [\n")], false);
     for _ in 0..2 {
         let summary = s.reconciler.cycle(&interval()).await;
-        assert_eq!(summary.result, "invalid");
+        assert_eq!(summary.result, CycleResult::Invalid);
     }
     // Not a single call: no read, no write.
     assert_eq!(s.reconciler.client.call_counts(), CallCounts::default());
@@ -261,7 +258,10 @@ async fn no_valid_set_ever_means_no_writes() {
     // The same fake counts once the set is valid: the reads, then the one write.
     std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g")).unwrap();
     let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
-    assert_eq!((summary.created, summary.result), (1, "converged"));
+    assert_eq!(
+        (summary.created, summary.result),
+        (1, CycleResult::Converged)
+    );
     let counts = s.reconciler.client.call_counts();
     assert_eq!(
         counts.by_operation,
@@ -321,14 +321,17 @@ async fn dry_run_reports_drift_and_writes_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(s.reconciler.cycle(&interval()).await.result, "converged");
+    assert_eq!(
+        s.reconciler.cycle(&interval()).await.result,
+        CycleResult::Converged
+    );
     drift_get(&s.reconciler.client).await;
     // The two PUTs so far are this test's own.
     assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 2);
     let summary = s.reconciler.cycle(&interval()).await;
     assert_eq!(
         (summary.drift, summary.updated, summary.result),
-        (1, 0, "pending")
+        (1, 0, CycleResult::Pending)
     );
     assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 2);
     assert_eq!(
@@ -368,7 +371,7 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
     let reads = calls(&s.reconciler.client, "GetResources");
     for _ in 0..3 {
         let summary = s.reconciler.cycle(&interval()).await;
-        assert_eq!((summary.failed, summary.result), (1, "failed"));
+        assert_eq!((summary.failed, summary.result), (1, CycleResult::Failed));
     }
     let fake = &s.reconciler.client;
     assert_eq!(calls(fake, "GetResources"), reads + 3, "three cycles read");
@@ -387,7 +390,10 @@ async fn a_rejected_write_is_not_retried_until_the_spec_changes_or_an_operator_a
     // A changed spec is a new write: it goes through.
     std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "fixed")).unwrap();
     let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
-    assert_eq!((summary.created, summary.result), (1, "converged"));
+    assert_eq!(
+        (summary.created, summary.result),
+        (1, CycleResult::Converged)
+    );
     assert_eq!(calls(&s.reconciler.client, "PutIntegrationResponse"), 3);
     assert_eq!(
         template_of(&s.reconciler.client, "GET").as_deref(),
@@ -463,14 +469,7 @@ async fn a_deployment_lost_to_a_failure_or_a_crash_is_made_by_a_fresh_daemon_exa
     // The process dies: nothing of its memory survives, only the live API.
     let (config, client) = (s.reconciler.config.clone(), s.reconciler.client);
     let (tx, _rx) = mpsc::channel(4);
-    let mut fresh = Reconciler::new(
-        config,
-        false,
-        client,
-        Shared::new(tx),
-        Arc::new(AtomicBool::new(false)),
-        no_shutdown(),
-    );
+    let mut fresh = Reconciler::new(config, false, client, Shared::new(tx), Shutdown::new());
     let summary = fresh.cycle(&interval()).await;
     assert_eq!(
         (summary.created, summary.updated, summary.deployed),
@@ -487,7 +486,11 @@ async fn dry_run_never_deploys() {
     let mut s = setup(&[("a.yaml", &spec("GET", "g"))], true);
     s.reconciler.config.deployments = prod_stage("api1");
     let summary = s.reconciler.cycle(&interval()).await;
-    assert_eq!(summary.result, "pending", "the write is only reported");
+    assert_eq!(
+        summary.result,
+        CycleResult::Pending,
+        "the write is only reported"
+    );
     assert!(s.reconciler.client.deployments.lock().unwrap().is_empty());
     // Even with nothing to write, a stage owed a deployment is not deployed.
     s.reconciler.dry_run = false;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::status::{CycleSummary, DriftEvent, KeyState, KeyStatus, Status};
+use crate::status::{CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status};
 
 const NOW: f64 = 1_795_000_000.0;
 
@@ -18,7 +18,7 @@ fn key(api: &str, path: &str, method: &str, code: &str, state: KeyState) -> KeyS
     }
 }
 
-fn cycle(id: u64, result: &'static str) -> CycleSummary {
+fn cycle(id: u64, result: CycleResult) -> CycleSummary {
     CycleSummary {
         id,
         reasons: vec!["interval"],
@@ -36,13 +36,13 @@ fn ready_status() -> Status {
     failed.retry_in_seconds = Some(30.0);
     let mut blocked = key("Shop", "/cart", "GET", "404", KeyState::Blocked);
     blocked.last_error = Some("method response 404 does not exist".into());
-    let last = cycle(7, "failed");
+    let last = cycle(7, CycleResult::Failed);
     Status {
         ready: true,
         desired_set_valid: true,
         desired_specs: 4,
         last_cycle: Some(last.clone()),
-        recent_cycles: vec![last, cycle(6, "converged")],
+        recent_cycles: vec![last, cycle(6, CycleResult::Converged)],
         keys: vec![
             key("Shop", "/orders", "GET", "200", KeyState::InSync),
             failed,

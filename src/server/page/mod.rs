@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::status::{CycleSummary, KeyState, KeyStatus, Status};
+use crate::status::{CycleResult, CycleSummary, KeyState, KeyStatus, Status};
 
 /// The page's `Content-Security-Policy`: nothing may load or run, but the inline
 /// stylesheet. No `script-src`: the page has no script.
@@ -167,10 +167,10 @@ fn plan_text(text: &str) -> Markup {
     }
 }
 
-fn result_class(result: &str) -> &'static str {
+fn result_class(result: CycleResult) -> &'static str {
     match result {
-        "converged" => "s-in_sync",
-        "pending" => "s-pending",
+        CycleResult::Converged => "s-in_sync",
+        CycleResult::Pending => "s-pending",
         _ => "s-failed",
     }
 }
@@ -384,12 +384,12 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
                             } }
                             tbody {
                                 @for c in &status.recent_cycles {
-                                    tr.cycle data-result=(c.result) {
+                                    tr.cycle data-result=(c.result.as_str()) {
                                         td data-label="Cycle" { "#" (c.id) }
                                         td data-label="Started" { (when(c.started_at_unix, now)) }
                                         td data-label="Why" { (c.reasons.join(", ")) }
                                         td data-label="Result" {
-                                            span class={ "badge " (result_class(c.result)) } { (c.result) }
+                                            span class={ "badge " (result_class(c.result)) } { (c.result.as_str()) }
                                         }
                                         td data-label="Took" { (c.duration_ms) " ms" }
                                         td.err data-label="Counts" {
