@@ -5,10 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::document::{IntegrationKind, IntegrationResponseDoc, PresentOrAbsent, ResponseTestDoc};
-use super::{ApiRef, DesiredSet, Location, ResourceRef, SourceFile, Spec, SpecError, State};
+use super::{
+    ApiRef, Backend, DesiredSet, Expect, Location, Request, ResourceRef, ResponseTest, SourceFile,
+    Spec, SpecError, State,
+};
 use crate::model::{HTTP_METHODS, Settings};
 use crate::render::escape;
-use crate::response_test::{Backend, Expect, Request, ResponseTest};
 use crate::vecmap::VecMap;
 use crate::yaml::de::{self, Pairs, Spanned};
 use crate::yaml::{self, Node, Pos};
