@@ -1,9 +1,16 @@
 //! The desired state: what a spec document says, where it was written, and the
 //! loading and validation that turn a directory of YAML into a [`DesiredSet`].
 //!
+//! Layers, each using only those below it: the documents and the set (this file,
+//! `document`), their validation (`validate`) and the reading of the directory
+//! (`load`); above them the response-test engine ([`crate::response_test`]); at the
+//! top `evaluate`, which loads the set and runs its tests, the only code here that
+//! sees the engine.
+//!
 //! Everything here is offline: `validate` runs it without touching the network.
 
 pub mod document;
+mod evaluate;
 mod load;
 mod validate;
 
@@ -12,11 +19,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use load::{
-    LoadError, LoadOptions, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired,
-    load_desired_cached, load_untested,
-};
-pub use validate::parse_files;
+pub use evaluate::{LoadOptions, SpecCache, load_desired, load_desired_cached, load_untested};
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES};
+pub use validate::{SourceFile, parse_files};
 
 use crate::model::Settings;
 use crate::yaml::Pos;

@@ -6,14 +6,21 @@ use std::sync::Arc;
 
 use super::document::{IntegrationKind, IntegrationResponseDoc, PresentOrAbsent, ResponseTestDoc};
 use super::{
-    ApiRef, Backend, DesiredSet, Expect, Location, Request, ResourceRef, ResponseTest, SourceFile,
-    Spec, SpecError, State,
+    ApiRef, Backend, DesiredSet, Expect, Location, Request, ResourceRef, ResponseTest, Spec,
+    SpecError, State,
 };
 use crate::model::{HTTP_METHODS, Settings};
 use crate::render::escape;
 use crate::vecmap::VecMap;
 use crate::yaml::de::{self, Pairs, Spanned};
 use crate::yaml::{self, Node, Pos};
+
+/// A spec file's raw bytes and the name errors use for it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub display_name: String,
+    pub bytes: Vec<u8>,
+}
 
 /// Parse and validate every document of every file; all errors, or the whole set.
 pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
