@@ -3,29 +3,89 @@
 //! `httpMethod`, read by one reader so the two kinds cannot drift apart.
 
 use super::shape::Report;
+use crate::desired::document::{IntegrationResponseDoc, ResponseTestDoc};
 use crate::desired::{ApiRef, ResourceRef};
 use crate::model::HTTP_METHODS;
 use crate::render::escape;
 use crate::yaml::Pos;
 use crate::yaml::de::Spanned;
 
+/// The fields of a document that name its method, as both kinds have them.
+pub(super) struct MethodFields<'a> {
+    pub rest_api: Option<&'a Spanned<String>>,
+    pub rest_api_name: Option<&'a Spanned<String>>,
+    pub resource_id: Option<&'a Spanned<String>>,
+    pub resource_path: Option<&'a Spanned<String>>,
+    pub http_method: Option<&'a Spanned<String>>,
+}
+
+impl<'a> From<&'a IntegrationResponseDoc> for MethodFields<'a> {
+    fn from(d: &'a IntegrationResponseDoc) -> Self {
+        MethodFields {
+            rest_api: d.rest_api.as_ref(),
+            rest_api_name: d.rest_api_name.as_ref(),
+            resource_id: d.resource_id.as_ref(),
+            resource_path: d.resource_path.as_ref(),
+            http_method: d.http_method.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a ResponseTestDoc> for MethodFields<'a> {
+    fn from(d: &'a ResponseTestDoc) -> Self {
+        MethodFields {
+            rest_api: d.rest_api.as_ref(),
+            rest_api_name: d.rest_api_name.as_ref(),
+            resource_id: d.resource_id.as_ref(),
+            resource_path: d.resource_path.as_ref(),
+            http_method: d.http_method.as_ref(),
+        }
+    }
+}
+
+/// A method, named as a document names it.
+pub(super) struct MethodRef {
+    pub api: ApiRef,
+    pub resource: ResourceRef,
+    /// Upper case, one of [`HTTP_METHODS`].
+    pub http_method: String,
+}
+
+/// The method `fields` name, every problem of them reported: at the value it is
+/// about, or at the document (`doc`) for a missing field. The one reader of a method
+/// reference, for specs and response tests alike.
+pub(super) fn read_method(
+    doc: Pos,
+    fields: MethodFields<'_>,
+    report: &mut Report<'_>,
+) -> Option<MethodRef> {
+    let api = API.read(doc, fields.rest_api, fields.rest_api_name, report);
+    let resource = RESOURCE.read(doc, fields.resource_id, fields.resource_path, report);
+    let http_method = http_method(doc, fields.http_method, report);
+    Some(MethodRef {
+        api: api?,
+        resource: resource?,
+        http_method: http_method?,
+    })
+}
+
 /// A pair of fields naming one thing by id or by name (path), what each becomes, and
 /// the rule the name follows.
-pub(super) struct NamedPair<T> {
+struct NamedPair<T> {
     fields: (&'static str, &'static str),
     id: fn(String) -> T,
     named: fn(String) -> T,
     rule: fn(&str) -> Option<String>,
 }
 
-pub(super) const API: NamedPair<ApiRef> = NamedPair {
+const API: NamedPair<ApiRef> = NamedPair {
     fields: ("restApi", "restApiName"),
     id: ApiRef::Id,
     named: ApiRef::Name,
     rule: api_name_problem,
 };
 
-pub(super) const RESOURCE: NamedPair<ResourceRef> = NamedPair {
+const RESOURCE: NamedPair<ResourceRef> = NamedPair {
     fields: ("resourceId", "resourcePath"),
     id: ResourceRef::Id,
     named: ResourceRef::Path,
@@ -35,19 +95,19 @@ pub(super) const RESOURCE: NamedPair<ResourceRef> = NamedPair {
 impl<T> NamedPair<T> {
     /// Exactly one of the pair ([`one_of`]), the name checked by the rule (its problem
     /// reported at the value).
-    pub(super) fn read(
+    fn read(
         &self,
         doc: Pos,
-        id: &Option<Spanned<String>>,
-        named: &Option<Spanned<String>>,
+        id: Option<&Spanned<String>>,
+        named: Option<&Spanned<String>>,
         report: &mut Report<'_>,
     ) -> Option<T> {
-        let (is_id, v) = one_of(doc, id.as_ref(), named.as_ref(), self.fields, report)?;
+        let (is_id, v) = one_of(doc, id, named, self.fields, report)?;
         if is_id {
             return Some((self.id)(v));
         }
         if let Some(problem) = (self.rule)(&v) {
-            report(named.as_ref().map_or(doc, |n| n.pos), problem);
+            report(named.map_or(doc, |n| n.pos), problem);
             return None;
         }
         Some((self.named)(v))
@@ -192,11 +252,7 @@ fn non_empty(n: &Spanned<String>, name: &str, report: &mut Report<'_>) -> Option
 }
 
 /// `httpMethod`, upper-cased, when it is one API Gateway knows.
-pub(super) fn http_method(
-    doc: Pos,
-    m: Option<&Spanned<String>>,
-    report: &mut Report<'_>,
-) -> Option<String> {
+fn http_method(doc: Pos, m: Option<&Spanned<String>>, report: &mut Report<'_>) -> Option<String> {
     let Some(m) = m else {
         report(doc, "missing required field `httpMethod`".into());
         return None;

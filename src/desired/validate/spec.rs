@@ -1,7 +1,7 @@
 //! One `kind: IntegrationResponse` document and the rules of its fields.
 
 use super::cache::regex_error;
-use super::method::{API, RESOURCE, http_method};
+use super::method::{MethodFields, read_method};
 use super::shape::{Report, read_doc};
 use super::template;
 use crate::desired::document::{IntegrationResponseDoc, PresentOrAbsent};
@@ -48,10 +48,7 @@ pub(super) fn parse_spec(
         ),
     }
 
-    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
-    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
-
-    let http_method = http_method(doc.pos, d.http_method.as_ref(), report);
+    let method = read_method(doc.pos, MethodFields::from(&d), report);
 
     let status_code = match &d.status_code {
         None => {
@@ -137,10 +134,11 @@ pub(super) fn parse_spec(
     if failed {
         return None;
     }
+    let method = method?;
     Some(Spec {
-        api: api?,
-        resource: resource?,
-        http_method: http_method?,
+        api: method.api,
+        resource: method.resource,
+        http_method: method.http_method,
         status_code: status_code?,
         settings: Settings {
             selection_pattern,

@@ -1,7 +1,7 @@
 //! One `kind: ResponseTest` document: the method it runs against, what the backend
 //! returned, the client's request and what the client must get.
 
-use super::method::{API, RESOURCE, http_method};
+use super::method::{MethodFields, read_method};
 use super::shape::{Report, read_doc};
 use super::spec::is_status_code;
 use crate::desired::document::{IntegrationKind, ResponseTestDoc};
@@ -33,9 +33,7 @@ pub(super) fn parse_test(
             None
         }
     };
-    let api = API.read(doc.pos, &d.rest_api, &d.rest_api_name, report);
-    let resource = RESOURCE.read(doc.pos, &d.resource_id, &d.resource_path, report);
-    let method = http_method(doc.pos, d.http_method.as_ref(), report);
+    let method = read_method(doc.pos, MethodFields::from(&d), report);
     let integration = match &d.integration {
         Some(i) => Some(i.value),
         None => {
@@ -160,12 +158,13 @@ pub(super) fn parse_test(
     if failed {
         return None;
     }
+    let method = method?;
     Some(ResponseTest {
         name: name?,
         location,
-        api: api?,
-        resource: resource?,
-        http_method: method?,
+        api: method.api,
+        resource: method.resource,
+        http_method: method.http_method,
         integration: integration?,
         backend,
         request,

@@ -218,3 +218,44 @@ fn http_method_must_be_known() {
             .contains("missing required field `httpMethod`")
     );
 }
+
+/// The method reference (restApi|restApiName, resourceId|resourcePath, httpMethod)
+/// has one reader: every problem of it is reported alike, at the same place and in
+/// the same words, in a spec and in a response test (issue 19: a test's
+/// `resourcePath` was once never checked to start with `/`).
+#[test]
+fn a_method_reference_is_read_alike_in_specs_and_response_tests() {
+    let spec = |block: &str| format!("kind: IntegrationResponse\n{block}statusCode: \"200\"\n");
+    let test = |block: &str| {
+        format!(
+            "kind: ResponseTest\n{block}name: t\nintegration: lambda\nexpect:\n  statusCode: \"200\"\n"
+        )
+    };
+    let shown = |text: String| match parse(&text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    let blocks = [
+        "restApiName: A\nresourcePath: /r\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: r\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: \"\"\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: /a//b\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: /pets/\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: \"/{proxy+}/x\"\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: /a b\nhttpMethod: GET\n",
+        "restApiName: A\nresourceId: x\nresourcePath: /r\nhttpMethod: GET\n",
+        "restApiName: A\nhttpMethod: GET\n",
+        "restApi: a\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\n",
+        "resourcePath: /r\nhttpMethod: GET\n",
+        "restApiName: \"A\\nB\"\nresourcePath: /r\nhttpMethod: GET\n",
+        "restApiName: \" \"\nresourceId: \"\"\nhttpMethod: GET\n",
+        "restApiName: A\nresourcePath: /r\nhttpMethod: FETCH\n",
+        "restApiName: A\nresourcePath: /r\n",
+        "restApiName: A\nresourcePath: [/r]\nhttpMethod: get\n",
+    ];
+    for (i, block) in blocks.iter().enumerate() {
+        let (s, t) = (shown(spec(block)), shown(test(block)));
+        assert_eq!(s, t, "{block:?}: the spec's errors, then the test's");
+        assert_eq!(s.is_empty(), i == 0, "{block:?}: {s:?}");
+    }
+}
