@@ -43,10 +43,11 @@ fn load_fresh(dir: &Path, limits: EvalLimits, run_tests: bool) -> Result<Loaded,
     load_desired_cached(dir, &mut SpecCache::default(), &options)
 }
 
-/// Parsed files by path, reused while a file's [`Stamp`] is unchanged, so a cycle
-/// re-reads and re-parses only the files that changed; and the response tests' verdict
-/// on the last set, reused while the set (its content and places) and the limits are
-/// unchanged, so an interval cycle with no file change runs no test.
+/// Parsed files by path, reused while a file's size, modification time and inode are
+/// unchanged, so a cycle re-reads and re-parses only the files that changed; and the
+/// response tests' verdict on the last set, reused while the set (its content and
+/// places) and the limits are unchanged, so an interval cycle with no file change runs
+/// no test.
 #[derive(Debug, Default)]
 pub struct SpecCache {
     files: FileCache,
