@@ -1,5 +1,7 @@
 //! Reading the desired directory: which files count, in what order, and the limits
-//! applied before parsing. This is the only file-system code of the spec module.
+//! applied before parsing; then validation of what was read (no response test runs
+//! here: that is [`super::evaluate`]'s step, above). This is the only file-system code
+//! of the desired module.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -7,20 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::validate::{FileResult, assemble, parse_file};
-use super::{DesiredSet, EvalLimits, Evaluation, Location, SpecError};
+use super::validate::{FileResult, SourceFile, assemble, parse_file};
+use super::{DesiredSet, Evaluation, Location, SpecError};
 use crate::files::{self, ReadError};
 use crate::yaml::Pos;
 
 /// Files larger than this are refused unread.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
-
-/// A spec file's raw bytes and the name errors use for it.
-#[derive(Clone, Debug)]
-pub struct SourceFile {
-    pub display_name: String,
-    pub bytes: Vec<u8>,
-}
 
 /// A valid desired set and the warnings met on the way (skipped symlinks, loops).
 #[derive(Debug)]
@@ -47,38 +42,6 @@ pub enum LoadError {
     /// half way through. Nothing of the set is used; read it again once they are still.
     #[error("waiting for {} file(s) to stop changing: {}", .0.len(), .0.join(", "))]
     Unsettled(Vec<String>),
-}
-
-/// How a load is done: within which limits, whether the response tests run, and how
-/// long a changed file must have been still before it is used (the daemon's
-/// `debounce`; `None` for one-shot commands, which read what is there).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LoadOptions {
-    pub limits: EvalLimits,
-    pub run_tests: bool,
-    pub settle: Option<Duration>,
-}
-
-/// Load and validate every spec under `dir`, and run its response tests: a failing
-/// test makes the set invalid.
-pub fn load_desired(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
-    load_fresh(dir, limits, true)
-}
-
-/// Load and validate every document under `dir` without running the response tests
-/// (for `test`, which runs and reports them itself).
-pub fn load_untested(dir: &Path, limits: EvalLimits) -> Result<Loaded, LoadError> {
-    load_fresh(dir, limits, false)
-}
-
-/// A one-shot load: no cache, files read as they are.
-fn load_fresh(dir: &Path, limits: EvalLimits, run_tests: bool) -> Result<Loaded, LoadError> {
-    let options = LoadOptions {
-        limits,
-        run_tests,
-        settle: None,
-    };
-    load_desired_cached(dir, &mut SpecCache::default(), &options)
 }
 
 /// What identifies a file's content without reading it: size, modification time and
@@ -112,40 +75,36 @@ impl Stamp {
 }
 
 /// Parsed files by path, reused while a file's [`Stamp`] is unchanged, so a cycle
-/// re-reads and re-parses only the files that changed; and the response tests' verdict
-/// on the last set, reused while the set (its content and places) and the limits are
-/// unchanged, so an interval cycle with no file change runs no test.
+/// re-reads and re-parses only the files that changed.
 #[derive(Debug, Default)]
-pub struct SpecCache {
+pub(super) struct FileCache {
     files: HashMap<PathBuf, (Stamp, FileResult)>,
-    tested: Option<Tested>,
     /// Files read and parsed (cache misses) so far.
-    pub parsed: u64,
-    /// Response tests run so far.
-    pub tests_run: u64,
+    pub(super) parsed: u64,
 }
 
-/// The verdict of a set's response tests.
-#[derive(Debug)]
-struct Tested {
-    set: DesiredSet,
-    limits: EvalLimits,
-    errors: Vec<SpecError>,
-    warnings: Vec<String>,
+impl FileCache {
+    /// How many files are remembered.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.files.len()
+    }
 }
 
-/// [`load_desired`] reusing (and refreshing) `cache`.
-pub fn load_desired_cached(
+/// Read and validate every document under `dir`, within `evaluation`'s deadline, reusing
+/// (and refreshing) `cache`; with `settle`, a file changed less than that ago is not
+/// used yet ([`LoadError::Unsettled`]). No response test is run here.
+pub(super) fn read_desired(
     dir: &Path,
-    cache: &mut SpecCache,
-    options: &LoadOptions,
+    cache: &mut FileCache,
+    settle: Option<Duration>,
+    evaluation: Evaluation,
 ) -> Result<Loaded, LoadError> {
-    let evaluation = Evaluation::start(options.limits);
     let directory_error = |source| LoadError::Directory {
         dir: dir.display().to_string(),
         source,
     };
-    let (found, mut warnings, mut errors) = find_files(dir).map_err(directory_error)?;
+    let (found, warnings, mut errors) = find_files(dir).map_err(directory_error)?;
     let now = SystemTime::now();
     let mut unsettled = Vec::new();
     let mut seen = HashSet::new();
@@ -158,10 +117,7 @@ pub fn load_desired_cached(
         {
             continue;
         }
-        if options
-            .settle
-            .is_some_and(|settle| file.stamp.is_recent(settle, now))
-        {
+        if settle.is_some_and(|settle| file.stamp.is_recent(settle, now)) {
             unsettled.push(file.display_name.clone());
             continue;
         }
@@ -196,7 +152,7 @@ pub fn load_desired_cached(
             .files
             .insert(file.path.clone(), (file.stamp.clone(), result));
     }
-    if options.settle.is_some() {
+    if settle.is_some() {
         // Re-check every stamp now that all is read: a file rewritten meanwhile is not
         // used as it was read.
         for file in &found {
@@ -215,46 +171,12 @@ pub fn load_desired_cached(
         .iter()
         .filter_map(|f| cache.files.get(&f.path).map(|(_, r)| r));
     let set = assemble(parsed, std::mem::take(&mut errors)).map_err(LoadError::Invalid)?;
-    if options.run_tests && !set.tests.is_empty() {
-        let (test_errors, test_warnings) = run_tests(&set, cache, &evaluation);
-        if !test_errors.is_empty() {
-            return Err(LoadError::Invalid(test_errors));
-        }
-        warnings.extend(test_warnings);
-    }
     Ok(Loaded {
         set,
         warnings,
         files: found.len(),
         evaluation,
     })
-}
-
-/// The response tests' errors and warnings for `set`: the cached verdict when the set
-/// and the limits are those it was given for, else a new run (cached unless the deadline
-/// cut it short, which depends on the machine, not on the input).
-fn run_tests(
-    set: &DesiredSet,
-    cache: &mut SpecCache,
-    evaluation: &Evaluation,
-) -> (Vec<SpecError>, Vec<String>) {
-    if let Some(t) = &cache.tested
-        && t.limits == evaluation.limits
-        && t.set == *set
-    {
-        return (t.errors.clone(), t.warnings.clone());
-    }
-    let run = crate::response_test::run_all_within(set, evaluation);
-    cache.tests_run += run.results.len() as u64;
-    let errors = run.errors();
-    let warnings = run.warnings();
-    cache.tested = (!evaluation.overrun()).then(|| Tested {
-        set: set.clone(),
-        limits: evaluation.limits,
-        errors: errors.clone(),
-        warnings: warnings.clone(),
-    });
-    (errors, warnings)
 }
 
 fn too_large(display_name: &str) -> SpecError {
@@ -384,20 +306,13 @@ fn is_spec_file(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::EvalLimits;
 
-    const TESTED: LoadOptions = LoadOptions {
-        limits: EvalLimits {
-            deadline: Duration::from_secs(30),
-            engine: crate::vtl::Limits {
-                steps: 5_000_000,
-                regex_steps: 20_000_000,
-                work_bytes: 512 << 20,
-                memory_bytes: 128 << 20,
-            },
-        },
-        run_tests: true,
-        settle: None,
-    };
+    /// One read of `dir`, no cache, within the default limits.
+    fn read(dir: &Path) -> Result<Loaded, LoadError> {
+        let evaluation = Evaluation::start(EvalLimits::default());
+        read_desired(dir, &mut FileCache::default(), None, evaluation)
+    }
 
     const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";
 
@@ -416,7 +331,7 @@ mod tests {
         fs::write(root.join(".git/c.yaml"), "not: [valid").unwrap();
         fs::write(root.join(".hidden.yaml"), "not: [valid").unwrap();
         fs::write(root.join("notes.txt"), "ignored").unwrap();
-        let loaded = load_desired(root, EvalLimits::default()).unwrap();
+        let loaded = read(root).unwrap();
         assert_eq!(loaded.files, 2);
         assert_eq!(loaded.set.specs.len(), 2);
         assert!(loaded.warnings.is_empty());
@@ -430,7 +345,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("x.yaml"), dir.path().join("x.yaml"))
             .unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
-        let loaded = load_desired(dir.path(), EvalLimits::default()).unwrap();
+        let loaded = read(dir.path()).unwrap();
         assert!(loaded.set.specs.is_empty());
         assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
         assert!(loaded.warnings[0].contains("points outside the desired directory"));
@@ -444,7 +359,7 @@ mod tests {
         fs::write(root.join("..2026_11_24_10_00_00.1/api.yaml"), GOOD).unwrap();
         std::os::unix::fs::symlink("..2026_11_24_10_00_00.1", root.join("..data")).unwrap();
         std::os::unix::fs::symlink("..data/api.yaml", root.join("api.yaml")).unwrap();
-        let loaded = load_desired(root, EvalLimits::default()).unwrap();
+        let loaded = read(root).unwrap();
         assert_eq!(loaded.set.specs.len(), 1);
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
@@ -455,7 +370,7 @@ mod tests {
         fs::create_dir_all(dir.path().join("a")).unwrap();
         fs::write(dir.path().join("a/x.yaml"), GOOD).unwrap();
         std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
-        let loaded = load_desired(dir.path(), EvalLimits::default()).unwrap();
+        let loaded = read(dir.path()).unwrap();
         assert_eq!(loaded.set.specs.len(), 1);
         assert!(
             loaded.warnings[0].contains("directory loop"),
@@ -469,9 +384,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = format!("{GOOD}# {}\n", "x".repeat(MAX_FILE_BYTES as usize));
         fs::write(dir.path().join("big.yaml"), big).unwrap();
-        let LoadError::Invalid(errors) =
-            load_desired(dir.path(), EvalLimits::default()).unwrap_err()
-        else {
+        let LoadError::Invalid(errors) = read(dir.path()).unwrap_err() else {
             panic!("expected invalid")
         };
         assert!(errors[0].to_string().ends_with(
@@ -480,59 +393,8 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_reparses_only_changed_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::write(root.join("a.yaml"), GOOD).unwrap();
-        fs::write(root.join("b.yaml"), GOOD.replace("GET", "POST")).unwrap();
-        let mut cache = SpecCache::default();
-        assert_eq!(
-            load_desired_cached(root, &mut cache, &TESTED)
-                .unwrap()
-                .set
-                .specs
-                .len(),
-            2
-        );
-        assert_eq!(cache.parsed, 2);
-        load_desired_cached(root, &mut cache, &TESTED).unwrap();
-        assert_eq!(cache.parsed, 2, "nothing changed, nothing re-read");
-
-        // An in-place edit (other size) and an atomic rename save are both seen.
-        fs::write(root.join("a.yaml"), GOOD.replace("GET", "PUT")).unwrap();
-        fs::write(root.join(".b.tmp"), GOOD.replace("GET", "PATCH")).unwrap();
-        fs::rename(root.join(".b.tmp"), root.join("b.yaml")).unwrap();
-        let set = load_desired_cached(root, &mut cache, &TESTED).unwrap().set;
-        assert_eq!(cache.parsed, 4);
-        let methods: Vec<_> = set.specs.iter().map(|s| s.http_method.as_str()).collect();
-        assert_eq!(methods, ["PUT", "PATCH"]);
-
-        // A removed file leaves the set and the cache; set rules still see every file.
-        fs::remove_file(root.join("a.yaml")).unwrap();
-        assert_eq!(
-            load_desired_cached(root, &mut cache, &TESTED)
-                .unwrap()
-                .set
-                .specs
-                .len(),
-            1
-        );
-        assert_eq!(cache.files.len(), 1);
-        fs::write(root.join("c.yaml"), GOOD.replace("GET", "PATCH")).unwrap();
-        let LoadError::Invalid(errors) =
-            load_desired_cached(root, &mut cache, &TESTED).unwrap_err()
-        else {
-            panic!("expected a duplicate")
-        };
-        assert!(
-            errors[0].message.contains("duplicate integration response"),
-            "{errors:?}"
-        );
-    }
-
-    #[test]
     fn a_missing_directory_is_an_error_naming_it() {
-        let err = load_desired(Path::new("/nonexistent/specs"), EvalLimits::default()).unwrap_err();
+        let err = read(Path::new("/nonexistent/specs")).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("desired directory /nonexistent/specs:"),

@@ -1,25 +1,31 @@
 //! The desired state: what a spec document says, where it was written, and the
 //! loading and validation that turn a directory of YAML into a [`DesiredSet`].
 //!
+//! Layers, each using only those below it: the documents and the set (this file,
+//! `document`), their validation (`validate`) and the reading of the directory
+//! (`load`); above them the response-test engine ([`crate::response_test`]); at the
+//! top `evaluate`, which loads the set and runs its tests, the only code here that
+//! sees the engine.
+//!
 //! Everything here is offline: `validate` runs it without touching the network.
 
 pub mod document;
+mod evaluate;
 mod load;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use load::{
-    LoadError, LoadOptions, Loaded, MAX_FILE_BYTES, SourceFile, SpecCache, load_desired,
-    load_desired_cached, load_untested,
-};
-pub use validate::parse_files;
+pub use evaluate::{LoadOptions, SpecCache, load_desired, load_desired_cached, load_untested};
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES};
+pub use validate::{SourceFile, parse_files};
 
 use crate::model::Settings;
-use crate::response_test::ResponseTest;
 use crate::yaml::Pos;
+use document::IntegrationKind;
 
 /// What evaluating a desired set may cost (config `limits:`): the desired set is
 /// untrusted input, written by whoever can open a pull request. One deadline for the
@@ -187,6 +193,63 @@ impl DesiredSet {
             })
     }
 }
+
+/// One validated `kind: ResponseTest` document, part of the desired set as the specs
+/// are; [`crate::response_test`] runs it against them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseTest {
+    pub name: String,
+    pub location: Location,
+    /// The API, resource and method, named as the integration responses name them.
+    pub api: ApiRef,
+    pub resource: ResourceRef,
+    /// Upper case.
+    pub http_method: String,
+    pub integration: IntegrationKind,
+    pub backend: Backend,
+    pub request: Request,
+    pub expect: Expect,
+}
+
+/// What the integration returned.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Backend {
+    /// Lambda: the function failed with this message; `None` is a successful call.
+    pub error_message: Option<String>,
+    /// HTTP, AWS, MOCK: the backend's status code (200 when not given).
+    pub status_code: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub multi_value_headers: Vec<(String, Vec<String>)>,
+    pub body: Option<String>,
+}
+
+/// The client's request, as far as the response depends on it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Request {
+    pub accept: Option<String>,
+    pub context: serde_json::Map<String, serde_json::Value>,
+    pub stage_variables: BTreeMap<String, String>,
+    pub params: crate::vtl::Params,
+}
+
+/// What the client must get; `None`/empty parts are not compared.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expect {
+    pub status_code: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub json: Option<serde_json::Value>,
+}
+
+impl ResponseTest {
+    /// `restApiName MyDemoAPI /orders GET`: the method as the test names it.
+    pub fn method_label(&self) -> String {
+        format!("{} {} {}", self.api, self.resource, self.http_method)
+    }
+}
+
+/// Shared, as the specs are.
+pub type Tests = Vec<Arc<ResponseTest>>;
 
 /// One validation problem, printed as `file:line:col: message`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

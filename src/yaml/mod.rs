@@ -6,6 +6,7 @@
 //! keeps "billion laughs" files and deeply nested garbage from hurting the daemon.
 
 pub mod de;
+pub mod trace;
 
 use std::collections::HashMap;
 
