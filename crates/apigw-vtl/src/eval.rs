@@ -319,7 +319,7 @@ impl<'a> Engine<'a> {
         // each level takes kilobytes of stack (several in a debug build): every
         // GROW_EVERY levels, grow it on the heap when little is left, so a deep render
         // never overflows the thread's (the red zone holds GROW_EVERY levels)
-        let r = if self.render_depth % GROW_EVERY == 0 {
+        let r = if self.render_depth.is_multiple_of(GROW_EVERY) {
             grow(|| self.render_each(nodes))
         } else {
             self.render_each(nodes)

@@ -416,7 +416,7 @@ impl<'a> Parser<'a> {
     /// `( Statement() )*`. Parsing recurses once per nesting level: the stack grows
     /// on the heap when little is left (see `eval::grow`), whatever thread parses.
     fn statements(&mut self) -> PResult<Vec<Node>> {
-        if self.depth % super::eval::GROW_EVERY == 0 {
+        if self.depth.is_multiple_of(super::eval::GROW_EVERY) {
             super::eval::grow(|| self.statements_here())
         } else {
             self.statements_here()
@@ -1249,7 +1249,7 @@ impl<'a> Parser<'a> {
 
     /// Expression : ConditionalOrExpression
     fn expression(&mut self) -> PResult<Expr> {
-        if self.depth % super::eval::GROW_EVERY == 0 {
+        if self.depth.is_multiple_of(super::eval::GROW_EVERY) {
             super::eval::grow(|| self.expression_here())
         } else {
             self.expression_here()
