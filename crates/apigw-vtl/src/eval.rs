@@ -10,8 +10,8 @@ use super::methods;
 use std::sync::Arc;
 
 use super::parse::{
-    self, BinOp, CallNode, Expr, ForeachNode, IntLit, LoadNode, MacroDef, Macros, Node, Part, Pos,
-    Ref, RefKind, SetNode,
+    self, BinOp, CallNode, DefineNode, Expr, ForeachNode, IntLit, LoadNode, MacroDef, Macros, Node,
+    Part, Pos, Ref, RefKind, SetNode,
 };
 use super::value::{self, BlockRef, FxMap, JMap, ListKind, Num, Scope, Value};
 use super::{
@@ -24,9 +24,9 @@ pub(crate) const MAX_MACRO_DEPTH: usize = 20;
 /// Velocity 1.7's default `directive.define.max.depth`: a `#define` block rendering
 /// itself renders as a null reference beyond two levels (seen with real Velocity 1.7).
 const MAX_DEFINE_DEPTH: usize = 2;
-/// Node lists being rendered one inside another. Parsing bounds a template's own
-/// nesting; macro calls, `#evaluate` and blocks nest at run time, and this bounds
-/// that (and the stack it takes).
+/// Node lists being rendered one inside another (a multiple of [`GROW_EVERY`], where
+/// it is checked). Parsing bounds a template's own nesting; macro calls, `#evaluate`
+/// and blocks nest at run time, and this bounds that (and the stack it takes).
 const MAX_RENDER_DEPTH: usize = 512;
 /// Stack left below which rendering a node list moves to a new segment, and its size.
 const STACK_RED_ZONE: usize = 256 << 10;
@@ -306,26 +306,32 @@ impl<'a> Engine<'a> {
 
     pub fn render(&mut self, nodes: &[Node]) -> R<()> {
         self.render_depth += 1;
-        if self.render_depth > MAX_RENDER_DEPTH {
-            self.render_depth -= 1;
-            let at = self.at;
-            return err(
-                at,
-                format!(
-                    "macro calls, #evaluate and #define blocks nest deeper than {MAX_RENDER_DEPTH} levels"
-                ),
-            );
-        }
         // each level takes kilobytes of stack (several in a debug build): every
-        // GROW_EVERY levels, grow it on the heap when little is left, so a deep render
-        // never overflows the thread's (the red zone holds GROW_EVERY levels)
+        // GROW_EVERY levels, see that enough is left (the red zone holds GROW_EVERY
+        // levels), so a deep render never overflows the thread's
         let r = if self.render_depth.is_multiple_of(GROW_EVERY) {
-            grow(|| self.render_each(nodes))
+            self.render_deep(nodes)
         } else {
             self.render_each(nodes)
         };
         self.render_depth -= 1;
         r
+    }
+
+    /// [`Engine::render`] at a multiple of [`GROW_EVERY`] levels: bounded, and on a new
+    /// stack segment when little stack is left.
+    #[inline(never)]
+    fn render_deep(&mut self, nodes: &[Node]) -> R<()> {
+        if self.render_depth >= MAX_RENDER_DEPTH {
+            let at = self.at;
+            return err(
+                at,
+                format!(
+                    "macro calls, #evaluate and #define blocks nest {MAX_RENDER_DEPTH} levels deep"
+                ),
+            );
+        }
+        grow(|| self.render_each(nodes))
     }
 
     fn render_each(&mut self, nodes: &[Node]) -> R<()> {
@@ -376,15 +382,7 @@ impl<'a> Engine<'a> {
                 Err(Flow::Stop)
             }
             Node::Call(c) => self.call(c),
-            Node::Define(d) => {
-                self.step(d.pos)?;
-                let block = BlockRef {
-                    body: d.body.clone(),
-                    depth: Cell::new(0),
-                };
-                self.put_var(Rc::from(&*d.var), Value::Block(Rc::new(block)));
-                Ok(())
-            }
+            Node::Define(d) => self.define(d),
             Node::Evaluate(e, pos) => self.evaluate_directive(e, *pos),
             Node::Load(l) => self.load(l),
         }
@@ -687,7 +685,22 @@ impl<'a> Engine<'a> {
             .cloned()
     }
 
+    /// Define.render: `$name` becomes a block that renders the body when printed.
+    // The directives below are kept out of `render_node`, which stays small for the
+    // common nodes (text, references, #set, #if, #foreach).
+    #[inline(never)]
+    fn define(&mut self, d: &DefineNode) -> R<()> {
+        self.step(d.pos)?;
+        let block = BlockRef {
+            body: d.body.clone(),
+            depth: Cell::new(0),
+        };
+        self.put_var(Rc::from(&*d.var), Value::Block(Rc::new(block)));
+        Ok(())
+    }
+
     /// RuntimeMacro.render and VelocimacroProxy.render.
+    #[inline(never)]
     fn call(&mut self, c: &CallNode) -> R<()> {
         self.step(c.pos)?;
         // a block call #@name(...) calls the macro `name`
@@ -787,6 +800,7 @@ impl<'a> Engine<'a> {
 
     /// Evaluate.render: the argument's text parsed as a template and rendered here.
     /// Macros it defines stay defined; a `#stop` or `#break` in it ends only it.
+    #[inline(never)]
     fn evaluate_directive(&mut self, arg: &Expr, pos: Pos) -> R<()> {
         self.step(pos)?;
         let v = self.value(arg)?;
@@ -833,6 +847,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Include.render and Parse.render: API Gateway has no template files to load.
+    #[inline(never)]
     fn load(&mut self, l: &LoadNode) -> R<()> {
         self.step(l.pos)?;
         let Some(arg) = l.args.first() else {
