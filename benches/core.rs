@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use apigw_reconciler::desired::{LoadOptions, SpecCache, load_desired_cached};
 use apigw_reconciler::diff::{DiffOptions, diff};
+use apigw_reconciler::evaluate::{LoadOptions, SpecCache, load_desired_cached};
 use apigw_reconciler::live::memory::method_declaring;
 use apigw_reconciler::live::{LiveResource, LiveSnapshot, RestApiSummary};
 use apigw_reconciler::model::Settings;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::CliError;
 use super::args::{ColorChoice, GlobalArgs};
 use crate::config::Config;
-use crate::desired::{self, EvalLimits, Loaded};
+use crate::desired::{EvalLimits, Loaded};
 use crate::live::ApiGateway;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
@@ -64,8 +64,10 @@ pub(super) fn prepare(global: &GlobalArgs) -> Result<Prepared, CliError> {
 
 fn load_specs(dir: &Path, limits: EvalLimits) -> Result<Loaded, CliError> {
     let dir_owned = dir.to_path_buf();
-    let loaded = within_deadline(limits, move || desired::load_desired(&dir_owned, limits))
-        .map_err(|e| CliError::InvalidSpecs(e.to_string()))?;
+    let loaded = within_deadline(limits, move || {
+        crate::evaluate::load_desired(&dir_owned, limits)
+    })
+    .map_err(|e| CliError::InvalidSpecs(e.to_string()))?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use super::CommandResult;
 use super::args::GlobalArgs;
 use super::common::{load_config, within_deadline};
-use crate::desired;
 
 /// Loads the desired set without running its tests as a validity check, then runs
 /// every response test.
@@ -15,7 +14,7 @@ pub(super) fn execute(global: &GlobalArgs) -> CommandResult {
     let limits = config.limits;
     // Load and run under one deadline.
     let (loaded, run) = within_deadline(limits, move || {
-        desired::load_untested(&dir, limits).map(|loaded| {
+        crate::evaluate::load_untested(&dir, limits).map(|loaded| {
             let run = crate::response_test::run_all_within(&loaded.set, &loaded.evaluation);
             (loaded, run)
         })

@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::Reconciler;
-use crate::desired::{self, LoadError, LoadOptions, Loaded, SpecCache};
+use crate::desired::{LoadError, Loaded};
+use crate::evaluate::{self, LoadOptions, SpecCache};
 use crate::live::ApiGateway;
 
 /// What an evaluation thread hands back: the cache it was lent and what it found.
@@ -52,7 +53,7 @@ impl<C: ApiGateway> Reconciler<C> {
         let spawned = std::thread::Builder::new()
             .name("evaluate".into())
             .spawn(move || {
-                let result = desired::load_desired_cached(&dir, &mut cache, &options);
+                let result = evaluate::load_desired_cached(&dir, &mut cache, &options);
                 let _ = tx.send((cache, result));
             });
         if let Err(e) = spawned {

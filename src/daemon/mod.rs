@@ -25,21 +25,21 @@ use tracing::Instrument;
 
 use crate::backoff;
 use crate::config::Config;
-use crate::desired::{DesiredSet, SpecCache};
+use crate::desired::DesiredSet;
+use crate::evaluate::SpecCache;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
 use crate::live::{ApiGateway, CallCounts};
 use crate::reconcile;
+pub use crate::shutdown::Shutdown;
 use crate::status::{HEARTBEAT_EVERY, Shared, Trigger};
 use crate::watch::{self, DirWatcher};
 use evaluate::Evaluated;
 use memory::Memory;
-pub use shutdown::Shutdown;
 
 mod cycle;
 mod evaluate;
 mod memory;
-mod shutdown;
 
 /// How the daemon gets its config (again, on SIGHUP).
 pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send>;

@@ -77,16 +77,16 @@ impl Stamp {
 /// Parsed files by path, reused while a file's [`Stamp`] is unchanged, so a cycle
 /// re-reads and re-parses only the files that changed.
 #[derive(Debug, Default)]
-pub(super) struct FileCache {
+pub struct FileCache {
     files: HashMap<PathBuf, (Stamp, FileResult)>,
     /// Files read and parsed (cache misses) so far.
-    pub(super) parsed: u64,
+    pub parsed: u64,
 }
 
 impl FileCache {
     /// How many files are remembered.
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.files.len()
     }
 }
@@ -94,7 +94,7 @@ impl FileCache {
 /// Read and validate every document under `dir`, within `evaluation`'s deadline, reusing
 /// (and refreshing) `cache`; with `settle`, a file changed less than that ago is not
 /// used yet ([`LoadError::Unsettled`]). No response test is run here.
-pub(super) fn read_desired(
+pub fn read_desired(
     dir: &Path,
     cache: &mut FileCache,
     settle: Option<Duration>,

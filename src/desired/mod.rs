@@ -10,8 +10,7 @@
 //! Everything here is offline: `validate` runs it without touching the network.
 
 pub mod document;
-mod evaluate;
-mod load;
+pub mod load;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -19,7 +18,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use evaluate::{LoadOptions, SpecCache, load_desired, load_desired_cached, load_untested};
 pub use load::{LoadError, Loaded, MAX_FILE_BYTES};
 pub use validate::{SourceFile, parse_files};
 

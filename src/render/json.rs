@@ -1,4 +1,4 @@
-//! The plan for machines: `{"summary": {...}, "actions": [...]}` (the shape DESIGN.md
+//! The plan for machines: `{"summary": {...}, "actions": [...]}` (the shape docs/semantics.md §11
 //! fixes), each action with its fields `before` and `after` as in Terraform's JSON plan.
 
 use serde_json::{Map, Value, json};

@@ -1,13 +1,14 @@
 //! Rendering a [`Plan`] and an [`ExecutionReport`] for people (Terraform-like text,
 //! template changes as unified diffs, colour only when asked; Markdown for a
-//! pull-request comment) and for machines (the JSON object DESIGN.md fixes).
+//! pull-request comment) and for machines (the JSON object of docs/semantics.md §11).
 //!
 //! A plan is turned once into a [`view::PlanView`] (its changes with their kind,
 //! labels and field diffs, and the summary counts), which three small renderers show:
 //! [`text`], [`markdown`] and [`json`]. Every value from a spec or the live API is
 //! escaped for the medium it reaches ([`escape`]).
 
-pub mod escape;
+// Escaping is a module of its own (crate::escape): validation uses it too, below render.
+pub use crate::escape;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -3,7 +3,7 @@
 //!
 //! Sources, in order: AWS's developer guide ("Set up integration responses",
 //! "Handle Lambda errors", the mapping template and parameter mapping references),
-//! recorded behaviour, and where both are silent the rules of DESIGN.md, noted inline.
+//! recorded behaviour, and where both are silent the rules of docs/semantics.md, noted inline.
 
 use std::sync::Arc;
 
@@ -146,7 +146,7 @@ fn selection_input(test: &ResponseTest) -> String {
 /// The integration response API Gateway picks: a pattern that matches the whole input
 /// (Java regex), else the default (no pattern), else none (API Gateway's 500). AWS
 /// documents no order among several matching patterns; recorded behaviour fits "the
-/// lowest status code wins" (DESIGN.md), so that is used, with a warning.
+/// lowest status code wins" (docs/semantics.md §4), so that is used, with a warning.
 fn select<'a>(
     test: &ResponseTest,
     responses: &[&'a Arc<Spec>],

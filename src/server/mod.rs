@@ -30,7 +30,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::daemon::Shutdown;
+use crate::shutdown::Shutdown;
 use crate::status::{Shared, Trigger};
 
 /// Largest request body accepted (none of the endpoints needs one).

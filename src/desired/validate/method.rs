@@ -5,8 +5,8 @@
 use super::shape::Report;
 use crate::desired::document::{IntegrationResponseDoc, ResponseTestDoc};
 use crate::desired::{ApiRef, ResourceRef};
+use crate::escape;
 use crate::model::HTTP_METHODS;
-use crate::render::escape;
 use crate::yaml::Pos;
 use crate::yaml::de::Spanned;
 

@@ -123,7 +123,7 @@ fn header_mapping_from_stage_variables_and_static_values() {
 
 #[test]
 fn mappings_to_reserved_headers_are_renamed() {
-    // DESIGN.md's list, written out here rather than taken from the code.
+    // docs/semantics.md §6's list, written out here rather than taken from the code.
     let reserved = [
         "Authorization",
         "Connection",

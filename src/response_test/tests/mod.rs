@@ -1,4 +1,4 @@
-//! The simulation and the runner against DESIGN.md's "Response tests" semantics, one
+//! The simulation and the runner against the semantics of docs/semantics.md §4–§7, one
 //! rule per test. Sets and tests are read from YAML text through `parse_files`, as the
 //! loader reads them, so what is tested is what a user writes.
 

@@ -126,7 +126,7 @@ fn a_content_type_mapping_replaces_the_passthrough_content_type() {
 
 #[test]
 fn a_content_type_mapping_also_replaces_the_templates_media_type() {
-    // DESIGN.md names only the passthrough case; the code lets a mapping win over the
+    // docs/semantics.md §5 names only the passthrough case; the code lets a mapping win over the
     // template's media type too (a mapped header is what the method response says).
     let spec = ir(
         "200",

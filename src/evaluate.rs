@@ -1,4 +1,4 @@
-//! Evaluating the desired directory: read and validate it ([`super::load`]), then run
+//! Evaluating the desired directory: read and validate it ([`crate::desired`]), then run
 //! its response tests over the set ([`crate::response_test`]); a failing test makes
 //! the set invalid, exactly like a validation error. The step above both: documents,
 //! the set and their validation know nothing of the test engine, the engine knows the
@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::load::{FileCache, read_desired};
-use super::{DesiredSet, EvalLimits, Evaluation, LoadError, Loaded, SpecError};
+use crate::desired::load::{FileCache, read_desired};
+use crate::desired::{DesiredSet, EvalLimits, Evaluation, LoadError, Loaded, SpecError};
 use crate::response_test;
 
 /// How a load is done: within which limits, whether the response tests run, and how
