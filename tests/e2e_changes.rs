@@ -658,7 +658,7 @@ async fn a_dash_selection_pattern_made_outside_the_tool_is_the_default_response(
 }
 
 /// Passthrough templates (`""`) written by someone else: API Gateway (and moto) return
-/// them as `null` values in `responseTemplates`. DESIGN.md: `""`/null templates are
+/// them as `null` values in `responseTemplates`. docs/semantics.md §2: `""`/null templates are
 /// normalised, so a spec with a passthrough template is converged, and reading the
 /// API must not fail.
 #[tokio::test(flavor = "multi_thread")]

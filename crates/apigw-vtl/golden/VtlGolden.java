@@ -158,7 +158,7 @@ public class VtlGolden {
     // ---------------------------------------------------------------- rendering
 
     /** API Gateway renders a reference that resolves to nothing as empty text, where
-     *  stock Velocity prints the reference itself (shared/DESIGN.md, "Response tests",
+     *  stock Velocity prints the reference itself (docs/semantics.md §7,
      *  from recorded real responses; e.g. the README of yyolk/api-gateway-payload-parse
      *  shows $input.params().header.get('Content-Type') rendering as ""). Velocity offers
      *  the hook to reproduce it: a ReferenceInsertionEventHandler sees every rendered
