@@ -219,6 +219,47 @@ fn the_layers_point_the_way_the_map_says() {
     }
 }
 
+/// ARCHITECTURE.md's list of layers: a module uses only modules of its own layer or
+/// of a layer above it.
+const LAYERS: &[&[&str]] = &[
+    &["vecmap", "files", "escape", "model", "yaml", "backoff"],
+    &["desired"],
+    &["response_test"],
+    &["evaluate"],
+    &["config"],
+    &["live", "diff", "executor", "redeploy", "render"],
+    &[
+        "reconcile",
+        "export",
+        "schema",
+        "metrics",
+        "status",
+        "shutdown",
+    ],
+    &["watch", "server", "daemon", "cli"],
+];
+
+#[test]
+fn every_module_uses_only_its_layer_or_those_above() {
+    let g = graph();
+    let layer = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let engines = ["jregex", "vtl"];
+    for (module, deps) in &g {
+        let Some(own) = layer(module) else {
+            panic!("module `{module}` is in no layer of ARCHITECTURE.md: add it there and here");
+        };
+        for dep in deps.iter().filter(|d| !engines.contains(&d.as_str())) {
+            match layer(dep) {
+                Some(l) => assert!(
+                    l <= own,
+                    "`{module}` (layer {own}) uses `{dep}` (layer {l}), a layer below it"
+                ),
+                None => panic!("`{module}` uses `{dep}`, which is in no layer"),
+            }
+        }
+    }
+}
+
 #[test]
 fn io_crates_are_used_only_at_their_edge() {
     let edges = [
