@@ -265,8 +265,10 @@ async fn interval_cycles_without_a_file_change_run_no_response_test() {
     let api = create_api(&client, "MyDemoAPI").await;
     let res = create_resource(&client, &api.api_id, &api.root_id, "r").await;
     create_method(&client, &api.api_id, &res, "GET", &["200"]).await;
-    // A test that costs CPU: 300,000 template steps.
-    let slow = "#foreach($a in [1..300])#foreach($b in [1..1000])#end#end{}";
+    // A test that costs CPU: 2,000,000 template steps, so that four idle cycles of
+    // a busy machine (a GetResources each) stay well below one run (with 300,000 the
+    // two came within 2% of each other on a loaded machine).
+    let slow = "#foreach($a in [1..2000])#foreach($b in [1..1000])#end#end{}";
     let desired = desired_dir(&[("api.yaml", &template_and_test(slow))]);
     // What one run of the tests costs, measured on `test` itself.
     let before = children_cpu();
