@@ -33,6 +33,7 @@ mod budget;
 mod eval;
 mod jsonpath;
 mod lexer;
+mod macros;
 mod methods;
 mod parse;
 mod regex;
