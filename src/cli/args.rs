@@ -114,8 +114,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Run every response test (`kind: ResponseTest`) offline against the desired
-    /// integration responses.
+    /// Run the response tests (`kind: ResponseTest`), all or those FILTER selects,
+    /// offline against the desired integration responses.
     ///
     /// Each test computes what a client would get, the way API Gateway would: the
     /// selection pattern that matches the backend's answer (Java regex), the template
@@ -127,6 +127,8 @@ pub enum Command {
     /// FILTER selects, as test runners do: only the tests whose name contains one of
     /// the filters run (`--exact`: whose name is one); the whole set is still loaded
     /// and validated. `validate`, `plan`, `apply` and the daemon always run every test.
+    /// `--output junit` and `--output json` print the report for CI instead (e.g.
+    /// `test --output junit > response-tests.xml`).
     ///
     /// Exit code 0 when every selected test passes (also when a filter selects none:
     /// the report says `0 passed, 0 failed, N filtered out`, as `cargo test` does), 1
