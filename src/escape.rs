@@ -24,6 +24,14 @@
 //!   line of the content can close it.
 //! - [`html_text`]: text inside raw HTML (the `<summary>` of a collapsible block, where
 //!   Markdown is not parsed): `&`, `<`, `>`, `"` and `'` as entities.
+//! - [`xml_attr`] and [`xml_text`]: an XML 1.0 attribute value (on one line) and
+//!   element content (lines kept), for the JUnit report: `& < > " '` as entities, and
+//!   every character XML 1.0 does not allow (`Char`, §2.2: the C0 controls other than
+//!   tab, LF and CR, U+FFFE, U+FFFF) shown as an escape like [`visible`]'s (`\x01`),
+//!   because XML 1.0 has no way to encode them at all (`&#1;` is not well-formed
+//!   either). The characters [`breaks_lines`] are escaped the same way (CR too, which
+//!   a parser would turn into LF; in an attribute also LF and tab, which it would turn
+//!   into spaces), so what a CI page shows is what the spec holds.
 //!
 //! Backslashes are kept as written everywhere (a selection pattern `5\d{2}` reads as
 //! itself), so a literal `\n` in a value and an escaped line break look alike: the
@@ -151,6 +159,36 @@ pub fn html_text(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` as an XML 1.0 attribute value (inside `"..."` or `'...'`), on one line: see
+/// the module documentation.
+pub fn xml_attr(text: &str) -> String {
+    xml(text, |_| false)
+}
+
+/// `text` as XML 1.0 element content: line feeds and tabs kept, otherwise as
+/// [`xml_attr`].
+pub fn xml_text(text: &str) -> String {
+    xml(text, |c| c == '\n' || c == '\t')
+}
+
+fn xml(text: &str, keep: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Not XML 1.0 characters (a Rust char is never a surrogate).
+            '\u{fffe}' | '\u{ffff}' => push_escape(&mut out, c),
+            c if breaks_lines(c) && !keep(c) => push_escape(&mut out, c),
             c => out.push(c),
         }
     }
@@ -299,5 +337,76 @@ mod tests {
             html_text("<img src=\"x\" onerror='a'>&amp;\n"),
             "&lt;img src=&quot;x&quot; onerror=&#39;a&#39;&gt;&amp;amp;\\n"
         );
+    }
+
+    /// What a conforming XML parser reads from `value` as an attribute and as content.
+    fn xml_read_back(value: &str) -> (String, String) {
+        let doc = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><r a=\"{}\" b='{}'>{}</r>",
+            xml_attr(value),
+            xml_attr(value),
+            xml_text(value)
+        );
+        let parsed = roxmltree::Document::parse(&doc)
+            .unwrap_or_else(|e| panic!("{value:?} makes XML that does not parse: {e}\n{doc}"));
+        let root = parsed.root_element();
+        assert_eq!(root.attribute("a"), root.attribute("b"), "{doc}");
+        assert_eq!(
+            root.children().count(),
+            usize::from(!value.is_empty()),
+            "{doc}"
+        );
+        (
+            root.attribute("a").unwrap().to_string(),
+            root.text().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// What an attribute and content should read back as: [`visible`]'s escapes, and the
+    /// two non-characters escaped too.
+    fn xml_shown(value: &str) -> (String, String) {
+        let non_chars = |s: Cow<'_, str>| {
+            s.replace('\u{fffe}', "\\u{fffe}")
+                .replace('\u{ffff}', "\\u{ffff}")
+        };
+        (
+            non_chars(visible(value)),
+            non_chars(visible_except(value, |c| c == '\n' || c == '\t')),
+        )
+    }
+
+    #[test]
+    fn xml_reads_back_as_written_and_opens_nothing() {
+        for value in HOSTILE.iter().copied().chain([
+            "</r><injected/>",
+            "a\"b'c",
+            "]]> <![CDATA[x]]>",
+            "&amp; &#0; &#x1b; &unknown;",
+            "<?pi x?><!-- c -->",
+            "lines\nand\ttabs",
+        ]) {
+            assert_eq!(xml_read_back(value), xml_shown(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn characters_xml_cannot_hold_are_shown_as_escapes() {
+        let (attr, text) =
+            xml_read_back("nul\0bel\u{7}esc\u{1b}cr\r\nlf\ttab\u{fffe}\u{ffff}\u{85}");
+        assert_eq!(
+            attr,
+            "nul\\x00bel\\x07esc\\x1bcr\\r\\nlf\\ttab\\u{fffe}\\u{ffff}\\u{85}"
+        );
+        assert_eq!(
+            text,
+            "nul\\x00bel\\x07esc\\x1bcr\\r\nlf\ttab\\u{fffe}\\u{ffff}\\u{85}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_makes_well_formed_xml(value in "\\PC*|[\\x00-\\x20\\u{7f}-\\u{a0}\\u{fffe}\\u{ffff}&<>\"']*") {
+            proptest::prop_assert_eq!(xml_read_back(&value), xml_shown(&value));
+        }
     }
 }

@@ -302,3 +302,324 @@ async fn the_daemon_is_not_ready_while_a_test_fails_and_applies_once_it_passes()
     .await;
     assert_eq!(daemon.metric("apigw_reconciler_desired_set_valid"), 1.0);
 }
+
+/// The three tests of the selection and report tests: FOUND (passes, line 1), the
+/// 410 (fails, line 13) and the 404 (passes, line 28).
+fn three_tests() -> String {
+    format!("{FOUND}---\n{}---\n{}", missing("410"), missing("404"))
+}
+
+#[test]
+fn a_filter_runs_the_tests_whose_name_contains_it_and_exact_whose_name_is_it() {
+    let desired = desired_dir(&[
+        ("orders.yaml", ORDERS),
+        ("orders.tests.yaml", &three_tests()),
+    ]);
+    let out = offline(desired.path(), &["test", "found"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains("test a found order is a 200 with its id ... ok"),
+        "{}",
+        show(&out)
+    );
+    assert!(!report.contains("missing order"), "{}", show(&out));
+    assert_eq!(
+        report.lines().last(),
+        Some("1 passed, 0 failed, 2 filtered out")
+    );
+
+    // Either of two filters; the failing one is among them.
+    let out = offline(desired.path(), &["test", "410", "found"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("1 passed, 1 failed, 1 filtered out")
+    );
+
+    // --exact: the whole name; a part of it selects nothing.
+    let out = offline(
+        desired.path(),
+        &["test", "--exact", "a missing order is a 404"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("1 passed, 0 failed, 2 filtered out")
+    );
+    let out = offline(desired.path(), &["test", "--exact", "a missing order"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("0 passed, 0 failed, 3 filtered out")
+    );
+    assert!(
+        stderr(&out).contains("note: 0 tests selected: no test's name is `a missing order`"),
+        "{}",
+        show(&out)
+    );
+    // validate runs every test whatever one runs by hand.
+    let out = offline(desired.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
+#[test]
+fn list_prints_each_selected_test_with_its_place_and_runs_none() {
+    let desired = desired_dir(&[
+        ("orders.yaml", ORDERS),
+        ("orders.tests.yaml", &three_tests()),
+    ]);
+    let dir = desired.path().display().to_string();
+    // The 410 fails, but listing runs nothing: exit code 0.
+    let out = offline(desired.path(), &["test", "--list", "missing"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "a missing order is a 410\t{dir}/orders.tests.yaml:13:1\na missing order is a 404\t{dir}/orders.tests.yaml:28:1\n"
+        )
+    );
+    let out = offline(desired.path(), &["test", "--list"]);
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", show(&out));
+}
+
+/// ORDERS plus a spec whose template reaches `#include`: a test of it cannot run.
+const INCLUDE: &str = "kind: IntegrationResponse\nrestApiName: Orders\nresourcePath: /include\nhttpMethod: GET\nstatusCode: \"200\"\nresponseTemplates:\n  application/json: '#include(\"x.vm\")'\n";
+
+/// A passing test with a name made to break XML, and one that cannot run.
+const HOSTILE_AND_ERROR: &str = r#"kind: ResponseTest
+name: "<b>&\"'</testcase>]]>\x01\u2028 x"
+restApiName: Orders
+resourcePath: /orders/{id}
+httpMethod: GET
+integration: lambda
+backend:
+  body: '{"id": 7}'
+expect:
+  json: {id: 7}
+---
+kind: ResponseTest
+name: an included file cannot be tested
+restApiName: Orders
+resourcePath: /include
+httpMethod: GET
+integration: mock
+expect:
+  statusCode: "200"
+"#;
+
+#[test]
+fn the_junit_report_is_junit_xml_with_a_testcase_per_test_its_place_and_the_diff() {
+    let desired = desired_dir(&[
+        ("orders.yaml", ORDERS),
+        ("include.yaml", INCLUDE),
+        ("orders.tests.yaml", &three_tests()),
+        ("other.tests.yaml", HOSTILE_AND_ERROR),
+    ]);
+    let dir = desired.path().display().to_string();
+    let out = offline(desired.path(), &["test", "--output", "junit"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml)
+        .unwrap_or_else(|e| panic!("the JUnit report is not XML: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites", "{xml}");
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert_eq!(suites.len(), 1, "{xml}");
+    let suite = suites[0];
+    assert_eq!(suite.tag_name().name(), "testsuite");
+    assert_eq!(
+        suite.attribute("name"),
+        Some("apigw-reconciler response tests")
+    );
+    for node in [root, suite] {
+        assert_eq!(node.attribute("tests"), Some("5"), "{xml}");
+        assert_eq!(node.attribute("failures"), Some("1"), "{xml}");
+        assert_eq!(node.attribute("errors"), Some("1"), "{xml}");
+        let time: f64 = node.attribute("time").unwrap().parse().unwrap();
+        assert!(time >= 0.0, "{xml}");
+    }
+    let cases: Vec<_> = suite.children().filter(|n| n.is_element()).collect();
+    assert!(
+        cases.iter().all(|c| c.tag_name().name() == "testcase"),
+        "{xml}"
+    );
+    // Each test in directory order (include.yaml has no test; orders before other),
+    // with its name as written (escapes of what XML cannot hold), file and line.
+    let summary: Vec<(&str, &str, &str, &str)> = cases
+        .iter()
+        .map(|c| {
+            assert!(c.attribute("time").unwrap().parse::<f64>().unwrap() >= 0.0);
+            (
+                c.attribute("name").unwrap(),
+                c.attribute("classname").unwrap(),
+                c.attribute("file").unwrap(),
+                c.attribute("line").unwrap(),
+            )
+        })
+        .collect();
+    let orders = format!("{dir}/orders.tests.yaml");
+    let other = format!("{dir}/other.tests.yaml");
+    let method = "restApiName Orders /orders/{id} GET";
+    assert_eq!(
+        summary,
+        [
+            (
+                "a found order is a 200 with its id",
+                method,
+                orders.as_str(),
+                "1"
+            ),
+            ("a missing order is a 410", method, orders.as_str(), "13"),
+            ("a missing order is a 404", method, orders.as_str(), "28"),
+            (
+                "<b>&\"'</testcase>]]>\\x01\\u{2028} x",
+                method,
+                other.as_str(),
+                "1"
+            ),
+            (
+                "an included file cannot be tested",
+                "restApiName Orders /include GET",
+                other.as_str(),
+                "12"
+            ),
+        ],
+        "{xml}"
+    );
+    let outcome = |c: &roxmltree::Node| -> Vec<String> {
+        c.children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name().to_string())
+            .collect()
+    };
+    assert_eq!(
+        cases.iter().map(outcome).collect::<Vec<_>>(),
+        [
+            vec![],
+            vec!["failure".to_string()],
+            vec![],
+            vec![],
+            vec!["error".to_string()]
+        ],
+        "{xml}"
+    );
+    let failure = cases[1].first_element_child().unwrap();
+    assert_eq!(
+        failure.attribute("message"),
+        Some("got a different status 404 (expected 410)")
+    );
+    let text = failure.text().unwrap();
+    for line in [
+        format!(
+            "selected: GET 404 (selectionPattern \"Not found: .*\") at {dir}/orders.yaml:9:1, template application/json"
+        )
+        .as_str(),
+        "--- expected",
+        "+++ actual",
+        "-status: 410",
+        "+status: 404",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+    }
+    let error = cases[4].first_element_child().unwrap();
+    assert!(
+        error.attribute("message").unwrap().contains("#include"),
+        "{xml}"
+    );
+
+    // Deterministic apart from the times.
+    let again = stdout(&offline(desired.path(), &["test", "--output", "junit"]));
+    let untimed = |x: &str| {
+        x.split("time=\"")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('"').unwrap().1
+                }
+            })
+            .collect::<String>()
+    };
+    assert_eq!(untimed(&xml), untimed(&again));
+
+    // A filter selects the testcases too; everything passing is exit code 0.
+    let out = offline(desired.path(), &["test", "--output", "junit", "found"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("tests"), Some("1"), "{xml}");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_json_report_is_one_object_with_each_test_and_a_summary() {
+    let desired = desired_dir(&[
+        ("orders.yaml", ORDERS),
+        ("include.yaml", INCLUDE),
+        ("orders.tests.yaml", &three_tests()),
+        ("other.tests.yaml", HOSTILE_AND_ERROR),
+    ]);
+    let dir = desired.path().display().to_string();
+    let out = offline(
+        desired.path(),
+        &["test", "--output", "json", "order", "included"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", show(&out)));
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"passed": 2, "failed": 1, "errors": 1, "filteredOut": 1})
+    );
+    let tests = report["tests"].as_array().unwrap();
+    let statuses: Vec<&str> = tests
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["passed", "failed", "passed", "error"]);
+    let failed = &tests[1];
+    assert_eq!(failed["name"], "a missing order is a 410");
+    assert_eq!(failed["file"], format!("{dir}/orders.tests.yaml"));
+    assert_eq!(
+        (failed["line"].as_u64(), failed["column"].as_u64()),
+        (Some(13), Some(1))
+    );
+    assert_eq!(failed["method"], "restApiName Orders /orders/{id} GET");
+    assert_eq!(
+        failed["message"],
+        "got a different status 404 (expected 410)"
+    );
+    assert_eq!(
+        failed["selected"],
+        serde_json::json!({
+            "statusCode": "404",
+            "selectionPattern": "Not found: .*",
+            "file": format!("{dir}/orders.yaml"),
+            "line": 9,
+            "column": 1,
+            "template": "application/json",
+            "noMatch": false,
+        })
+    );
+    let diff = failed["diff"].as_str().unwrap();
+    assert!(diff.lines().any(|l| l == "-status: 410"), "{diff}");
+    assert!(diff.lines().any(|l| l == "+status: 404"), "{diff}");
+    // A passing test has no diff and no message; one that could not run no selection.
+    assert_eq!(
+        (&tests[0]["diff"], &tests[0]["message"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
+    assert_eq!(
+        tests[0]["selected"]["selectionPattern"],
+        serde_json::Value::Null
+    );
+    assert_eq!(tests[3]["selected"], serde_json::Value::Null);
+    assert!(tests[3]["message"].as_str().unwrap().contains("#include"));
+}

@@ -67,6 +67,19 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// The formats of `test`'s report.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TestOutput {
+    /// `test <name> ... ok|FAILED [file:line:col]`, the failures with their diffs,
+    /// then `N passed, N failed`
+    Text,
+    /// JUnit XML: <testsuites><testsuite><testcase name classname file line time>,
+    /// with <failure> (the diff) or <error> (the test could not run)
+    Junit,
+    /// One JSON object: {"tests": [...], "summary": {...}}
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and validate the specs offline (no AWS calls), response tests included.
@@ -101,8 +114,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Run every response test (`kind: ResponseTest`) offline against the desired
-    /// integration responses.
+    /// Run the response tests (`kind: ResponseTest`), all or those FILTER selects,
+    /// offline against the desired integration responses.
     ///
     /// Each test computes what a client would get, the way API Gateway would: the
     /// selection pattern that matches the backend's answer (Java regex), the template
@@ -110,8 +123,33 @@ pub enum Command {
     /// the selected integration response and a diff, then `N passed, N failed`.
     /// Each test runs within the budgets of `limits` (template and regex steps, bytes
     /// of work and memory), all within `limits.deadline`.
-    /// Exit code 0 when all pass, 1 when any fails or the desired set is invalid.
-    Test,
+    ///
+    /// FILTER selects, as test runners do: only the tests whose name contains one of
+    /// the filters run (`--exact`: whose name is one); the whole set is still loaded
+    /// and validated. `validate`, `plan`, `apply` and the daemon always run every test.
+    /// `--output junit` and `--output json` print the report for CI instead (e.g.
+    /// `test --output junit > response-tests.xml`).
+    ///
+    /// Exit code 0 when every selected test passes (also when a filter selects none:
+    /// the report says `0 passed, 0 failed, N filtered out`, as `cargo test` does), 1
+    /// when any fails or the desired set is invalid.
+    Test {
+        /// Run only the tests whose name contains this text (case-sensitive); several
+        /// select those matching any
+        #[arg(value_name = "FILTER")]
+        filters: Vec<String>,
+        /// A filter matches a test's whole name only
+        #[arg(long)]
+        exact: bool,
+        /// List the selected tests without running them: one per line, the name, a
+        /// tab and its place (file:line:col), each escaped onto one line; exit code 0
+        #[arg(long, conflicts_with = "output")]
+        list: bool,
+        /// Report format: text for people; junit (JUnit XML, one testcase per test with
+        /// file and line, a failure with its diff) and json (one object) for CI
+        #[arg(long, value_enum, default_value_t = TestOutput::Text)]
+        output: TestOutput,
+    },
     /// Print the JSON Schema of a document kind, for editors and CI.
     ///
     /// `# yaml-language-server: $schema=<file>` in a spec file lets an editor check it

@@ -20,7 +20,7 @@ mod validate;
 
 use std::process::ExitCode;
 
-pub use args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat};
+pub use args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, TestOutput};
 pub use common::load_config;
 
 /// Why a command stopped before its end; exit code 1.
@@ -67,7 +67,15 @@ fn dispatch(cli: Cli) -> CommandResult {
     let global = cli.global;
     match cli.command {
         Command::Schema { kind } => schema::execute(kind),
-        Command::Test => test::execute(&global),
+        Command::Test {
+            filters,
+            exact,
+            list,
+            output,
+        } => {
+            let selection = crate::response_test::Selection { filters, exact };
+            test::execute(&global, &selection, list, output)
+        }
         Command::Run { dry_run } => run::execute(global, dry_run),
         Command::Validate => {
             logging::one_shot(global.verbose);

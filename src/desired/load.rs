@@ -89,6 +89,12 @@ impl FileCache {
     pub fn len(&self) -> usize {
         self.files.len()
     }
+
+    /// Whether no file is remembered.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
 }
 
 /// Read and validate every document under `dir`, within `evaluation`'s deadline, reusing

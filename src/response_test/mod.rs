@@ -11,7 +11,9 @@ mod simulate;
 #[cfg(test)]
 mod tests;
 
-pub use report::{Outcome, TestRun, run_all, run_all_within};
+pub use report::{
+    Outcome, Selection, TestRun, run_all, run_all_within, run_selected_within, selected,
+};
 pub use simulate::{Response, Simulation, simulate};
 
 /// A validated test is a document of the desired set; named here too, where it runs.

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use similar::TextDiff;
 
@@ -27,10 +28,35 @@ pub enum Outcome {
     Error(String),
 }
 
-/// Every test of a set with its outcome, in directory order.
+/// Every selected test of a set with its outcome, in directory order.
 #[derive(Clone, Debug, Default)]
 pub struct TestRun {
     pub results: Vec<(Arc<ResponseTest>, Outcome)>,
+    /// How long each of `results` took, in the same order (for the JUnit report).
+    pub times: Vec<Duration>,
+    /// How many tests of the set the selection left out.
+    pub filtered_out: usize,
+}
+
+/// Which tests to run, as a test runner picks them: those whose name contains any of
+/// `filters` (or equals one, with `exact`); no filter selects every test.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub filters: Vec<String>,
+    pub exact: bool,
+}
+
+impl Selection {
+    pub fn selects(&self, test: &ResponseTest) -> bool {
+        self.filters.is_empty()
+            || self.filters.iter().any(|f| {
+                if self.exact {
+                    test.name == *f
+                } else {
+                    test.name.contains(f.as_str())
+                }
+            })
+    }
 }
 
 /// Run every response test of `desired` within the default limits.
@@ -42,21 +68,44 @@ pub fn run_all(desired: &DesiredSet) -> TestRun {
 /// the evaluation's deadline: once it has passed, the remaining tests are not run (the
 /// first of them says so).
 pub fn run_all_within(desired: &DesiredSet, evaluation: &Evaluation) -> TestRun {
-    let mut results = Vec::with_capacity(desired.tests.len());
-    for (i, t) in desired.tests.iter().enumerate() {
+    run_selected_within(desired, evaluation, &Selection::default())
+}
+
+/// [`run_all_within`] for the tests `selection` selects; the others are only counted.
+pub fn run_selected_within(
+    desired: &DesiredSet,
+    evaluation: &Evaluation,
+    selection: &Selection,
+) -> TestRun {
+    let selected: Vec<&Arc<ResponseTest>> = desired
+        .tests
+        .iter()
+        .filter(|t| selection.selects(t))
+        .collect();
+    let mut run = TestRun {
+        results: Vec::with_capacity(selected.len()),
+        times: Vec::with_capacity(selected.len()),
+        filtered_out: desired.tests.len() - selected.len(),
+    };
+    for (i, t) in selected.iter().enumerate() {
+        let start = Instant::now();
         if evaluation.overrun() {
-            let rest = desired.tests.len() - i;
+            let rest = selected.len() - i;
             let error = evaluation.overrun_error(
                 t.location.clone(),
                 &format!("running the response tests ({rest} not run, this one first)"),
             );
-            results.push((t.clone(), Outcome::Error(error.message)));
+            run.results
+                .push(((*t).clone(), Outcome::Error(error.message)));
+            run.times.push(start.elapsed());
             break;
         }
         let mut meter = evaluation.meter();
-        results.push((t.clone(), run_one(t, desired, &mut meter)));
+        let outcome = run_one(t, desired, &mut meter);
+        run.results.push(((*t).clone(), outcome));
+        run.times.push(start.elapsed());
     }
-    TestRun { results }
+    run
 }
 
 fn run_one(test: &ResponseTest, desired: &DesiredSet, meter: &mut crate::vtl::Meter) -> Outcome {
@@ -153,8 +202,17 @@ impl TestRun {
             .count()
     }
 
+    /// Tests that did not pass: failures and errors.
     pub fn failed(&self) -> usize {
         self.results.len() - self.passed()
+    }
+
+    /// Tests that could not run (an [`Outcome::Error`]).
+    pub fn errored(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Error(_)))
+            .count()
     }
 
     /// Warnings of passing and failing tests alike (several patterns matching).
@@ -224,37 +282,65 @@ impl TestRun {
                 Outcome::Error(e) => {
                     let _ = writeln!(out, "{e}");
                 }
-                Outcome::Failed {
-                    simulation,
-                    expected,
-                    actual,
-                    ..
-                } => {
+                Outcome::Failed { simulation, .. } => {
                     let _ = writeln!(out, "{}", selected(t, simulation));
-                    // A diff of two large bodies may take long; past the timeout it is
-                    // less minimal, never slower.
-                    let diff = TextDiff::configure()
-                        .timeout(std::time::Duration::from_secs(2))
-                        .diff_lines(expected.as_str(), actual.as_str());
-                    out.push_str(
-                        &diff
-                            .unified_diff()
-                            .context_radius(3)
-                            .header("expected", "actual")
-                            .to_string(),
-                    );
+                    out.push_str(&o.diff().unwrap_or_default());
                 }
                 Outcome::Passed(_) => {}
             }
         }
-        let _ = writeln!(out, "\n{} passed, {} failed", self.passed(), self.failed());
+        let _ = write!(out, "\n{} passed, {} failed", self.passed(), self.failed());
+        if self.filtered_out > 0 {
+            let _ = write!(out, ", {} filtered out", self.filtered_out);
+        }
+        out.push('\n');
         out
+    }
+}
+
+impl Outcome {
+    /// The simulation of a test that ran (passed or failed).
+    pub fn simulation(&self) -> Option<&Simulation> {
+        match self {
+            Outcome::Passed(s) | Outcome::Failed { simulation: s, .. } => Some(s),
+            Outcome::Error(_) => None,
+        }
+    }
+
+    /// A failure's unified diff of expected vs actual (`--- expected`, `+++ actual`).
+    pub fn diff(&self) -> Option<String> {
+        let Outcome::Failed {
+            expected, actual, ..
+        } = self
+        else {
+            return None;
+        };
+        // A diff of two large bodies may take long; past the timeout it is less
+        // minimal, never slower.
+        let diff = TextDiff::configure()
+            .timeout(Duration::from_secs(2))
+            .diff_lines(expected.as_str(), actual.as_str());
+        Some(
+            diff.unified_diff()
+                .context_radius(3)
+                .header("expected", "actual")
+                .to_string(),
+        )
+    }
+
+    /// Why a test did not pass, on one line: what differs, or why it could not run.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Outcome::Passed(_) => None,
+            Outcome::Failed { summary, .. } => Some(format!("got a different {summary}")),
+            Outcome::Error(e) => Some(e.clone()),
+        }
     }
 }
 
 /// `selected: GET 404 (selectionPattern "Not found.*") at file:line:col, template
 /// application/json`, or API Gateway's own 500.
-fn selected(test: &ResponseTest, sim: &Simulation) -> String {
+pub fn selected(test: &ResponseTest, sim: &Simulation) -> String {
     match &sim.selected {
         None => format!(
             "selected: none of {}'s integration responses matches and there is no default, so API Gateway answers 500",
