@@ -15,4 +15,4 @@ pub use report::{Outcome, TestRun, run_all, run_all_within};
 pub use simulate::{Response, Simulation, simulate};
 
 /// A validated test is a document of the desired set; named here too, where it runs.
-pub use crate::desired::{Backend, Expect, Request, ResponseTest, Tests};
+pub use crate::desired::{Backend, Expect, Request, ResponseTest};
