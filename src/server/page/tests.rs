@@ -53,6 +53,21 @@ fn ready_status() -> Status {
     }
 }
 
+/// The count on the filter link of `state` (`all` for the link to every key).
+fn link_count(html: &str, state: &str) -> usize {
+    let href = if state == "all" {
+        "href=\"./\"".to_owned()
+    } else {
+        format!("href=\"?state={state}\"")
+    };
+    let link = &html[html
+        .find(&href)
+        .unwrap_or_else(|| panic!("no link for {state}: {html}"))..];
+    let link = &link[..link.find("</a>").unwrap()];
+    let n = &link[link.find("<span class=\"n\">").expect("a count") + 16..];
+    n[..n.find('<').unwrap()].parse().unwrap()
+}
+
 /// The `data-key` and `data-state` of every key row, in page order.
 fn rows(html: &str) -> Vec<(String, String)> {
     let attr = |tag: &str, name: &str| {
@@ -192,7 +207,13 @@ fn entities_in_values_stay_text() {
 
 #[test]
 fn the_filter_lists_only_keys_in_that_state() {
-    let status = ready_status();
+    let mut status = ready_status();
+    // Three in sync, so no count is another's by accident.
+    for path in ["/a", "/bb"] {
+        status
+            .keys
+            .push(key("Shop", path, "GET", "200", KeyState::InSync));
+    }
     let html = render(&status, &Filter::State(KeyState::Blocked), NOW);
     let rows = rows(&html);
     assert_eq!(rows.len(), 1, "{html}");
@@ -203,12 +224,18 @@ fn the_filter_lists_only_keys_in_that_state() {
         ),
         "{html}"
     );
-    // Every state has its link, with its count.
-    for state in ["in_sync", "pending", "blocked", "failed"] {
-        assert!(html.contains(&format!("href=\"?state={state}\"")), "{html}");
+    // Every state has its link, with its count: of every key, not of the rows shown.
+    for (state, n) in [
+        ("all", 6),
+        ("in_sync", 3),
+        ("pending", 1),
+        ("blocked", 1),
+        ("failed", 1),
+    ] {
+        assert_eq!(link_count(&html, state), n, "{state}");
     }
     let html = render(&status, &Filter::State(KeyState::InSync), NOW);
-    assert_eq!(super::tests::rows(&html).len(), 1);
+    assert_eq!(super::tests::rows(&html).len(), 3);
     let mut none_failed = status.clone();
     none_failed.keys.retain(|k| k.state != KeyState::Failed);
     let html = render(&none_failed, &Filter::State(KeyState::Failed), NOW);
@@ -216,7 +243,7 @@ fn the_filter_lists_only_keys_in_that_state() {
     assert!(html.contains("No key is failed."), "{html}");
     // An unknown state: every key, and the choices.
     let html = render(&status, &Filter::Unknown("stuck".into()), NOW);
-    assert_eq!(super::tests::rows(&html).len(), 4);
+    assert_eq!(super::tests::rows(&html).len(), 6);
     assert!(html.contains("Unknown state <code>stuck</code>"), "{html}");
 }
 
