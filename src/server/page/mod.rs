@@ -12,7 +12,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::status::{CycleResult, CycleSummary, KeyState, KeyStatus, Status};
+use crate::status::{
+    Correction, CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status,
+};
 
 /// The page's `Content-Security-Policy`: nothing may load or run, but the inline
 /// stylesheet. No `script-src`: the page has no script.
@@ -65,6 +67,21 @@ fn label(state: KeyState) -> &'static str {
         KeyState::Pending => "pending",
         KeyState::Blocked => "blocked",
         KeyState::Failed => "failed",
+    }
+}
+
+/// What became of a drift event's correction, in words: "corrected" only once the
+/// write that undoes it succeeded.
+fn correction(d: &DriftEvent) -> String {
+    match d.correction {
+        Correction::ReportedOnly => "reported only (dry-run)".to_owned(),
+        Correction::Pending => "correcting: not written yet".to_owned(),
+        Correction::Failed => "correction failed (see the key's last error)".to_owned(),
+        Correction::Corrected => match d.corrected_in_cycle {
+            Some(c) if c != d.cycle => format!("corrected in cycle #{c}"),
+            _ => "corrected".to_owned(),
+        },
+        Correction::InSyncAgain => "in sync again, not by a write of ours".to_owned(),
     }
 }
 
@@ -414,7 +431,7 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
                                 code { (d.key) }
                                 span.meta {
                                     " · cycle #" (d.cycle) " · " (timestamp(d.at_unix)) " (" (ago(now, d.at_unix)) ") · "
-                                    @if d.correcting { "corrected" } @else { "reported only (dry-run)" }
+                                    span.correction data-correction=(d.correction.as_str()) { (correction(d)) }
                                 }
                             }
                             (plan_text(&d.plan))
