@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::*;
 use crate::desired::SourceFile;
+use crate::diff::*;
 use crate::executor::{self, Outcome, RetryPolicy};
 use crate::live::memory::{MemoryApiGateway, method_declaring};
 use crate::live::{ApiError, FailureKind, LiveMethod};

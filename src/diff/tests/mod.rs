@@ -1,0 +1,3 @@
+//! Unit tests of the diff and of executing its plans, over the in-memory fake.
+
+mod deletes;
