@@ -1,7 +1,7 @@
 //! `GET /`: the status page for people. One server-rendered HTML page from the same
 //! [`Status`] as `/status`: readiness (and why not), per-key state with a filter by
 //! state (plain links, `?state=blocked`), the last cycles, recent drift events with
-//! their diffs, and in dry-run the pending plan.
+//! their diffs and what became of their correction, and in dry-run the pending plan.
 //!
 //! No script at all and nothing external: the CSS is inline, the page reloads itself
 //! with `<meta http-equiv="refresh">`, and [`CSP`] forbids everything else. Every
@@ -487,6 +487,7 @@ tr.key[data-state=pending] td:first-child{box-shadow:inset 3px 0 var(--warn)}
 .empty{color:var(--muted)}
 details.drift{margin:.4rem 0}
 details.drift summary{cursor:pointer;overflow-wrap:anywhere}
+.correction[data-correction=failed]{color:var(--bad)}.correction[data-correction=pending]{color:var(--warn)}
 footer{margin-top:1.5rem;padding-top:.5rem;border-top:1px solid var(--line)}
 @media (max-width:720px){
 body{padding:.6rem}
