@@ -1,5 +1,8 @@
-//! One reconcile cycle's steps, shared by `plan`, `apply` and (later) the daemon:
-//! fetch the live state the desired set refers to, diff, execute.
+//! One reconcile cycle's steps, shared by `plan`, `apply` and the daemon
+//! ([`crate::daemon`]): connect, fetch the live state the desired set refers to and
+//! diff ([`plan`]), execute ([`apply`]; the daemon runs the executor itself, one
+//! action at a time, so it can stop between them), and the stages to redeploy after
+//! ([`stages_after`]).
 
 use std::time::{Duration, Instant};
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
+use crate::model::Key;
 
 /// Why a cycle runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,10 +163,57 @@ pub struct DriftEvent {
     pub at_unix: f64,
     /// The key as plans name it: `MyDemoAPI (abc123) /path GET 200`.
     pub key: String,
-    /// False in dry-run: reported, not corrected.
+    /// The key itself, to match the outcomes of later writes (not in `/status`).
+    #[serde(skip)]
+    pub identity: Key,
+    /// The daemon acts on it (false in dry-run: reported only). An intent, not an
+    /// outcome: what became of the correction is [`DriftEvent::correction`].
     pub correcting: bool,
+    /// What became of the correction so far: `corrected` only once the write that
+    /// undoes the drift succeeded.
+    pub correction: Correction,
+    /// The cycle whose write corrected it (with `corrected`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_in_cycle: Option<u64>,
     /// The one-action text plan: what differs, fields and template diffs.
     pub plan: String,
+}
+
+/// What became of a drift event's correction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    /// Dry-run: reported, never written.
+    ReportedOnly,
+    /// No write has succeeded yet: it has not run (a backoff, a prune's confirmation,
+    /// a held prune, shutdown) or is under way.
+    Pending,
+    /// The last write of the key failed; it is retried after its backoff, or (refused
+    /// by API Gateway) not until the spec changes or an operator asks.
+    Failed,
+    /// The write that undoes the drift succeeded.
+    Corrected,
+    /// The key was found in sync again with no write of ours seen to succeed: changed
+    /// back outside apigw-reconciler, or a write whose answer was lost.
+    InSyncAgain,
+}
+
+impl Correction {
+    /// The name `/status` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Correction::ReportedOnly => "reported_only",
+            Correction::Pending => "pending",
+            Correction::Failed => "failed",
+            Correction::Corrected => "corrected",
+            Correction::InSyncAgain => "in_sync_again",
+        }
+    }
+
+    /// Still to be settled by a later outcome.
+    pub fn is_open(self) -> bool {
+        matches!(self, Correction::Pending | Correction::Failed)
+    }
 }
 
 /// How many cycles [`Status::recent_cycles`] keeps.
@@ -348,6 +396,22 @@ impl Shared {
         drift.truncate(DRIFT_HISTORY);
     }
 
+    /// What became, in `cycle`, of the correction of `key`'s open drift events
+    /// (pending or failed; `Pending` leaves them as they are): published with the
+    /// cycle's status, like the events.
+    pub fn settle_drift(&self, key: &Key, cycle: u64, correction: Correction) {
+        if correction == Correction::Pending {
+            return;
+        }
+        let mut drift = self.drift.lock().expect("drift history lock");
+        for event in drift.iter_mut() {
+            if event.identity == *key && event.correction.is_open() {
+                event.correction = correction;
+                event.corrected_in_cycle = (correction == Correction::Corrected).then_some(cycle);
+            }
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
@@ -398,18 +462,71 @@ mod tests {
         );
     }
 
+    fn key(method: &str) -> Key {
+        Key {
+            rest_api_id: "api".into(),
+            resource_id: "r".into(),
+            http_method: method.into(),
+            status_code: "200".into(),
+        }
+    }
+
+    /// A drift event of `key("GET")` found in `cycle`, its correction not written yet.
+    fn event(cycle: u64) -> DriftEvent {
+        DriftEvent {
+            cycle,
+            at_unix: 0.0,
+            key: format!("k{cycle}"),
+            identity: key("GET"),
+            correcting: true,
+            correction: Correction::Pending,
+            corrected_in_cycle: None,
+            plan: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_drift_event_is_corrected_only_by_an_outcome_of_its_own_key() {
+        let (tx, _rx) = mpsc::channel(1);
+        let shared = Shared::new(tx);
+        let corrections = |shared: &Shared| -> Vec<(Correction, Option<u64>)> {
+            shared.set_status(shared.status());
+            let status = shared.status();
+            let d = status.drift_events.iter();
+            d.map(|e| (e.correction, e.corrected_in_cycle)).collect()
+        };
+        shared.record_drift(event(1));
+        assert_eq!(corrections(&shared), [(Correction::Pending, None)]);
+        // Another key's write, or one that has not happened: still pending.
+        shared.settle_drift(&key("POST"), 1, Correction::Corrected);
+        shared.settle_drift(&key("GET"), 1, Correction::Pending);
+        assert_eq!(corrections(&shared), [(Correction::Pending, None)]);
+        shared.settle_drift(&key("GET"), 1, Correction::Failed);
+        assert_eq!(corrections(&shared), [(Correction::Failed, None)]);
+        // The retry two cycles later succeeds.
+        shared.settle_drift(&key("GET"), 3, Correction::Corrected);
+        assert_eq!(corrections(&shared), [(Correction::Corrected, Some(3))]);
+        // Settled: a later outcome (a new drift's) does not rewrite it.
+        shared.record_drift(event(5));
+        shared.settle_drift(&key("GET"), 5, Correction::Failed);
+        assert_eq!(
+            corrections(&shared),
+            [(Correction::Failed, None), (Correction::Corrected, Some(3))]
+        );
+        // In the JSON: the label and the cycle; the key's identity is not.
+        let json = serde_json::to_value(&shared.status().drift_events[1]).unwrap();
+        assert_eq!(json["correction"], "corrected");
+        assert_eq!(json["correctedInCycle"], 3);
+        assert_eq!(json["correcting"], true);
+        assert!(json.get("identity").is_none(), "{json}");
+    }
+
     #[test]
     fn shared_keeps_the_last_cycles_and_drift_events_newest_first() {
         let (tx, _rx) = mpsc::channel(1);
         let shared = Shared::new(tx);
         for id in 1..=CYCLE_HISTORY as u64 + 3 {
-            shared.record_drift(DriftEvent {
-                cycle: id,
-                at_unix: 0.0,
-                key: format!("k{id}"),
-                correcting: true,
-                plan: String::new(),
-            });
+            shared.record_drift(event(id));
             shared.set_status(Status {
                 last_cycle: Some(CycleSummary {
                     id,
@@ -426,13 +543,7 @@ mod tests {
         assert_eq!(status.drift_events.len(), 13);
         assert_eq!(status.drift_events[0].cycle, 13);
         for id in 0..DRIFT_HISTORY {
-            shared.record_drift(DriftEvent {
-                cycle: 100 + id as u64,
-                at_unix: 0.0,
-                key: String::new(),
-                correcting: true,
-                plan: String::new(),
-            });
+            shared.record_drift(event(100 + id as u64));
         }
         shared.set_status(shared.status());
         let status = shared.status();

@@ -49,10 +49,6 @@ const CLASSIFIED: &[(&str, FailureKind)] = &[
         "delete-integration-response-missing-api",
         FailureKind::NotFound,
     ),
-    (
-        "get-integration-response-missing-integration",
-        FailureKind::NotFound,
-    ),
     ("get-resources-missing-api", FailureKind::NotFound),
     (
         "put-integration-response-missing-method",
@@ -85,13 +81,13 @@ const CLASSIFIED: &[(&str, FailureKind)] = &[
     ),
 ];
 
-/// The DeleteIntegrationResponse answers meaning "it is not there".
-const DELETE_NOT_FOUND: [&str; 5] = [
+/// The DeleteIntegrationResponse answers meaning "it is not there", each recorded for a
+/// DELETE (no recording of another operation stands in for one).
+const DELETE_NOT_FOUND: [&str; 4] = [
     "delete-integration-response-missing-status",
     "delete-integration-response-missing-integration",
     "delete-integration-response-missing-resource",
     "delete-integration-response-missing-api",
-    "get-integration-response-missing-integration",
 ];
 
 /// The 400 answers to PutIntegrationResponse.
@@ -587,6 +583,23 @@ fn every_fixture_says_where_it_comes_from_and_what_aws_sent() {
             "CLASSIFIED names {name}, which is not a fixture"
         );
     }
+    // Another operation's answer stands in only where the operation's own is not
+    // recorded: a recording of the operation with the same answer replaces it.
+    for f in all.iter().filter(|f| f.served_as.is_some()) {
+        let own = all.iter().find(|g| {
+            g.operation == f.op()
+                && g.served_as.is_none()
+                && (g.status, &g.body) == (f.status, &f.body)
+        });
+        assert!(
+            own.is_none(),
+            "{}: recorded for {}, served as {}, whose own answer is recorded in {}",
+            f.name,
+            f.operation,
+            f.op(),
+            own.unwrap().name
+        );
+    }
 }
 
 #[tokio::test]
@@ -782,7 +795,12 @@ async fn a_passthrough_entry_is_sent_as_an_empty_string_and_aws_null_echo_is_acc
 async fn deleting_what_is_already_gone_is_not_found_and_counts_as_applied() {
     for name in DELETE_NOT_FOUND {
         let f = Fixture::load(name);
-        assert_eq!(f.op(), "DeleteIntegrationResponse", "{name}");
+        assert_eq!(
+            (f.operation.as_str(), f.served_as.as_deref()),
+            ("DeleteIntegrationResponse", None),
+            "{name}: the answer replayed to a DELETE must be one AWS gave a DELETE"
+        );
+        assert_eq!(f.raw["request"]["method"], "DELETE", "{name}");
         let stub = Stub::fixtures(&[&f]).await;
         let client = client(&stub, 3).await;
         let err = client
@@ -973,14 +991,27 @@ async fn rest_apis_deployments_and_deletes_are_read() {
     assert_eq!(sent[0].path(), format!("/restapis/{API}/deployments"));
     assert_eq!(sent[0].json()["stageName"], "prod");
 
+    // A DELETE's own recorded answer: 204, no body, as the API reference documents
+    // (https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteIntegrationResponse.html:
+    // "the service sends back an HTTP 204 response with an empty HTTP body").
     let f = Fixture::load("delete-integration-response");
+    assert_eq!(
+        (f.operation.as_str(), f.served_as.as_deref(), f.status),
+        ("DeleteIntegrationResponse", None, 204)
+    );
+    assert!(f.body.is_none(), "{:?}", f.body);
     let stub = Stub::fixtures(&[&f]).await;
     client(&stub, 1)
         .await
         .delete_integration_response(&key())
         .await
         .expect("204");
-    assert_eq!(stub.requests()[0].method, "DELETE");
+    let sent = stub.requests();
+    assert_eq!(sent[0].method, "DELETE");
+    assert_eq!(
+        sent[0].path(),
+        format!("/restapis/{API}/resources/{ROOT}/methods/GET/integration/responses/200")
+    );
 }
 
 #[tokio::test]

@@ -352,15 +352,42 @@ async fn status_page_shows_every_key_state_drift_and_escapes_spec_values() {
     });
 
     // Drift on the key whose template holds <script>: changed behind the daemon's
-    // back (directly on moto), found by the next cycle, corrected.
+    // back (directly on moto), found by the next cycle, corrected. The correction is
+    // seen where it happens, on the live API (the key's state cannot show it: it was
+    // in sync before the drift and stays so if nothing is written).
     put_live(&client, &api.api_id, &xss, "GET", "200", None).await;
-    wait_until(WAIT, "the drift event and its correction", || {
-        let status = daemon.status();
-        status["driftEvents"]
+    let live_template = || async {
+        get_ir(&client, &api.api_id, &xss, "GET", "200")
+            .await
+            .and_then(|ir| ir.response_templates)
+            .and_then(|t| t.get("application/json").cloned())
+    };
+    assert_eq!(
+        live_template().await.as_deref(),
+        Some("{\"live\": true}"),
+        "the drift is on the live API"
+    );
+    wait_live(
+        WAIT,
+        "the drifted template restored on the live API",
+        || async { live_template().await.as_deref() == Some(XSS_TEMPLATE) },
+    )
+    .await;
+    // The cycle that wrote it publishes the event; by then the write has succeeded, so
+    // it says so.
+    wait_until(WAIT, "the drift event", || {
+        daemon.status()["driftEvents"]
             .as_array()
             .is_some_and(|d| !d.is_empty())
-            && states(&daemon) == settled
     });
+    let status = daemon.status();
+    let event = &status["driftEvents"][0];
+    assert!(
+        event["key"].as_str().unwrap().contains("/xss GET 200"),
+        "{event}"
+    );
+    assert_eq!(event["correction"], "corrected", "{event}");
+    assert_eq!(states(&daemon), settled);
     // One more cycle so the history holds several.
     daemon.wait_next_cycle();
 
@@ -445,7 +472,10 @@ async fn status_page_shows_every_key_state_drift_and_escapes_spec_values() {
     // The drift event: the template diff, the <script> shown as text.
     let drift = section(&dom, "drift");
     assert!(drift.contains("/xss GET 200"), "{drift}");
-    assert!(drift.contains("corrected"), "{drift}");
+    assert!(
+        drift.contains("<span class=\"correction\" data-correction=\"corrected\">corrected</span>"),
+        "{drift}"
+    );
     assert!(
         drift.contains("-{\"live\": true}") && drift.contains(&format!("+{XSS_AS_TEXT}")),
         "the drift diff does not show the template as text:\n{drift}"

@@ -23,7 +23,7 @@ use crate::live::ApiGateway;
 use crate::reconcile::{self, Planned};
 use crate::redeploy;
 use crate::render::{Style, describe, render_text};
-use crate::status::{CycleResult, CycleSummary, DriftEvent, Status, Trigger};
+use crate::status::{Correction, CycleResult, CycleSummary, DriftEvent, Status, Trigger};
 
 /// What the plan step came to.
 enum Planning {
@@ -140,6 +140,11 @@ impl<C: ApiGateway> Reconciler<C> {
             input_confirmed: self.input_confirmed && desired_unchanged,
             confirm_after: self.confirm_after(),
         };
+        // Open drift events of keys in sync now were undone without a write of ours.
+        for key in &plan.in_sync {
+            self.shared
+                .settle_drift(key, self.cycle_id, Correction::InSyncAgain);
+        }
         let mut to_run = Plan::default();
         for t in self.memory.triage(plan, &situation) {
             let action = t.action;
@@ -197,6 +202,14 @@ impl<C: ApiGateway> Reconciler<C> {
         })
         .await;
         for result in &report.results {
+            // A drift event says corrected only now, once its write succeeded.
+            let correction = match result.outcome {
+                Outcome::Applied => Correction::Corrected,
+                Outcome::Failed(_) => Correction::Failed,
+                Outcome::Blocked | Outcome::Held(_) | Outcome::Cancelled => Correction::Pending,
+            };
+            self.shared
+                .settle_drift(&result.action.key, self.cycle_id, correction);
             let recorded = self
                 .memory
                 .record(result, Instant::now(), &self.config.backoff);
@@ -237,7 +250,15 @@ impl<C: ApiGateway> Reconciler<C> {
             cycle: self.cycle_id,
             at_unix: unix_now(),
             key: describe(action),
+            identity: action.key.clone(),
             correcting: !self.dry_run,
+            // Settled by the outcome of its write (`execute`), never before it.
+            correction: if self.dry_run {
+                Correction::ReportedOnly
+            } else {
+                Correction::Pending
+            },
+            corrected_in_cycle: None,
             plan: diff,
         });
     }

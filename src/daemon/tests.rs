@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::live::memory::{MemoryApiGateway, method_with_responses};
 use crate::live::{ApiError, FailureKind, LiveResource, LiveSnapshot, RestApiSummary};
 use crate::model::{Key, Settings};
-use crate::status::{CycleResult, KeyState, Shared, Trigger};
+use crate::status::{Correction, CycleResult, KeyState, Shared, Trigger};
 
 fn snapshot() -> LiveSnapshot {
     LiveSnapshot {
@@ -300,11 +300,90 @@ async fn drift_is_detected_and_corrected() {
         template_of(&s.reconciler.client, "GET").as_deref(),
         Some("g")
     );
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::Corrected, Some(summary.id))]
+    );
 
     // A change of the spec itself is no drift.
     std::fs::write(s.dir.path().join("a.yaml"), spec("GET", "g2")).unwrap();
     let summary = s.reconciler.cycle(&BTreeSet::from([Trigger::Files])).await;
     assert_eq!((summary.drift, summary.updated), (0, 1));
+}
+
+/// Each published drift event's correction and the cycle that corrected it, newest
+/// first.
+fn corrections(shared: &Shared) -> Vec<(Correction, Option<u64>)> {
+    let status = shared.status();
+    let events = status.drift_events.iter();
+    events
+        .map(|e| (e.correction, e.corrected_in_cycle))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_drift_whose_write_fails_is_not_called_corrected_until_a_write_succeeds() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    s.reconciler.cycle(&interval()).await;
+    drift_get(&s.reconciler.client).await;
+    s.reconciler
+        .client
+        .fail_next(&key("GET"), vec![bad_request()]);
+    let found = s.reconciler.cycle(&interval()).await;
+    assert_eq!((found.drift, found.failed), (1, 1));
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("by hand")
+    );
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::Failed, None)]
+    );
+    let event = &s.reconciler.shared.status().drift_events[0];
+    assert!(event.correcting, "the daemon is correcting it, not dry-run");
+
+    // POST /reconcile retries the refused write; it goes through now.
+    let retried = s.reconciler.cycle(&BTreeSet::from([Trigger::Http])).await;
+    assert_eq!((retried.drift, retried.updated), (0, 1));
+    assert_eq!(
+        template_of(&s.reconciler.client, "GET").as_deref(),
+        Some("g")
+    );
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::Corrected, Some(retried.id))]
+    );
+}
+
+#[tokio::test]
+async fn a_drift_undone_by_hand_is_in_sync_again_not_corrected() {
+    let mut s = setup(&[("a.yaml", &spec("GET", "g"))], false);
+    s.reconciler.cycle(&interval()).await;
+    drift_get(&s.reconciler.client).await;
+    s.reconciler
+        .client
+        .fail_next(&key("GET"), vec![server_error()]);
+    s.reconciler.cycle(&interval()).await;
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::Failed, None)]
+    );
+    // Someone puts the desired value back before the backoff (60 s) runs out.
+    let desired = Settings {
+        response_templates: [("application/json".to_owned(), "g".to_owned())].into(),
+        ..Settings::default()
+    };
+    s.reconciler
+        .client
+        .put_integration_response(&key("GET"), &desired)
+        .await
+        .unwrap();
+    let summary = s.reconciler.cycle(&interval()).await;
+    assert_eq!(summary.updated, 0);
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::InSyncAgain, None)]
+    );
 }
 
 #[tokio::test]
@@ -337,6 +416,10 @@ async fn dry_run_reports_drift_and_writes_nothing() {
     assert_eq!(
         template_of(&s.reconciler.client, "GET").as_deref(),
         Some("by hand")
+    );
+    assert_eq!(
+        corrections(&s.reconciler.shared),
+        [(Correction::ReportedOnly, None)]
     );
     // Reported once, not every cycle.
     assert_eq!(s.reconciler.cycle(&interval()).await.drift, 0);

@@ -246,9 +246,6 @@ impl ResponseTest {
     }
 }
 
-/// Shared, as the specs are.
-pub type Tests = Vec<Arc<ResponseTest>>;
-
 /// One validation problem, printed as `file:line:col: message`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpecError {

@@ -17,4 +17,4 @@ pub use report::{
 pub use simulate::{Response, Simulation, simulate};
 
 /// A validated test is a document of the desired set; named here too, where it runs.
-pub use crate::desired::{Backend, Expect, Request, ResponseTest, Tests};
+pub use crate::desired::{Backend, Expect, Request, ResponseTest};

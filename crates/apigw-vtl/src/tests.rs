@@ -206,14 +206,20 @@ fn golden_corpus_agrees_with_velocity_and_aws() {
 
 /// Differential run against Velocity's output for ad-hoc templates:
 /// `VTL_EXPLORE=results.jsonl cargo test explore -- --ignored --nocapture`, where the
-/// file is the output of `java VtlGolden explore`.
+/// file is the output of `java VtlGolden explore`. Without the file it fails (an
+/// ignored test run on purpose that passes without comparing anything proves
+/// nothing); it prints every disagreement, then fails if there was one.
 #[test]
-#[ignore]
+#[ignore = "needs VTL_EXPLORE=<results.jsonl made by `java VtlGolden explore`>"]
 fn explore() {
-    let Ok(path) = std::env::var("VTL_EXPLORE") else {
-        return;
-    };
-    let text = std::fs::read_to_string(path).expect("explore file");
+    let path = std::env::var("VTL_EXPLORE").unwrap_or_else(|_| {
+        panic!(
+            "set VTL_EXPLORE=results.jsonl, the output of `java VtlGolden explore` \
+             (crates/apigw-vtl/golden/VtlGolden.java): nothing to compare without it"
+        )
+    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("VTL_EXPLORE={path}: cannot read it: {e}"));
     let (mut bad, mut n) = (0, 0);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let c: J = serde_json::from_str(line).expect("json line");
@@ -234,7 +240,12 @@ fn explore() {
             eprintln!("=== template:\n{}\n{d}\n", visible(t));
         }
     }
-    eprintln!("{bad} of {n} differ");
+    assert!(n > 0, "VTL_EXPLORE={path}: no template in it");
+    assert_eq!(
+        bad, 0,
+        "{bad} of {n} templates differ from Velocity (printed above)"
+    );
+    eprintln!("all {n} templates agree with Velocity");
 }
 
 // ---------------------------------------------------------------- syntax errors

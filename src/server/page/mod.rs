@@ -1,7 +1,7 @@
 //! `GET /`: the status page for people. One server-rendered HTML page from the same
 //! [`Status`] as `/status`: readiness (and why not), per-key state with a filter by
 //! state (plain links, `?state=blocked`), the last cycles, recent drift events with
-//! their diffs, and in dry-run the pending plan.
+//! their diffs and what became of their correction, and in dry-run the pending plan.
 //!
 //! No script at all and nothing external: the CSS is inline, the page reloads itself
 //! with `<meta http-equiv="refresh">`, and [`CSP`] forbids everything else. Every
@@ -12,7 +12,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::status::{CycleResult, CycleSummary, KeyState, KeyStatus, Status};
+use crate::status::{
+    Correction, CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status,
+};
 
 /// The page's `Content-Security-Policy`: nothing may load or run, but the inline
 /// stylesheet. No `script-src`: the page has no script.
@@ -65,6 +67,21 @@ fn label(state: KeyState) -> &'static str {
         KeyState::Pending => "pending",
         KeyState::Blocked => "blocked",
         KeyState::Failed => "failed",
+    }
+}
+
+/// What became of a drift event's correction, in words: "corrected" only once the
+/// write that undoes it succeeded.
+fn correction(d: &DriftEvent) -> String {
+    match d.correction {
+        Correction::ReportedOnly => "reported only (dry-run)".to_owned(),
+        Correction::Pending => "correcting: not written yet".to_owned(),
+        Correction::Failed => "correction failed (see the key's last error)".to_owned(),
+        Correction::Corrected => match d.corrected_in_cycle {
+            Some(c) if c != d.cycle => format!("corrected in cycle #{c}"),
+            _ => "corrected".to_owned(),
+        },
+        Correction::InSyncAgain => "in sync again, not by a write of ours".to_owned(),
     }
 }
 
@@ -414,7 +431,7 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
                                 code { (d.key) }
                                 span.meta {
                                     " · cycle #" (d.cycle) " · " (timestamp(d.at_unix)) " (" (ago(now, d.at_unix)) ") · "
-                                    @if d.correcting { "corrected" } @else { "reported only (dry-run)" }
+                                    span.correction data-correction=(d.correction.as_str()) { (correction(d)) }
                                 }
                             }
                             (plan_text(&d.plan))
@@ -470,6 +487,7 @@ tr.key[data-state=pending] td:first-child{box-shadow:inset 3px 0 var(--warn)}
 .empty{color:var(--muted)}
 details.drift{margin:.4rem 0}
 details.drift summary{cursor:pointer;overflow-wrap:anywhere}
+.correction[data-correction=failed]{color:var(--bad)}.correction[data-correction=pending]{color:var(--warn)}
 footer{margin-top:1.5rem;padding-top:.5rem;border-top:1px solid var(--line)}
 @media (max-width:720px){
 body{padding:.6rem}

@@ -1,5 +1,8 @@
 use super::*;
-use crate::status::{CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status};
+use crate::model::Key;
+use crate::status::{
+    Correction, CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status,
+};
 
 const NOW: f64 = 1_795_000_000.0;
 
@@ -51,6 +54,40 @@ fn ready_status() -> Status {
         ],
         ..Status::default()
     }
+}
+
+/// A drift event found in cycle 7, its correction as `correction` says.
+fn drift_event(key: &str, correction: Correction, plan: &str) -> DriftEvent {
+    DriftEvent {
+        cycle: 7,
+        at_unix: NOW - 5.0,
+        key: key.into(),
+        identity: Key {
+            rest_api_id: "id-Shop".into(),
+            resource_id: "res7".into(),
+            http_method: "GET".into(),
+            status_code: "200".into(),
+        },
+        correcting: correction != Correction::ReportedOnly,
+        correction,
+        corrected_in_cycle: (correction == Correction::Corrected).then_some(7),
+        plan: plan.into(),
+    }
+}
+
+/// The count on the filter link of `state` (`all` for the link to every key).
+fn link_count(html: &str, state: &str) -> usize {
+    let href = if state == "all" {
+        "href=\"./\"".to_owned()
+    } else {
+        format!("href=\"?state={state}\"")
+    };
+    let link = &html[html
+        .find(&href)
+        .unwrap_or_else(|| panic!("no link for {state}: {html}"))..];
+    let link = &link[..link.find("</a>").unwrap()];
+    let n = &link[link.find("<span class=\"n\">").expect("a count") + 16..];
+    n[..n.find('<').unwrap()].parse().unwrap()
 }
 
 /// The `data-key` and `data-state` of every key row, in page order.
@@ -118,14 +155,11 @@ fn values_from_specs_errors_and_the_api_are_escaped() {
     evil.resource_id = "r\" onmouseover=\"alert(1)".into();
     evil.last_error = Some("<img src=x onerror=alert(1)>".into());
     status.keys.push(evil);
-    status.drift_events.push(DriftEvent {
-        cycle: 7,
-        at_unix: NOW - 5.0,
-        key: "Shop (id) /<i>p</i> GET 200".into(),
-        correcting: true,
-        plan: "~ update Shop\n-      {\"live\": true}\n+      <script>document.title='pwned'</script><b id=\"injected\">x</b>\n"
-            .into(),
-    });
+    status.drift_events.push(drift_event(
+        "Shop (id) /<i>p</i> GET 200",
+        Correction::Corrected,
+        "~ update Shop\n-      {\"live\": true}\n+      <script>document.title='pwned'</script><b id=\"injected\">x</b>\n",
+    ));
     status.pending_plan = Some("+ create Shop\n  </pre><script>alert(2)</script>\n".into());
     status.last_cycle.as_mut().unwrap().error = Some("<svg onload=alert(3)>".into());
     status.recent_cycles[0].error = Some("<svg onload=alert(3)>".into());
@@ -192,7 +226,13 @@ fn entities_in_values_stay_text() {
 
 #[test]
 fn the_filter_lists_only_keys_in_that_state() {
-    let status = ready_status();
+    let mut status = ready_status();
+    // Three in sync, so no count is another's by accident.
+    for path in ["/a", "/bb"] {
+        status
+            .keys
+            .push(key("Shop", path, "GET", "200", KeyState::InSync));
+    }
     let html = render(&status, &Filter::State(KeyState::Blocked), NOW);
     let rows = rows(&html);
     assert_eq!(rows.len(), 1, "{html}");
@@ -203,12 +243,18 @@ fn the_filter_lists_only_keys_in_that_state() {
         ),
         "{html}"
     );
-    // Every state has its link, with its count.
-    for state in ["in_sync", "pending", "blocked", "failed"] {
-        assert!(html.contains(&format!("href=\"?state={state}\"")), "{html}");
+    // Every state has its link, with its count: of every key, not of the rows shown.
+    for (state, n) in [
+        ("all", 6),
+        ("in_sync", 3),
+        ("pending", 1),
+        ("blocked", 1),
+        ("failed", 1),
+    ] {
+        assert_eq!(link_count(&html, state), n, "{state}");
     }
     let html = render(&status, &Filter::State(KeyState::InSync), NOW);
-    assert_eq!(super::tests::rows(&html).len(), 1);
+    assert_eq!(super::tests::rows(&html).len(), 3);
     let mut none_failed = status.clone();
     none_failed.keys.retain(|k| k.state != KeyState::Failed);
     let html = render(&none_failed, &Filter::State(KeyState::Failed), NOW);
@@ -216,7 +262,7 @@ fn the_filter_lists_only_keys_in_that_state() {
     assert!(html.contains("No key is failed."), "{html}");
     // An unknown state: every key, and the choices.
     let html = render(&status, &Filter::Unknown("stuck".into()), NOW);
-    assert_eq!(super::tests::rows(&html).len(), 4);
+    assert_eq!(super::tests::rows(&html).len(), 6);
     assert!(html.contains("Unknown state <code>stuck</code>"), "{html}");
 }
 
@@ -286,14 +332,11 @@ fn dry_run_shows_the_pending_plan_and_drift_shows_its_diff() {
     let mut status = ready_status();
     status.dry_run = true;
     status.pending_plan = Some("+ create  Shop (id) /items GET 200\nPlan: 1 to create, 0 to update, 0 to delete, 0 blocked.\n".into());
-    status.drift_events = vec![DriftEvent {
-        cycle: 7,
-        at_unix: NOW - 5.0,
-        key: "Shop (id-Shop) /orders GET 200".into(),
-        correcting: false,
-        plan: "~ update  Shop (id-Shop) /orders GET 200\n-{\"live\": true}\n+{\"ok\": true}\n"
-            .into(),
-    }];
+    status.drift_events = vec![drift_event(
+        "Shop (id-Shop) /orders GET 200",
+        Correction::ReportedOnly,
+        "~ update  Shop (id-Shop) /orders GET 200\n-{\"live\": true}\n+{\"ok\": true}\n",
+    )];
     let html = render(&status, &Filter::All, NOW);
     let plan = &html[html.find("id=\"pending-plan\"").expect("a pending plan")..];
     assert!(plan.contains("Plan: 1 to create"), "{plan}");
@@ -313,6 +356,46 @@ fn dry_run_shows_the_pending_plan_and_drift_shows_its_diff() {
     status.dry_run = false;
     let html = render(&status, &Filter::All, NOW);
     assert!(!html.contains("id=\"pending-plan\""), "{html}");
+}
+
+#[test]
+fn a_drift_event_says_corrected_only_once_its_write_succeeded() {
+    let label = |correction: Correction, corrected_in: Option<u64>| {
+        let mut status = ready_status();
+        let mut event = drift_event("Shop (id-Shop) /orders GET 200", correction, "~ update\n");
+        event.corrected_in_cycle = corrected_in;
+        status.drift_events = vec![event];
+        let html = render(&status, &Filter::All, NOW);
+        let drift = &html[html.find("id=\"drift\"").unwrap()..];
+        let span = &drift[drift.find("<span class=\"correction\"").expect("a label")..];
+        let span = &span[..span.find("</span>").unwrap() + 7];
+        assert!(
+            span.contains(&format!("data-correction=\"{}\"", correction.as_str())),
+            "{span}"
+        );
+        span[span.find('>').unwrap() + 1..span.len() - 7].to_owned()
+    };
+    assert_eq!(
+        label(Correction::Pending, None),
+        "correcting: not written yet"
+    );
+    assert_eq!(
+        label(Correction::Failed, None),
+        "correction failed (see the key's last error)"
+    );
+    assert_eq!(label(Correction::Corrected, Some(7)), "corrected");
+    assert_eq!(
+        label(Correction::Corrected, Some(9)),
+        "corrected in cycle #9"
+    );
+    assert_eq!(
+        label(Correction::InSyncAgain, None),
+        "in sync again, not by a write of ours"
+    );
+    assert_eq!(
+        label(Correction::ReportedOnly, None),
+        "reported only (dry-run)"
+    );
 }
 
 #[test]
