@@ -184,8 +184,10 @@ fn the_layers_point_the_way_the_map_says() {
         "desired uses {:?}",
         uses("desired")
     );
-    // the response-test engine sits on the desired set and the engines only
-    let engine: BTreeSet<String> = ["desired", "jregex", "vtl"].map(String::from).into();
+    // the response-test engine sits on the desired set, the engines and escaping only
+    let engine: BTreeSet<String> = ["desired", "escape", "jregex", "vtl"]
+        .map(String::from)
+        .into();
     assert!(
         uses("response_test").is_subset(&engine),
         "response_test uses {:?}",

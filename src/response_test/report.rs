@@ -10,6 +10,7 @@ use similar::TextDiff;
 
 use super::{ResponseTest, Simulation, simulate};
 use crate::desired::{DesiredSet, EvalLimits, Evaluation, SpecError};
+use crate::escape::visible;
 
 /// How one test went.
 #[derive(Clone, Debug)]
@@ -263,7 +264,13 @@ impl TestRun {
                 Outcome::Failed { .. } => "FAILED",
                 Outcome::Error(_) => "ERROR",
             };
-            let _ = writeln!(out, "test {} ... {verdict}  [{}]", t.name, t.location);
+            // a test's name and place come from a spec: one visible line each
+            let _ = writeln!(
+                out,
+                "test {} ... {verdict}  [{}]",
+                visible(&t.name),
+                visible(&t.location.to_string())
+            );
         }
         for warning in self.warnings() {
             let _ = writeln!(out, "warning: {warning}");
@@ -277,7 +284,12 @@ impl TestRun {
             out.push_str("\nfailures:\n");
         }
         for (t, o) in failures {
-            let _ = writeln!(out, "\n---- {} [{}]", t.name, t.location);
+            let _ = writeln!(
+                out,
+                "\n---- {} [{}]",
+                visible(&t.name),
+                visible(&t.location.to_string())
+            );
             match o {
                 Outcome::Error(e) => {
                     let _ = writeln!(out, "{e}");

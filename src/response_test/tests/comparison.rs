@@ -254,3 +254,27 @@ fn a_template_that_fails_while_rendering_is_an_error_not_a_pass() {
         "{e}"
     );
 }
+
+/// A test's name comes from a spec: the text report prints it (and its place) on one
+/// visible line, so no name can clear the terminal or forge a line of the report.
+#[test]
+fn the_text_report_shows_a_hostile_test_name_on_one_visible_line() {
+    let specs = ir("200", "");
+    let t = test_doc(
+        "\"x\\e[2J\\r\\ntest forged ... ok\\u2028y\"",
+        "http",
+        "expect:\n  statusCode: \"404\"\n",
+    );
+    let set = set_of(&[(SPECS, &specs), (TESTS, &t)]);
+    let report = run_all(&set).render();
+    assert!(
+        !report.contains('\u{1b}') && !report.contains('\r') && !report.contains('\u{2028}'),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("test ")).count(),
+        1,
+        "{report}"
+    );
+    assert!(report.contains("FAILED"), "{report}");
+}
