@@ -80,11 +80,19 @@ fn used_modules(code: &str) -> BTreeSet<String> {
 }
 
 fn graph() -> Graph {
+    let sources = sources();
+    // what `crate::` reaches that is a module: ours, or an engine's re-export (a
+    // nested `crate::{a::{B, c}}` or a re-exported item names no module)
+    let is_module = |name: &str| sources.contains_key(name) || ["jregex", "vtl"].contains(&name);
     let mut g = Graph::new();
-    for (module, files) in sources() {
+    for (module, files) in &sources {
         let deps = g.entry(module.clone()).or_default();
         for (_, code) in files {
-            deps.extend(used_modules(&code).into_iter().filter(|d| *d != module));
+            deps.extend(
+                used_modules(code)
+                    .into_iter()
+                    .filter(|d| d != module && is_module(d)),
+            );
         }
     }
     g

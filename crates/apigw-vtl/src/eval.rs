@@ -94,7 +94,7 @@ pub(crate) struct Engine<'a> {
     /// none (plain text, a collection literal).
     at: Pos,
     /// The template's macros, and those `#evaluate` defined while rendering.
-    pub macros: Arc<Macros>,
+    pub(crate) macros: Arc<Macros>,
     pub(crate) evaluated_macros: Macros,
     /// The macro call being rendered; `None` at the template's top level.
     pub(crate) cur: Option<Rc<Frame>>,
@@ -103,7 +103,7 @@ pub(crate) struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(dialect: Dialect, aws: AwsData<'a>, meter: Meter) -> Self {
+    pub fn new(dialect: Dialect, aws: AwsData<'a>, meter: Meter, macros: Arc<Macros>) -> Self {
         Engine {
             vars: FxMap::default(),
             out: String::new(),
@@ -111,7 +111,7 @@ impl<'a> Engine<'a> {
             dialect,
             aws,
             at: 0,
-            macros: Arc::default(),
+            macros,
             evaluated_macros: Macros::new(),
             cur: None,
             macro_depth: 0,

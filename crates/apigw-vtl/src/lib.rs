@@ -244,7 +244,12 @@ pub(crate) fn render_as(
     dialect: Dialect,
     meter: &mut Meter,
 ) -> Result<Rendered, RenderError> {
-    let mut e = Engine::new(dialect, aws::AwsData::new(inputs), std::mem::take(meter));
+    let mut e = Engine::new(
+        dialect,
+        aws::AwsData::new(inputs),
+        std::mem::take(meter),
+        template.inner.macros.clone(),
+    );
     let result = render_in(&mut e, template, inputs);
     *meter = std::mem::take(&mut e.meter);
     result
@@ -289,7 +294,6 @@ fn render_in(
     e.vars.insert(Rc::from("util"), Value::Util);
     e.vars.insert(Rc::from("context"), context.clone());
     e.vars.insert(Rc::from("stageVariables"), Value::map(stage));
-    e.macros = template.inner.macros.clone();
 
     match e.render(&template.inner.nodes) {
         Ok(()) | Err(Flow::Stop) | Err(Flow::Break(_)) => {}

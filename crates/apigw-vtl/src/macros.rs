@@ -297,7 +297,9 @@ impl Engine<'_> {
             // Velocity logs "null argument" and renders nothing
             return Ok(());
         }
-        let name = self.text_of(&v, l.pos)?;
+        // the name is the template's text: its control characters are shown, not
+        // written, in a message that reaches reports and logs
+        let name = self.text_of(&v, l.pos)?.escape_debug().to_string();
         not_simulated(
             l.pos,
             format!(

@@ -5,14 +5,7 @@ use super::*;
 
 /// The errors of a set, as `file:line:col: message`.
 fn set_errors(files: &[(&str, &str)]) -> Vec<String> {
-    let files: Vec<SourceFile> = files
-        .iter()
-        .map(|(name, text)| SourceFile {
-            display_name: (*name).into(),
-            bytes: text.as_bytes().to_vec(),
-        })
-        .collect();
-    match parse_files(&files) {
+    match parse_files(&source_files(files)) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
     }

@@ -15,15 +15,19 @@ const SPECS: &str = "d/api.yaml";
 const TESTS: &str = "d/api.tests.yaml";
 
 /// A set from (file name, text) pairs; fails the test, with the errors, if invalid.
-fn set_of(files: &[(&str, &str)]) -> DesiredSet {
-    let files: Vec<SourceFile> = files
+/// Named texts as the files of a set.
+fn source_files(files: &[(&str, &str)]) -> Vec<SourceFile> {
+    files
         .iter()
         .map(|(name, text)| SourceFile {
             display_name: (*name).into(),
             bytes: text.as_bytes().to_vec(),
         })
-        .collect();
-    parse_files(&files).unwrap_or_else(|errors| {
+        .collect()
+}
+
+fn set_of(files: &[(&str, &str)]) -> DesiredSet {
+    parse_files(&source_files(files)).unwrap_or_else(|errors| {
         panic!(
             "the set is invalid:\n{}",
             errors
