@@ -73,6 +73,24 @@ pub struct Config {
     pub deployments: Vec<Deployment>,
     /// What evaluating the desired set may cost.
     pub limits: EvalLimits,
+    /// This target's name: `None` for a config without `targets`, which is one
+    /// target, named nowhere (every output as it was before targets existed).
+    pub target: Option<String>,
+    /// A role to assume (STS AssumeRole) with the default credentials, and its
+    /// external id.
+    pub assume_role: Option<AssumeRole>,
+    /// The `targets` of the config, each a whole config: the top-level keys with the
+    /// target's own over them. Empty without `targets` (see [`Config::targets`]).
+    pub targets: Vec<Config>,
+}
+
+/// `assumeRole` (and `externalId`): the role API Gateway is reached through.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    /// The account in the role's ARN (`arn:aws:iam::<account>:role/...`).
+    pub account: String,
 }
 
 impl Default for Config {
@@ -106,7 +124,28 @@ impl Default for Config {
             },
             deployments: Vec::new(),
             limits: EvalLimits::default(),
+            target: None,
+            assume_role: None,
+            targets: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// The targets this config reconciles: its `targets`, or itself alone when it has
+    /// none.
+    pub fn targets(&self) -> Vec<Config> {
+        if self.targets.is_empty() {
+            vec![self.clone()]
+        } else {
+            self.targets.clone()
+        }
+    }
+
+    /// The name logs, metrics, status and plans give this target (`None`: the config
+    /// has no `targets`).
+    pub fn target_name(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 }
 
@@ -153,6 +192,18 @@ pub struct ConfigDoc {
     /// Stages to redeploy after a cycle changed their API.
     pub deployments: Option<Vec<Spanned<DeploymentDoc>>>,
     pub limits: Option<LimitsDoc>,
+    /// Reach API Gateway through this IAM role (`arn:aws:iam::<account>:role/<name>`),
+    /// assumed with STS from the default credentials and refreshed before it expires.
+    pub assume_role: Option<Spanned<String>>,
+    /// The external id the role's trust policy asks for (needs `assumeRole`).
+    pub external_id: Option<Spanned<String>>,
+    /// Several accounts and regions from one process: each entry a target with a
+    /// `name` ([a-z0-9-], at most 40), its own keys over the top-level ones (any key
+    /// but `listen`, `log` and `targets`).
+    pub targets: Option<Vec<Spanned<ConfigDoc>>>,
+    /// A target's name (only in a `targets` entry): the label of its logs, metrics,
+    /// status and plans.
+    pub name: Option<Spanned<String>>,
 }
 
 /// Bounds on evaluating the desired set, which is untrusted input (whoever can open a
@@ -343,167 +394,317 @@ impl Config {
             return Err(ConfigError::Invalid(errors));
         };
         let report: &mut dyn FnMut(Pos, String) = &mut report;
-        let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.value.clone());
-        if let Some(dir) = &doc.desired_dir {
-            config.desired_dir = PathBuf::from(non_empty(dir, "desiredDir", report));
-        }
-        config.region = text(&doc.region);
-        config.endpoint_url = text(&doc.endpoint_url);
-        config.rest_apis = doc
-            .rest_apis
-            .as_ref()
-            .map(|apis| apis.iter().map(|a| a.value.clone()).collect());
-        let mut duration = |v: &Option<Spanned<Text>>, key: &str, range, default| {
-            v.as_ref()
-                .and_then(|v| check_duration(v, key, range, report))
-                .unwrap_or(default)
-        };
-        config.interval = duration(&doc.interval, "interval", limits::INTERVAL, config.interval);
-        config.debounce = duration(&doc.debounce, "debounce", limits::DEBOUNCE, config.debounce);
-        if let Some(b) = &doc.backoff {
-            config.backoff.initial = duration(
-                &b.value.initial,
-                "backoff.initial",
-                limits::BACKOFF,
-                config.backoff.initial,
-            );
-            config.backoff.max = duration(
-                &b.value.max,
-                "backoff.max",
-                limits::BACKOFF,
-                config.backoff.max,
-            );
-        }
-        if let Some(t) = &doc.timeouts {
-            config.timeouts.connect = duration(
-                &t.connect,
-                "timeouts.connect",
-                limits::CONNECT_TIMEOUT,
-                config.timeouts.connect,
-            );
-            config.timeouts.attempt = duration(
-                &t.attempt,
-                "timeouts.attempt",
-                limits::ATTEMPT_TIMEOUT,
-                config.timeouts.attempt,
-            );
-        }
-        config.prune = doc.prune.unwrap_or(false);
-        config.dry_run = doc.dry_run.unwrap_or(false);
-        if let Some(v) = &doc.max_deletes_per_cycle
-            && let Some(n) = check_integer(v, "maxDeletesPerCycle", limits::MAX_DELETES, "", report)
-        {
-            config.max_deletes_per_cycle = n as usize;
-        }
-        if let Some(r) = &doc.rate_limit {
-            if let Some(v) = &r.requests_per_second
-                && let Some(rate) = check_number(
-                    v,
-                    "rateLimit.requestsPerSecond",
-                    limits::RATE,
-                    limits::QUOTA,
-                    report,
-                )
-            {
-                config.rate_limit.requests_per_second = rate;
-            }
-            if let Some(v) = &r.burst
-                && let Some(burst) =
-                    check_integer(v, "rateLimit.burst", limits::BURST, limits::QUOTA, report)
-            {
-                config.rate_limit.burst = burst as u32;
-            }
-        }
-        if let Some(listen) = &doc.listen {
-            config.listen = listen.value.clone();
-        }
-        if let Some(log) = &doc.log {
-            if let Some(format) = log.format {
-                config.log.format = match format {
-                    LogFormatDoc::Text => LogFormat::Text,
-                    LogFormatDoc::Json => LogFormat::Json,
-                };
-            }
-            if let Some(level) = log.level {
-                config.log.level = format!("{level:?}").to_lowercase();
-            }
-        }
-        for d in doc.deployments.iter().flatten() {
-            let api = match (&d.value.rest_api, &d.value.rest_api_name) {
-                (Some(id), None) => Some(id.value.clone()),
-                (None, Some(name)) => Some(name.value.clone()),
-                _ => None,
-            };
-            match (api, &d.value.stage) {
-                (Some(rest_api), Some(stage)) => config.deployments.push(Deployment {
-                    rest_api,
-                    stage: stage.value.clone(),
-                    description: d.value.description.as_ref().map(|s| s.value.clone()),
-                }),
-                _ => report(
-                    d.pos,
-                    "each deployment needs `stage` and exactly one of `restApiName` and `restApi`"
-                        .into(),
-                ),
-            }
-        }
-        if let Some(l) = &doc.limits {
-            let d = &mut config.limits;
-            if let Some(v) = &l.deadline {
-                d.deadline = check_duration(v, "limits.deadline", limits::DEADLINE, report)
-                    .unwrap_or(d.deadline);
-            }
-            let e = &mut d.engine;
-            for (v, key, range, slot) in [
-                (
-                    &l.template_steps,
-                    "limits.templateSteps",
-                    limits::TEMPLATE_STEPS,
-                    &mut e.steps,
-                ),
-                (
-                    &l.regex_steps,
-                    "limits.regexSteps",
-                    limits::REGEX_STEPS,
-                    &mut e.regex_steps,
-                ),
-                (
-                    &l.work_bytes,
-                    "limits.workBytes",
-                    limits::WORK_BYTES,
-                    &mut e.work_bytes,
-                ),
-                (
-                    &l.memory_bytes,
-                    "limits.memoryBytes",
-                    limits::MEMORY_BYTES,
-                    &mut e.memory_bytes,
-                ),
-            ] {
-                if let Some(v) = v
-                    && let Some(n) = check_integer(v, key, range, "", report)
-                {
-                    *slot = n;
-                }
-            }
-        }
-        if config.backoff.max < config.backoff.initial
-            && let Some(b) = &doc.backoff
-        {
+        if let Some(name) = &doc.name {
             report(
-                b.pos,
-                format!(
-                    "`backoff.max` ({}) is shorter than `backoff.initial` ({}); make max at least initial",
-                    humantime::format_duration(config.backoff.max),
-                    humantime::format_duration(config.backoff.initial)
-                ),
+                name.pos,
+                "`name` names a target: it belongs in an entry of `targets`".into(),
             );
+        }
+        apply_doc(&doc, &mut config, report);
+        if let Some(targets) = &doc.targets {
+            config.targets = read_targets(targets, &config, report);
         }
         if errors.is_empty() {
             Ok(config)
         } else {
             Err(ConfigError::Invalid(errors))
         }
+    }
+}
+
+/// The `targets` entries, each over `defaults` (the top-level keys).
+fn read_targets(
+    targets: &[Spanned<ConfigDoc>],
+    defaults: &Config,
+    report: &mut dyn FnMut(Pos, String),
+) -> Vec<Config> {
+    if targets.is_empty() {
+        // Caught here rather than read as "one target": an empty list is a mistake.
+        report(
+            Pos { line: 1, col: 1 },
+            "`targets` is empty: list at least one target, or remove the key to reconcile \
+             one target with the top-level keys"
+                .into(),
+        );
+    }
+    let mut seen = std::collections::BTreeMap::<String, Pos>::new();
+    let mut out = Vec::new();
+    for entry in targets {
+        let doc = &entry.value;
+        for (key, present) in [
+            ("listen", doc.listen.as_ref().map(|v| v.pos)),
+            ("targets", doc.targets.as_ref().map(|_| entry.pos)),
+            ("log", doc.log.as_ref().map(|_| entry.pos)),
+        ] {
+            if let Some(pos) = present {
+                report(
+                    pos,
+                    format!(
+                        "`{key}` is for the whole daemon, not one target: move it to the top level"
+                    ),
+                );
+            }
+        }
+        let Some(name) = &doc.name else {
+            report(
+                entry.pos,
+                "each target needs a `name` ([a-z0-9-], at most 40 characters): the label of \
+                 its logs, metrics, status and plans"
+                    .into(),
+            );
+            continue;
+        };
+        if !valid_target_name(&name.value) {
+            report(
+                name.pos,
+                format!(
+                    "target name `{}` must be 1 to 40 of a-z, 0-9 and `-`",
+                    crate::escape::visible(&name.value)
+                ),
+            );
+        } else if let Some(first) = seen.get(&name.value) {
+            report(
+                name.pos,
+                format!(
+                    "target `{}` is named twice (first at line {}); give each target its own name",
+                    name.value, first.line
+                ),
+            );
+        } else {
+            seen.insert(name.value.clone(), name.pos);
+        }
+        let mut config = Config {
+            targets: Vec::new(),
+            ..defaults.clone()
+        };
+        apply_doc(doc, &mut config, report);
+        config.target = Some(name.value.clone());
+        out.push(config);
+    }
+    out
+}
+
+/// `[a-z0-9-]{1,40}`: safe as a Prometheus label value, a Markdown heading and a
+/// path segment without escaping.
+pub fn valid_target_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The account of an IAM role ARN, `arn:<partition>:iam::<12 digits>:role/<name>`.
+pub fn role_account(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    let rest = rest.strip_prefix("iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let ok = partition.starts_with("aws")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource
+            .strip_prefix("role/")
+            .is_some_and(|r| !r.is_empty());
+    ok.then_some(account)
+}
+
+/// The keys of one level (the top or a target) over `config`: only those written
+/// change it, so a target keeps every top-level key it does not set.
+fn apply_doc(doc: &ConfigDoc, config: &mut Config, report: &mut dyn FnMut(Pos, String)) {
+    let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.value.clone());
+    if let Some(dir) = &doc.desired_dir {
+        config.desired_dir = PathBuf::from(non_empty(dir, "desiredDir", report));
+    }
+    if doc.region.is_some() {
+        config.region = text(&doc.region);
+    }
+    if doc.endpoint_url.is_some() {
+        config.endpoint_url = text(&doc.endpoint_url);
+    }
+    if let Some(apis) = &doc.rest_apis {
+        config.rest_apis = Some(apis.iter().map(|a| a.value.clone()).collect());
+    }
+    let mut duration = |v: &Option<Spanned<Text>>, key: &str, range, default| {
+        v.as_ref()
+            .and_then(|v| check_duration(v, key, range, report))
+            .unwrap_or(default)
+    };
+    config.interval = duration(&doc.interval, "interval", limits::INTERVAL, config.interval);
+    config.debounce = duration(&doc.debounce, "debounce", limits::DEBOUNCE, config.debounce);
+    if let Some(b) = &doc.backoff {
+        config.backoff.initial = duration(
+            &b.value.initial,
+            "backoff.initial",
+            limits::BACKOFF,
+            config.backoff.initial,
+        );
+        config.backoff.max = duration(
+            &b.value.max,
+            "backoff.max",
+            limits::BACKOFF,
+            config.backoff.max,
+        );
+    }
+    if let Some(t) = &doc.timeouts {
+        config.timeouts.connect = duration(
+            &t.connect,
+            "timeouts.connect",
+            limits::CONNECT_TIMEOUT,
+            config.timeouts.connect,
+        );
+        config.timeouts.attempt = duration(
+            &t.attempt,
+            "timeouts.attempt",
+            limits::ATTEMPT_TIMEOUT,
+            config.timeouts.attempt,
+        );
+    }
+    if let Some(prune) = doc.prune {
+        config.prune = prune;
+    }
+    if let Some(dry_run) = doc.dry_run {
+        config.dry_run = dry_run;
+    }
+    if let Some(v) = &doc.max_deletes_per_cycle
+        && let Some(n) = check_integer(v, "maxDeletesPerCycle", limits::MAX_DELETES, "", report)
+    {
+        config.max_deletes_per_cycle = n as usize;
+    }
+    if let Some(r) = &doc.rate_limit {
+        if let Some(v) = &r.requests_per_second
+            && let Some(rate) = check_number(
+                v,
+                "rateLimit.requestsPerSecond",
+                limits::RATE,
+                limits::QUOTA,
+                report,
+            )
+        {
+            config.rate_limit.requests_per_second = rate;
+        }
+        if let Some(v) = &r.burst
+            && let Some(burst) =
+                check_integer(v, "rateLimit.burst", limits::BURST, limits::QUOTA, report)
+        {
+            config.rate_limit.burst = burst as u32;
+        }
+    }
+    if let Some(listen) = &doc.listen {
+        config.listen = listen.value.clone();
+    }
+    if let Some(log) = &doc.log {
+        if let Some(format) = log.format {
+            config.log.format = match format {
+                LogFormatDoc::Text => LogFormat::Text,
+                LogFormatDoc::Json => LogFormat::Json,
+            };
+        }
+        if let Some(level) = log.level {
+            config.log.level = format!("{level:?}").to_lowercase();
+        }
+    }
+    if doc.deployments.is_some() {
+        // A target's `deployments` replace the top-level ones.
+        config.deployments.clear();
+    }
+    for d in doc.deployments.iter().flatten() {
+        let api = match (&d.value.rest_api, &d.value.rest_api_name) {
+            (Some(id), None) => Some(id.value.clone()),
+            (None, Some(name)) => Some(name.value.clone()),
+            _ => None,
+        };
+        match (api, &d.value.stage) {
+            (Some(rest_api), Some(stage)) => config.deployments.push(Deployment {
+                rest_api,
+                stage: stage.value.clone(),
+                description: d.value.description.as_ref().map(|s| s.value.clone()),
+            }),
+            _ => report(
+                d.pos,
+                "each deployment needs `stage` and exactly one of `restApiName` and `restApi`"
+                    .into(),
+            ),
+        }
+    }
+    if let Some(l) = &doc.limits {
+        let d = &mut config.limits;
+        if let Some(v) = &l.deadline {
+            d.deadline = check_duration(v, "limits.deadline", limits::DEADLINE, report)
+                .unwrap_or(d.deadline);
+        }
+        let e = &mut d.engine;
+        for (v, key, range, slot) in [
+            (
+                &l.template_steps,
+                "limits.templateSteps",
+                limits::TEMPLATE_STEPS,
+                &mut e.steps,
+            ),
+            (
+                &l.regex_steps,
+                "limits.regexSteps",
+                limits::REGEX_STEPS,
+                &mut e.regex_steps,
+            ),
+            (
+                &l.work_bytes,
+                "limits.workBytes",
+                limits::WORK_BYTES,
+                &mut e.work_bytes,
+            ),
+            (
+                &l.memory_bytes,
+                "limits.memoryBytes",
+                limits::MEMORY_BYTES,
+                &mut e.memory_bytes,
+            ),
+        ] {
+            if let Some(v) = v
+                && let Some(n) = check_integer(v, key, range, "", report)
+            {
+                *slot = n;
+            }
+        }
+    }
+    if config.backoff.max < config.backoff.initial
+        && let Some(b) = &doc.backoff
+    {
+        report(
+            b.pos,
+            format!(
+                "`backoff.max` ({}) is shorter than `backoff.initial` ({}); make max at least initial",
+                humantime::format_duration(config.backoff.max),
+                humantime::format_duration(config.backoff.initial)
+            ),
+        );
+    }
+    match (&doc.assume_role, &doc.external_id) {
+        (Some(arn), external_id) => match role_account(&arn.value) {
+            Some(account) => {
+                config.assume_role = Some(AssumeRole {
+                    role_arn: arn.value.clone(),
+                    external_id: text(external_id),
+                    account: account.to_owned(),
+                })
+            }
+            None => report(
+                arn.pos,
+                format!(
+                    "`assumeRole` must be an IAM role ARN like \
+                     arn:aws:iam::222222222222:role/apigw-reconciler, found `{}`",
+                    crate::escape::visible(&arn.value)
+                ),
+            ),
+        },
+        (None, Some(id)) => match &mut config.assume_role {
+            // A target may change only the external id of the top-level role.
+            Some(role) => role.external_id = Some(id.value.clone()),
+            None => report(
+                id.pos,
+                "`externalId` needs `assumeRole`: it is sent when assuming that role".into(),
+            ),
+        },
+        (None, None) => {}
     }
 }
 
@@ -743,5 +944,110 @@ mod tests {
             text.contains("c.yaml:3:8: `prune` must be true or false"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn targets_take_the_top_level_keys_as_defaults_and_override_them() {
+        let c = Config::parse(
+            "endpointUrl: http://127.0.0.1:5000\nprune: false\nrateLimit: {requestsPerSecond: 5, burst: 10}\n\
+             limits: {deadline: 10s}\ntargets:\n\
+             - name: prod-us\n  region: us-east-1\n  desiredDir: desired/prod-us\n\
+             - name: partner\n  region: eu-west-1\n  desiredDir: desired/partner\n  prune: true\n\
+             \x20 assumeRole: arn:aws:iam::222222222222:role/apigw-reconciler\n  externalId: ext-1\n\
+             \x20 rateLimit: {burst: 3}\n",
+            "c.yaml",
+        )
+        .unwrap();
+        let targets = c.targets();
+        assert_eq!(targets.len(), 2);
+        let (us, partner) = (&targets[0], &targets[1]);
+        assert_eq!(us.target_name(), Some("prod-us"));
+        assert_eq!(us.region.as_deref(), Some("us-east-1"));
+        assert_eq!(us.desired_dir, PathBuf::from("desired/prod-us"));
+        assert_eq!(us.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(!us.prune && partner.prune);
+        assert_eq!(us.assume_role, None);
+        let role = partner.assume_role.as_ref().unwrap();
+        assert_eq!(role.account, "222222222222");
+        assert_eq!(role.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(partner.rate_limit.burst, 3);
+        assert_eq!(
+            partner.rate_limit.requests_per_second, 5.0,
+            "kept from the top"
+        );
+        assert_eq!(partner.limits.deadline, Duration::from_secs(10));
+        assert!(us.targets.is_empty() && partner.targets.is_empty());
+    }
+
+    #[test]
+    fn a_config_without_targets_is_one_unnamed_target() {
+        let c = Config::parse("region: eu-west-1\n", "c.yaml").unwrap();
+        let targets = c.targets();
+        assert_eq!(targets, vec![c.clone()]);
+        assert_eq!(targets[0].target_name(), None);
+    }
+
+    #[test]
+    fn bad_targets_name_their_line() {
+        let error = |text: &str| Config::parse(text, "c.yaml").unwrap_err().to_string();
+        for (text, expected) in [
+            ("targets: []\n", "`targets` is empty"),
+            (
+                "targets:\n- region: x\n",
+                "c.yaml:2:3: each target needs a `name`",
+            ),
+            (
+                "targets:\n- name: Prod_US\n",
+                "c.yaml:2:9: target name `Prod_US` must be 1 to 40 of a-z, 0-9 and `-`",
+            ),
+            (
+                "targets:\n- name: a\n- name: a\n",
+                "c.yaml:3:9: target `a` is named twice (first at line 2)",
+            ),
+            (
+                "targets:\n- name: a\n  listen: 0.0.0.0:1\n",
+                "c.yaml:3:11: `listen` is for the whole daemon, not one target",
+            ),
+            (
+                "name: a\n",
+                "c.yaml:1:7: `name` names a target: it belongs in an entry of `targets`",
+            ),
+            (
+                "targets:\n- name: a\n  assumeRole: arn:aws:iam::22:role/x\n",
+                "c.yaml:3:15: `assumeRole` must be an IAM role ARN",
+            ),
+            (
+                "targets:\n- name: a\n  externalId: x\n",
+                "c.yaml:3:15: `externalId` needs `assumeRole`",
+            ),
+            (
+                "targets:\n- name: a\n  intervall: 5m\n",
+                "c.yaml:3:3: in `targets[0]`: unknown field `intervall` (did you mean `interval`?)",
+            ),
+        ] {
+            let got = error(text);
+            assert!(got.contains(expected), "{text}: {got}");
+        }
+    }
+
+    #[test]
+    fn role_accounts_come_from_iam_role_arns_only() {
+        assert_eq!(
+            role_account("arn:aws:iam::222222222222:role/a/b"),
+            Some("222222222222")
+        );
+        assert_eq!(
+            role_account("arn:aws-cn:iam::123456789012:role/x"),
+            Some("123456789012")
+        );
+        for bad in [
+            "arn:aws:iam::222222222222:user/x",
+            "arn:aws:sts::222222222222:role/x",
+            "arn:aws:iam::2222:role/x",
+            "arn:aws:iam::222222222222:role/",
+            "role/x",
+        ] {
+            assert_eq!(role_account(bad), None, "{bad}");
+        }
     }
 }

@@ -275,6 +275,7 @@ fn io_crates_are_used_only_at_their_edge() {
     let edges = [
         ("aws_sdk_apigateway", "live"),
         ("aws_config", "live"),
+        ("aws_sdk_sts", "live"),
         ("axum", "server"),
         ("hyper", "server"),
         ("notify", "watch"),

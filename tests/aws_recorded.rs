@@ -448,6 +448,7 @@ async fn client(stub: &Stub, max_attempts: u32) -> SdkApiGateway {
         max_attempts: Some(max_attempts),
         connect_timeout: Some(Duration::from_secs(2)),
         attempt_timeout: Some(Duration::from_secs(10)),
+        assume_role: None,
     })
     .await
     .expect("connect the SDK client")

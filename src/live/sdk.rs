@@ -39,6 +39,10 @@ pub struct ConnectOptions {
     pub max_attempts: Option<u32>,
     pub connect_timeout: Option<Duration>,
     pub attempt_timeout: Option<Duration>,
+    /// Reach API Gateway through this role (its ARN and external id), assumed with
+    /// the default credentials by the SDK's own provider, which caches the session
+    /// and renews it before it expires. STS is reached at `endpoint_url` when set.
+    pub assume_role: Option<(String, Option<String>)>,
 }
 
 /// Counts of the requests this client sent (see [`CallCounts`]).
@@ -204,6 +208,8 @@ impl Intercept for NullMapValues {
 pub struct SdkApiGateway {
     client: Client,
     calls: CallCounter,
+    /// The region and default credentials (for [`SdkApiGateway::default_account`]).
+    base: aws_config::SdkConfig,
 }
 
 impl SdkApiGateway {
@@ -235,14 +241,52 @@ impl SdkApiGateway {
             );
         }
         let calls = CallCounter::default();
-        let sdk_config = aws_sdk_apigateway::config::Builder::from(&config)
+        let mut sdk_config = aws_sdk_apigateway::config::Builder::from(&config)
             .interceptor(CountAttempts(calls.clone()))
-            .interceptor(NullMapValues)
-            .build();
+            .interceptor(NullMapValues);
+        if let Some((role_arn, external_id)) = &options.assume_role {
+            let mut role = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                .session_name("apigw-reconciler")
+                .configure(&config);
+            if let Some(id) = external_id {
+                role = role.external_id(id);
+            }
+            sdk_config = sdk_config.credentials_provider(role.build().await);
+        }
         Ok(SdkApiGateway {
-            client: Client::from_conf(sdk_config),
+            client: Client::from_conf(sdk_config.build()),
             calls,
+            base: config,
         })
+    }
+
+    /// The region the client was made for.
+    pub fn region(&self) -> String {
+        self.base
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The account the default credentials belong to (STS GetCallerIdentity, which
+    /// needs no permission), within `within`.
+    pub async fn default_account(&self, within: Duration) -> Result<String, String> {
+        let client = aws_sdk_sts::Client::new(&self.base);
+        let call = client.get_caller_identity().send();
+        match tokio::time::timeout(within, call).await {
+            Err(_) => Err(format!(
+                "STS GetCallerIdentity did not answer within {}",
+                humantime::format_duration(within)
+            )),
+            Ok(Err(e)) => Err(format!(
+                "STS GetCallerIdentity failed: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )),
+            Ok(Ok(identity)) => identity
+                .account()
+                .map(str::to_owned)
+                .ok_or_else(|| "STS GetCallerIdentity named no account".to_owned()),
+        }
     }
 }
 

@@ -8,6 +8,11 @@ use crate::model::Settings;
 use crate::vecmap::VecMap;
 
 pub fn plan(view: &PlanView) -> String {
+    plan_value(view).to_string()
+}
+
+/// The plan as a JSON value (see [`plan`]).
+pub fn plan_value(view: &PlanView) -> Value {
     let actions: Vec<Value> = view
         .changes
         .iter()
@@ -27,17 +32,20 @@ pub fn plan(view: &PlanView) -> String {
             v
         })
         .collect();
-    let counts = &view.counts;
-    let doc = json!({
-        "summary": {
-            "create": counts.create,
-            "update": counts.update,
-            "delete": counts.delete,
-            "blocked": counts.blocked,
-        },
+    json!({
+        "summary": summary(&view.counts),
         "actions": actions,
-    });
-    doc.to_string()
+    })
+}
+
+/// `{"create": N, "update": N, "delete": N, "blocked": N}`.
+pub fn summary(counts: &super::view::Counts) -> Value {
+    json!({
+        "create": counts.create,
+        "update": counts.update,
+        "delete": counts.delete,
+        "blocked": counts.blocked,
+    })
 }
 
 /// An integration response's fields under their spec names (normalised: the default

@@ -11,6 +11,7 @@
 pub use crate::escape;
 pub mod json;
 pub mod markdown;
+pub mod targets;
 pub mod test_run;
 pub mod text;
 pub mod view;
