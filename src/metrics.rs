@@ -1,6 +1,7 @@
 //! The daemon's Prometheus metrics (names prefixed `apigw_reconciler_`), updated from
 //! each cycle's result and rendered as OpenMetrics text by the server.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
@@ -14,22 +15,32 @@ use crate::live::CallCounts;
 
 type Labels = Vec<(&'static str, String)>;
 
+type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
+
+fn cycle_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+/// Every metric of the daemon, one registry for all targets. Each metric is a family
+/// whose labels start with the target's (`target="<name>"`, none for a config
+/// without `targets`); a target updates its own series through [`TargetMetrics`].
 pub struct Metrics {
     registry: Registry,
-    pub cycles: Family<Labels, Counter>,
-    pub actions: Family<Labels, Counter>,
-    pub api_calls: Family<Labels, Counter>,
-    pub throttles: Counter,
-    pub api_errors: Family<Labels, Counter>,
-    pub drift: Counter,
-    pub deployments: Family<Labels, Counter>,
-    pub blocked: Gauge,
-    pub failing: Gauge,
-    pub desired_valid: Gauge,
-    pub desired_specs: Gauge,
-    pub last_success: Gauge<f64, AtomicU64>,
-    pub cycle_seconds: Histogram,
-    pub tests_run: Counter,
+    cycles: Family<Labels, Counter>,
+    actions: Family<Labels, Counter>,
+    api_calls: Family<Labels, Counter>,
+    throttles: Family<Labels, Counter>,
+    api_errors: Family<Labels, Counter>,
+    drift: Family<Labels, Counter>,
+    deployments: Family<Labels, Counter>,
+    blocked: Family<Labels, Gauge>,
+    failing: Family<Labels, Gauge>,
+    desired_valid: Family<Labels, Gauge>,
+    desired_specs: Family<Labels, Gauge>,
+    last_success: Family<Labels, Gauge<f64, AtomicU64>>,
+    cycle_seconds: HistogramFamily,
+    tests_run: Family<Labels, Counter>,
+    /// The server's, for every target at once: no target label.
     pub reconcile_refused: Counter,
 }
 
@@ -40,17 +51,17 @@ impl Default for Metrics {
             cycles: Family::default(),
             actions: Family::default(),
             api_calls: Family::default(),
-            throttles: Counter::default(),
+            throttles: Family::default(),
             api_errors: Family::default(),
-            drift: Counter::default(),
+            drift: Family::default(),
             deployments: Family::default(),
-            blocked: Gauge::default(),
-            failing: Gauge::default(),
-            desired_valid: Gauge::default(),
-            desired_specs: Gauge::default(),
-            last_success: Gauge::default(),
-            cycle_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
-            tests_run: Counter::default(),
+            blocked: Family::default(),
+            failing: Family::default(),
+            desired_valid: Family::default(),
+            desired_specs: Family::default(),
+            last_success: Family::default(),
+            cycle_seconds: HistogramFamily::new_with_constructor(cycle_histogram),
+            tests_run: Family::default(),
             reconcile_refused: Counter::default(),
             registry: Registry::default(),
         };
@@ -126,32 +137,147 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Add the calls made since `before` to the per-operation counters.
-    pub fn record_calls(&self, before: &CallCounts, now: &CallCounts) {
-        for (op, n) in &now.by_operation {
-            let delta = n - before.by_operation.get(op).copied().unwrap_or(0);
-            if delta > 0 {
-                self.api_calls
-                    .get_or_create(&vec![("operation", op.clone())])
-                    .inc_by(delta);
-            }
-        }
-        self.throttles.inc_by(now.throttled - before.throttled);
-        for (kind, n) in &now.errors {
-            let delta = n - before.errors.get(kind).copied().unwrap_or(0);
-            if delta > 0 {
-                self.api_errors
-                    .get_or_create(&vec![("kind", kind.clone())])
-                    .inc_by(delta);
-            }
-        }
-    }
-
     /// OpenMetrics text.
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// One target's series of the shared [`Metrics`].
+#[derive(Clone)]
+pub struct TargetMetrics {
+    all: Arc<Metrics>,
+    /// `[("target", name)]`, or none for a config without `targets`.
+    base: Labels,
+}
+
+impl Default for TargetMetrics {
+    /// Metrics of their own, unlabelled (a config without `targets`; tests).
+    fn default() -> Self {
+        TargetMetrics::new(Arc::new(Metrics::default()), None)
+    }
+}
+
+impl TargetMetrics {
+    /// The series of `target` (unlabelled for `None`); those that are one number
+    /// each show from the start, 0 until something happens, as plain metrics do.
+    pub fn new(all: Arc<Metrics>, target: Option<&str>) -> Self {
+        let base: Labels = target
+            .map(|t| vec![("target", t.to_owned())])
+            .unwrap_or_default();
+        let m = TargetMetrics { all, base };
+        let a = &m.all;
+        let _ = a.throttles.get_or_create(&m.base);
+        let _ = a.drift.get_or_create(&m.base);
+        let _ = a.blocked.get_or_create(&m.base);
+        let _ = a.failing.get_or_create(&m.base);
+        let _ = a.desired_valid.get_or_create(&m.base);
+        let _ = a.desired_specs.get_or_create(&m.base);
+        let _ = a.last_success.get_or_create(&m.base);
+        let _ = a.cycle_seconds.get_or_create(&m.base);
+        let _ = a.tests_run.get_or_create(&m.base);
+        m
+    }
+
+    /// The registry all targets share (what `/metrics` renders).
+    pub fn all(&self) -> &Arc<Metrics> {
+        &self.all
+    }
+
+    fn with(&self, more: &[(&'static str, String)]) -> Labels {
+        let mut labels = self.base.clone();
+        labels.extend_from_slice(more);
+        labels
+    }
+
+    /// Add the calls made since `before` to the per-operation counters.
+    pub fn record_calls(&self, before: &CallCounts, now: &CallCounts) {
+        for (op, n) in &now.by_operation {
+            let delta = n - before.by_operation.get(op).copied().unwrap_or(0);
+            if delta > 0 {
+                self.all
+                    .api_calls
+                    .get_or_create(&self.with(&[("operation", op.clone())]))
+                    .inc_by(delta);
+            }
+        }
+        self.all
+            .throttles
+            .get_or_create(&self.base)
+            .inc_by(now.throttled - before.throttled);
+        for (kind, n) in &now.errors {
+            let delta = n - before.errors.get(kind).copied().unwrap_or(0);
+            if delta > 0 {
+                self.all
+                    .api_errors
+                    .get_or_create(&self.with(&[("kind", kind.clone())]))
+                    .inc_by(delta);
+            }
+        }
+    }
+
+    pub fn cycle(&self, result: &str, seconds: f64) {
+        self.all
+            .cycles
+            .get_or_create(&self.with(&[("result", result.to_owned())]))
+            .inc();
+        self.all
+            .cycle_seconds
+            .get_or_create(&self.base)
+            .observe(seconds);
+    }
+
+    pub fn action(&self, kind: String, outcome: &str) {
+        self.all
+            .actions
+            .get_or_create(&self.with(&[("kind", kind), ("outcome", outcome.to_owned())]))
+            .inc();
+    }
+
+    pub fn deployment(&self, outcome: &str) {
+        self.all
+            .deployments
+            .get_or_create(&self.with(&[("outcome", outcome.to_owned())]))
+            .inc();
+    }
+
+    pub fn drift(&self) {
+        self.all.drift.get_or_create(&self.base).inc();
+    }
+
+    pub fn keys(&self, blocked: usize, failing: usize) {
+        self.all
+            .blocked
+            .get_or_create(&self.base)
+            .set(blocked as i64);
+        self.all
+            .failing
+            .get_or_create(&self.base)
+            .set(failing as i64);
+    }
+
+    pub fn desired_valid(&self, valid: bool) {
+        self.all
+            .desired_valid
+            .get_or_create(&self.base)
+            .set(i64::from(valid));
+    }
+
+    pub fn desired_specs(&self, n: usize) {
+        self.all
+            .desired_specs
+            .get_or_create(&self.base)
+            .set(n as i64);
+    }
+
+    pub fn last_success(&self, unix: f64) {
+        self.all.last_success.get_or_create(&self.base).set(unix);
+    }
+
+    pub fn tests_run(&self, n: u64) {
+        self.all.tests_run.get_or_create(&self.base).inc_by(n);
     }
 }
 
@@ -161,7 +287,7 @@ mod tests {
 
     #[test]
     fn renders_prefixed_names_and_call_deltas() {
-        let m = Metrics::default();
+        let m = TargetMetrics::default();
         let mut before = CallCounts::default();
         before.by_operation.insert("GetResources".into(), 2);
         let mut now = before.clone();
@@ -169,10 +295,8 @@ mod tests {
         now.throttled = 1;
         now.errors.insert("http_503".into(), 2);
         m.record_calls(&before, &now);
-        m.cycles
-            .get_or_create(&vec![("result", "converged".into())])
-            .inc();
-        let text = m.render();
+        m.cycle("converged", 0.5);
+        let text = m.all().render();
         assert!(
             text.contains("apigw_reconciler_api_calls_total{operation=\"GetResources\"} 3"),
             "{text}"
@@ -190,5 +314,42 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn each_target_has_its_own_labelled_series_in_one_registry() {
+        let all = Arc::new(Metrics::default());
+        let us = TargetMetrics::new(all.clone(), Some("prod-us"));
+        let eu = TargetMetrics::new(all.clone(), Some("prod-eu"));
+        us.drift();
+        us.drift();
+        eu.cycle("failed", 0.1);
+        let text = all.render();
+        assert!(
+            text.contains("apigw_reconciler_drift_detected_total{target=\"prod-us\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("apigw_reconciler_drift_detected_total{target=\"prod-eu\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("apigw_reconciler_cycles_total{target=\"prod-eu\",result=\"failed\"} 1"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE apigw_reconciler_drift_detected counter")
+                .count(),
+            1,
+            "one family for all targets: {text}"
+        );
+        let unlabelled = TargetMetrics::default();
+        assert!(
+            unlabelled
+                .all()
+                .render()
+                .contains("apigw_reconciler_drift_detected_total 0\n"),
+            "a config without targets keeps its plain series"
+        );
     }
 }

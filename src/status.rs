@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, TargetMetrics};
 use crate::model::Key;
+use crate::render::targets::TargetInfo;
 
 /// Why a cycle runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -281,7 +282,7 @@ struct Evaluating {
 
 /// The handle the loop and the server share.
 pub struct Shared {
-    pub metrics: Metrics,
+    pub metrics: TargetMetrics,
     status: RwLock<Status>,
     ready: AtomicBool,
     triggers: mpsc::Sender<Trigger>,
@@ -296,8 +297,13 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(triggers: mpsc::Sender<Trigger>) -> Arc<Shared> {
+        Shared::with_metrics(triggers, TargetMetrics::default())
+    }
+
+    /// A target's handle, its metrics in a registry shared with other targets.
+    pub fn with_metrics(triggers: mpsc::Sender<Trigger>, metrics: TargetMetrics) -> Arc<Shared> {
         Arc::new(Shared {
-            metrics: Metrics::default(),
+            metrics,
             status: RwLock::default(),
             ready: AtomicBool::new(false),
             triggers,
@@ -420,6 +426,81 @@ impl Shared {
     pub fn request_cycle(&self, trigger: Trigger) {
         // A full queue already holds a pending cycle: dropping is coalescing.
         let _ = self.triggers.try_send(trigger);
+    }
+}
+
+/// One target the daemon reconciles: its handle, and its name, region and account
+/// (`None` for a config without `targets`, which the server shows as before).
+pub struct TargetHandle {
+    pub info: Option<TargetInfo>,
+    pub shared: Arc<Shared>,
+}
+
+/// Every target's handle, as the server reads them, and the metrics they share.
+pub struct Fleet {
+    pub targets: Vec<TargetHandle>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Fleet {
+    /// The one unnamed target of a config without `targets`.
+    pub fn single(shared: Arc<Shared>) -> Arc<Fleet> {
+        Arc::new(Fleet {
+            metrics: shared.metrics.all().clone(),
+            targets: vec![TargetHandle { info: None, shared }],
+        })
+    }
+
+    /// A config without `targets`: every endpoint answers as it did before targets.
+    pub fn single_target(&self) -> Option<&Arc<Shared>> {
+        match self.targets.as_slice() {
+            [one] if one.info.is_none() => Some(&one.shared),
+            _ => None,
+        }
+    }
+
+    pub fn find(&self, name: &str) -> Option<&TargetHandle> {
+        self.targets
+            .iter()
+            .find(|t| t.info.as_ref().is_some_and(|i| i.name == name))
+    }
+
+    /// The target's name, for messages (`target <name>: ...`); empty when unnamed.
+    fn prefix(t: &TargetHandle) -> String {
+        t.info
+            .as_ref()
+            .map(|i| format!("target {}: ", i.name))
+            .unwrap_or_default()
+    }
+
+    /// `/healthz`: every target's loop beats.
+    pub fn liveness(&self, now: Instant) -> Result<(), String> {
+        self.all_of(|t| t.shared.liveness(now))
+    }
+
+    /// `/readyz`: every target is ready; otherwise which are not, and why.
+    pub fn readiness(&self, now: Instant) -> Result<(), String> {
+        self.all_of(|t| t.shared.readiness(now))
+    }
+
+    fn all_of(&self, check: impl Fn(&TargetHandle) -> Result<(), String>) -> Result<(), String> {
+        let problems: Vec<String> = self
+            .targets
+            .iter()
+            .filter_map(|t| check(t).err().map(|why| Self::prefix(t) + &why))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Ask every target for a cycle.
+    pub fn request_cycle(&self, trigger: Trigger) {
+        for t in &self.targets {
+            t.shared.request_cycle(trigger);
+        }
     }
 }
 

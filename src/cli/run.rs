@@ -13,6 +13,6 @@ pub(super) fn execute(global: GlobalArgs, dry_run: bool) -> CommandResult {
     };
     logging::daemon(level, config.log.format);
     block_on(async move {
-        Ok(crate::daemon::run(Box::new(move || load_config(&global)), dry_run).await)
+        Ok(crate::daemon::run(std::sync::Arc::new(move || load_config(&global)), dry_run).await)
     })
 }

@@ -60,8 +60,7 @@ impl<C: ApiGateway> Reconciler<C> {
         };
         self.shared
             .metrics
-            .desired_valid
-            .set(i64::from(self.desired_error.is_none()));
+            .desired_valid(self.desired_error.is_none());
 
         let planning = self.plan(&mut summary).await;
         // Status page, dry-run: the text plan of what would be written.
@@ -101,10 +100,7 @@ impl<C: ApiGateway> Reconciler<C> {
         let Some(desired) = self.desired.clone() else {
             return Planning::NoDesiredSet;
         };
-        self.shared
-            .metrics
-            .desired_specs
-            .set(desired.specs.len() as i64);
+        self.shared.metrics.desired_specs(desired.specs.len());
         match reconcile::plan(&self.client, &desired, &self.config).await {
             Ok(planned) => Planning::Made(Box::new(planned), desired),
             Err(e) => {
@@ -195,10 +191,7 @@ impl<C: ApiGateway> Reconciler<C> {
                 Outcome::Held(_) => "held",
                 Outcome::Cancelled => "cancelled",
             };
-            metrics
-                .actions
-                .get_or_create(&vec![("kind", kind), ("outcome", outcome.to_owned())])
-                .inc();
+            metrics.action(kind, outcome);
         })
         .await;
         for result in &report.results {
@@ -233,7 +226,7 @@ impl<C: ApiGateway> Reconciler<C> {
     /// Logs, counts and keeps (for the status page) one drift event.
     fn report_drift(&self, action: &Action, summary: &mut CycleSummary) {
         summary.drift += 1;
-        self.shared.metrics.drift.inc();
+        self.shared.metrics.drift();
         let one = Plan {
             actions: vec![action.clone()],
             ..Plan::default()
@@ -279,11 +272,7 @@ impl<C: ApiGateway> Reconciler<C> {
         let stages = reconcile::stages_after(&self.config, planned, report);
         for (_, result) in redeploy::redeploy(&self.client, &stages).await {
             let outcome = if result.is_ok() { "deployed" } else { "failed" };
-            self.shared
-                .metrics
-                .deployments
-                .get_or_create(&vec![("outcome", outcome.to_owned())])
-                .inc();
+            self.shared.metrics.deployment(outcome);
             match result {
                 Ok(()) => summary.deployed += 1,
                 Err(_) => summary.failed += 1,
@@ -298,17 +287,10 @@ impl<C: ApiGateway> Reconciler<C> {
         let calls = self.client.call_counts();
         metrics.record_calls(&self.calls_seen, &calls);
         self.calls_seen = calls;
-        metrics
-            .cycles
-            .get_or_create(&vec![("result", summary.result.as_str().to_owned())])
-            .inc();
-        metrics
-            .cycle_seconds
-            .observe(started.elapsed().as_secs_f64());
-        metrics.blocked.set(keys.blocked as i64);
-        metrics.failing.set(keys.failed as i64);
+        metrics.cycle(summary.result.as_str(), started.elapsed().as_secs_f64());
+        metrics.keys(keys.blocked, keys.failed);
         if summary.result == CycleResult::Converged {
-            metrics.last_success.set(unix_now());
+            metrics.last_success(unix_now());
         }
         tracing::info!(
             result = summary.result.as_str(),

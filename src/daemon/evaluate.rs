@@ -74,8 +74,7 @@ impl<C: ApiGateway> Reconciler<C> {
             Ok(Ok((cache, result))) => {
                 self.shared
                     .metrics
-                    .tests_run
-                    .inc_by(cache.tests_run - tests_before);
+                    .tests_run(cache.tests_run - tests_before);
                 self.spec_cache = Some(cache);
                 result
             }

@@ -30,9 +30,11 @@ use crate::evaluate::SpecCache;
 use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
 use crate::live::{ApiGateway, CallCounts};
+use crate::metrics::{Metrics, TargetMetrics};
 use crate::reconcile;
+use crate::render::targets::TargetInfo;
 pub use crate::shutdown::Shutdown;
-use crate::status::{HEARTBEAT_EVERY, Shared, Trigger};
+use crate::status::{Fleet, HEARTBEAT_EVERY, Shared, TargetHandle, Trigger};
 use crate::watch::{self, DirWatcher};
 use evaluate::Evaluated;
 use memory::Memory;
@@ -41,8 +43,8 @@ mod cycle;
 mod evaluate;
 mod memory;
 
-/// How the daemon gets its config (again, on SIGHUP).
-pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send>;
+/// How the daemon gets its config (again, on SIGHUP, by every target's loop).
+pub type ConfigSource = Arc<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
 /// The loop's state: config, last valid desired set, per-key memory.
 struct Reconciler<C> {
@@ -134,14 +136,24 @@ pub async fn run(config_source: ConfigSource, dry_run_flag: bool) -> ExitCode {
     }
 }
 
-/// Starts the client, the HTTP server, the signal handlers and the watcher, then runs
-/// the loop until shutdown; `Err` when something cannot start.
+/// A target's loop before it starts: its config, client, handle and trigger queue.
+struct TargetLoop {
+    config: Config,
+    client: Client,
+    shared: Arc<Shared>,
+    queue: mpsc::Receiver<Trigger>,
+}
+
+type Client = RateLimited<SdkApiGateway>;
+
+/// Starts the clients, the HTTP server, the signal handlers, then each target's loop
+/// (a task of its own: a target that fails, throttles or hangs on its API holds no
+/// other back), until shutdown; `Err` when something cannot start.
 async fn serve_and_reconcile(
     config_source: ConfigSource,
     dry_run_flag: bool,
 ) -> Result<(), String> {
     let config = config_source()?;
-    let client = reconcile::connect(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| {
@@ -150,40 +162,131 @@ async fn serve_and_reconcile(
                 config.listen
             )
         })?;
-    let (tx, mut rx) = mpsc::channel::<Trigger>(64);
-    let shared = Shared::new(tx.clone());
     let shutdown = Shutdown::new();
-
+    let (fleet, loops) = if config.targets.is_empty() {
+        let client = reconcile::connect(&config).await?;
+        let (tx, queue) = mpsc::channel::<Trigger>(64);
+        let shared = Shared::new(tx);
+        let target = TargetLoop {
+            config: config.clone(),
+            client,
+            shared: shared.clone(),
+            queue,
+        };
+        (Fleet::single(shared), vec![target])
+    } else {
+        start_targets(&config).await?
+    };
     let server = tokio::spawn(crate::server::serve(
         listener,
-        shared.clone(),
+        fleet.clone(),
         shutdown.clone(),
     ));
-    tracing::info!(listen = %config.listen, dry_run = dry_run_flag || config.dry_run, desired = %config.desired_dir.display(), "apigw-reconciler running");
+    tracing::info!(listen = %config.listen, dry_run = dry_run_flag || config.dry_run, targets = loops.len(), desired = %config.desired_dir.display(), "apigw-reconciler running");
 
-    spawn_signal_handlers(tx.clone(), shutdown.clone())
+    spawn_signal_handlers(fleet.clone(), shutdown.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
 
+    let tasks: Vec<_> = loops
+        .into_iter()
+        .map(|target| {
+            let span = match target.config.target_name() {
+                Some(name) => tracing::info_span!("target", name = %name),
+                None => tracing::Span::none(),
+            };
+            tokio::spawn(
+                run_target(
+                    target,
+                    config_source.clone(),
+                    dry_run_flag,
+                    shutdown.clone(),
+                )
+                .instrument(span),
+            )
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+    tracing::info!("shutting down");
+    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    Ok(())
+}
+
+/// Each target of `config`: its client (one request budget per account and region),
+/// its handle with its metrics in the registry all share, and its queue.
+async fn start_targets(config: &Config) -> Result<(Arc<Fleet>, Vec<TargetLoop>), String> {
+    let (connected, warnings) = reconcile::connect_all(&config.targets).await;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let metrics = Arc::new(Metrics::default());
+    let mut handles = Vec::new();
+    let mut loops = Vec::new();
+    for (target, connected) in config.targets.iter().zip(connected) {
+        let name = target.target_name().unwrap_or_default().to_owned();
+        let connected = connected.map_err(|e| format!("target {name}: {e}"))?;
+        let (tx, queue) = mpsc::channel::<Trigger>(64);
+        let shared = Shared::with_metrics(tx, TargetMetrics::new(metrics.clone(), Some(&name)));
+        let info = TargetInfo {
+            name,
+            region: connected.region,
+            account: connected.account,
+        };
+        tracing::info!(target_name = %info.name, region = %info.region, account = info.account.as_deref().unwrap_or("unknown"), desired = %target.desired_dir.display(), "target");
+        handles.push(TargetHandle {
+            info: Some(info),
+            shared: shared.clone(),
+        });
+        loops.push(TargetLoop {
+            config: target.clone(),
+            client: connected.client,
+            shared,
+            queue,
+        });
+    }
+    Ok((
+        Arc::new(Fleet {
+            targets: handles,
+            metrics,
+        }),
+        loops,
+    ))
+}
+
+/// One target's loop: its watcher, interval, triggers and cycles, until shutdown.
+async fn run_target(
+    target: TargetLoop,
+    config_source: ConfigSource,
+    dry_run_flag: bool,
+    shutdown: Shutdown,
+) {
+    let TargetLoop {
+        config,
+        client,
+        shared,
+        mut queue,
+    } = target;
     let mut watcher = start_watcher(&config, &shared);
     let dry_run = dry_run_flag || config.dry_run;
     let mut reconciler = Reconciler::new(config, dry_run, client, shared.clone(), shutdown.clone());
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let _ = tx.try_send(Trigger::Startup);
+    shared.request_cycle(Trigger::Startup);
     let mut next_tick =
         tokio::time::Instant::now() + backoff::jitter(reconciler.config.interval, 0.1);
 
     loop {
         let first = tokio::select! {
             () = shutdown.recv() => break,
-            Some(t) = rx.recv() => t,
+            Some(t) = queue.recv() => t,
             _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
             _ = heartbeat.tick() => {
                 shared.beat();
                 continue;
             }
         };
-        let reasons = reconciler.coalesce(first, &mut rx);
+        let reasons = reconciler.coalesce(first, &mut queue);
         if reasons.contains(&Trigger::Reload) {
             reconciler
                 .reload(config_source(), dry_run_flag, &mut watcher)
@@ -200,9 +303,6 @@ async fn serve_and_reconcile(
         }
     }
     drop(watcher);
-    tracing::info!("shutting down");
-    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-    Ok(())
 }
 
 impl<C: ApiGateway> Reconciler<C> {
@@ -255,9 +355,10 @@ impl<C: ApiGateway> Reconciler<C> {
     }
 }
 
-impl Reconciler<RateLimited<SdkApiGateway>> {
+impl Reconciler<Client> {
     /// SIGHUP: use the new config (a new client, a new watcher if the directory or the
-    /// settle time changed), or keep the running one if the new one is invalid.
+    /// settle time changed), or keep the running one if the new one is invalid. A
+    /// target of several takes its own entry of the new config's `targets`.
     async fn reload(
         &mut self,
         new: Result<Config, String>,
@@ -274,11 +375,24 @@ impl Reconciler<RateLimited<SdkApiGateway>> {
         if new.listen != self.config.listen {
             tracing::warn!("`listen` changed: restart the daemon to move the HTTP server");
         }
-        match reconcile::connect(&new).await {
-            Ok(client) => self.client = client,
-            Err(e) => {
-                tracing::error!("config reloaded but cannot connect, keeping the old client: {e}")
+        let Some(new) = self.own_part(new) else {
+            return;
+        };
+        if self.config.target.is_none() {
+            match reconcile::connect(&new).await {
+                Ok(client) => self.client = client,
+                Err(e) => tracing::error!(
+                    "config reloaded but cannot connect, keeping the old client: {e}"
+                ),
             }
+        } else if reaches_differently(&self.config, &new) {
+            // Its request budget is shared with the other targets of its account and
+            // region, made at start: moving a target needs a new plan of budgets.
+            tracing::warn!(
+                "SIGHUP: this target's region, endpoint, role or rate limit changed: restart \
+                 the daemon for that to take effect; the other changes apply now"
+            );
+            return;
         }
         if new.desired_dir != self.config.desired_dir || new.debounce != self.config.debounce {
             *watcher = start_watcher(&new, &self.shared);
@@ -290,10 +404,44 @@ impl Reconciler<RateLimited<SdkApiGateway>> {
     }
 }
 
-fn spawn_signal_handlers(
-    triggers: mpsc::Sender<Trigger>,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
+impl<C> Reconciler<C> {
+    /// This target's part of a reloaded config: the config itself without `targets`,
+    /// or the entry of the same name; `None` (logged) when the new config no longer
+    /// has this target or changes to or from `targets`, which need a restart.
+    fn own_part(&self, new: Config) -> Option<Config> {
+        let restart = |why: &str| {
+            tracing::warn!(
+                "SIGHUP: {why}; restart the daemon for that; keeping the running config"
+            );
+            None
+        };
+        match (&self.config.target, new.targets.is_empty()) {
+            (None, true) => Some(new),
+            (None, false) => restart("the config now has `targets`"),
+            (Some(_), true) => restart("the config no longer has `targets`"),
+            (Some(name), false) => match new
+                .targets
+                .into_iter()
+                .find(|t| t.target.as_ref() == Some(name))
+            {
+                Some(own) => Some(own),
+                None => restart("this target is no longer in the config"),
+            },
+        }
+    }
+}
+
+/// Whether a target's new config reaches API Gateway otherwise (another region,
+/// endpoint, role or request budget).
+fn reaches_differently(old: &Config, new: &Config) -> bool {
+    old.region != new.region
+        || old.endpoint_url != new.endpoint_url
+        || old.assume_role != new.assume_role
+        || old.rate_limit != new.rate_limit
+        || old.timeouts != new.timeouts
+}
+
+fn spawn_signal_handlers(fleet: Arc<Fleet>, shutdown: Shutdown) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -301,7 +449,7 @@ fn spawn_signal_handlers(
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading config and specs");
-            let _ = triggers.try_send(Trigger::Reload);
+            fleet.request_cycle(Trigger::Reload);
         }
     });
     tokio::spawn(async move {

@@ -194,6 +194,7 @@ async fn blocked_keys_are_retried_every_cycle_and_counted() {
         s.reconciler
             .shared
             .metrics
+            .all()
             .render()
             .contains("apigw_reconciler_blocked 1")
     );

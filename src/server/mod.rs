@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,8 +30,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::render::targets::TargetInfo;
 use crate::shutdown::Shutdown;
-use crate::status::{Shared, Trigger};
+use crate::status::{Fleet, Shared, Trigger};
 
 /// Largest request body accepted (none of the endpoints needs one).
 const MAX_BODY_BYTES: usize = 1024;
@@ -114,16 +115,17 @@ impl Default for Limits {
     }
 }
 
-/// What the handlers read: the daemon's shared state and the `POST /reconcile` bucket.
+/// What the handlers read: every target's shared state and the `POST /reconcile`
+/// bucket.
 #[derive(Clone)]
 struct AppState {
-    shared: Arc<Shared>,
+    fleet: Arc<Fleet>,
     reconcile: Arc<ReconcileLimit>,
 }
 
-impl FromRef<AppState> for Arc<Shared> {
-    fn from_ref(state: &AppState) -> Arc<Shared> {
-        state.shared.clone()
+impl FromRef<AppState> for Arc<Fleet> {
+    fn from_ref(state: &AppState) -> Arc<Fleet> {
+        state.fleet.clone()
     }
 }
 
@@ -159,12 +161,12 @@ impl ReconcileLimit {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    app(shared, &Limits::default())
+    app(Fleet::single(shared), &Limits::default())
 }
 
-fn app(shared: Arc<Shared>, limits: &Limits) -> Router {
+fn app(fleet: Arc<Fleet>, limits: &Limits) -> Router {
     let state = AppState {
-        shared,
+        fleet,
         reconcile: Arc::new(ReconcileLimit::new(
             limits.reconcile_burst,
             limits.reconcile_refill,
@@ -177,6 +179,9 @@ fn app(shared: Arc<Shared>, limits: &Limits) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/reconcile", post(reconcile))
+        .route("/targets/{name}", get(target_page_slash))
+        .route("/targets/{name}/", get(target_page))
+        .route("/targets/{name}/status", get(target_status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_large_bodies))
         .with_state(state)
@@ -186,19 +191,19 @@ fn app(shared: Arc<Shared>, limits: &Limits) -> Router {
 /// [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    fleet: Arc<Fleet>,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    serve_with(listener, shared, shutdown, Limits::default()).await
+    serve_with(listener, fleet, shutdown, Limits::default()).await
 }
 
 async fn serve_with(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    fleet: Arc<Fleet>,
     shutdown: Shutdown,
     limits: Limits,
 ) -> std::io::Result<()> {
-    let service = TowerToHyperService::new(app(shared, &limits));
+    let service = TowerToHyperService::new(app(fleet, &limits));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -285,11 +290,11 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// `GET /healthz`: the process and its reconcile loop are alive (the loop beats every
-/// second, whatever it is doing; a loop stuck for [`crate::status::HEARTBEAT_STALE`]
-/// fails, so Kubernetes restarts the pod).
-async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    match shared.liveness(std::time::Instant::now()) {
+/// `GET /healthz`: the process and its reconcile loops are alive (each target's loop
+/// beats every second, whatever it is doing; a loop stuck for
+/// [`crate::status::HEARTBEAT_STALE`] fails, so Kubernetes restarts the pod).
+async fn healthz(State(fleet): State<Arc<Fleet>>) -> impl IntoResponse {
+    match fleet.liveness(std::time::Instant::now()) {
         Ok(()) => (StatusCode::OK, "ok\n".to_owned()),
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -298,8 +303,9 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     }
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    match shared.readiness(std::time::Instant::now()) {
+/// `GET /readyz`: 503 while any target is not ready, naming each such target.
+async fn readyz(State(fleet): State<Arc<Fleet>>) -> impl IntoResponse {
+    match fleet.readiness(std::time::Instant::now()) {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -308,32 +314,57 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn metrics(State(fleet): State<Arc<Fleet>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        shared.metrics.render(),
+        fleet.metrics.render(),
     )
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    axum::Json(shared.status())
+/// `GET /status`: the one target's status as before; with several targets
+/// `{"ready": all ready, "targets": [{"name", "region", "account", ...its status}]}`.
+async fn status(State(fleet): State<Arc<Fleet>>) -> Response {
+    if let Some(shared) = fleet.single_target() {
+        return axum::Json(shared.status()).into_response();
+    }
+    let targets: Vec<serde_json::Value> = fleet
+        .targets
+        .iter()
+        .map(|t| target_json(t.info.as_ref(), &t.shared))
+        .collect();
+    axum::Json(serde_json::json!({
+        "ready": fleet.readiness(std::time::Instant::now()).is_ok(),
+        "targets": targets,
+    }))
+    .into_response()
 }
 
-/// `GET /`: the status page (HTML, no script, nothing external; see [`page`]).
-async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let filter = page::Filter::from_query(uri.query());
-    let now = std::time::SystemTime::now()
+/// A target's status with its name, region and account first.
+fn target_json(info: Option<&TargetInfo>, shared: &Shared) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if let Some(info) = info {
+        out.insert("name".into(), info.name.clone().into());
+        out.insert("region".into(), info.region.clone().into());
+        out.insert("account".into(), info.account.clone().into());
+    }
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(shared.status()) {
+        out.extend(fields);
+    }
+    serde_json::Value::Object(out)
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let code = match filter {
-        page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
-    let body = page::render(&shared.status(), &filter, now);
+        .unwrap_or(0.0)
+}
+
+/// An HTML page with the status page's headers (strict CSP, no caching or framing).
+fn html_page(code: StatusCode, body: String) -> Response {
     (
         code,
         [
@@ -349,12 +380,88 @@ async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         .into_response()
 }
 
-/// Queue a cycle, within [`RECONCILE_BURST`] and [`RECONCILE_REFILL`]: beyond them
-/// 429 with `Retry-After`, and nothing queued.
-async fn reconcile(State(state): State<AppState>) -> Response {
+/// `GET /`: the status page (HTML, no script, nothing external; see [`page`]); with
+/// several targets, their overview.
+async fn status_page(State(fleet): State<Arc<Fleet>>, uri: Uri) -> Response {
+    let Some(shared) = fleet.single_target() else {
+        let targets: Vec<_> = fleet
+            .targets
+            .iter()
+            .filter_map(|t| Some((t.info.clone()?, t.shared.status())))
+            .collect();
+        return html_page(StatusCode::OK, page::overview(&targets, now_unix()));
+    };
+    let filter = page::Filter::from_query(uri.query());
+    let code = match filter {
+        page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    html_page(code, page::render(&shared.status(), &filter, now_unix()))
+}
+
+fn no_target(name: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!(
+            "no target named `{}`; see / for the targets\n",
+            crate::escape::visible(name)
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /targets/<name>`: to `/targets/<name>/`, where the page's relative links work.
+async fn target_page_slash(Path(name): Path<String>) -> Response {
+    if !crate::config::valid_target_name(&name) {
+        return no_target(&name);
+    }
+    axum::response::Redirect::permanent(&format!("/targets/{name}/")).into_response()
+}
+
+/// `GET /targets/<name>/`: one target's status page.
+async fn target_page(
+    State(fleet): State<Arc<Fleet>>,
+    Path(name): Path<String>,
+    uri: Uri,
+) -> Response {
+    let Some(t) = fleet.find(&name) else {
+        return no_target(&name);
+    };
+    let filter = page::Filter::from_query(uri.query());
+    let code = match filter {
+        page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let body = page::render_for(&t.shared.status(), &filter, now_unix(), t.info.as_ref());
+    html_page(code, body)
+}
+
+/// `GET /targets/<name>/status`: one target's status as JSON.
+async fn target_status(State(fleet): State<Arc<Fleet>>, Path(name): Path<String>) -> Response {
+    match fleet.find(&name) {
+        Some(t) => axum::Json(target_json(t.info.as_ref(), &t.shared)).into_response(),
+        None => no_target(&name),
+    }
+}
+
+/// Queue a cycle (every target's, or `?target=<name>`'s), within [`RECONCILE_BURST`]
+/// and [`RECONCILE_REFILL`]: beyond them 429 with `Retry-After`, and nothing queued.
+async fn reconcile(State(state): State<AppState>, uri: Uri) -> Response {
+    let only = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("target="));
+    let chosen = match only {
+        Some(name) => match state.fleet.find(name) {
+            Some(t) => Some(t),
+            None => return no_target(name),
+        },
+        None => None,
+    };
     let limit = &state.reconcile;
     if let Err(retry_after) = limit.take() {
-        state.shared.metrics.reconcile_refused.inc();
+        state.fleet.metrics.reconcile_refused.inc();
         let body = format!(
             "too many reconcile requests: {} at once, then one every {}; retry in {retry_after} s\n",
             limit.burst,
@@ -367,7 +474,10 @@ async fn reconcile(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    state.shared.request_cycle(Trigger::Http);
+    match chosen {
+        Some(t) => t.shared.request_cycle(Trigger::Http),
+        None => state.fleet.request_cycle(Trigger::Http),
+    }
     (
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"accepted": true})),

@@ -13,7 +13,7 @@ async fn get(shared: Arc<Shared>, path: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = Shutdown::new();
-    let server = tokio::spawn(serve(listener, shared, stop.clone()));
+    let server = tokio::spawn(serve(listener, Fleet::single(shared), stop.clone()));
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -82,7 +82,12 @@ async fn start(limits: Limits) -> TestServer {
     let (tx, triggers) = mpsc::channel(64);
     let shared = Shared::new(tx);
     let stop = Shutdown::new();
-    let task = tokio::spawn(serve_with(listener, shared.clone(), stop.clone(), limits));
+    let task = tokio::spawn(serve_with(
+        listener,
+        Fleet::single(shared.clone()),
+        stop.clone(),
+        limits,
+    ));
     TestServer {
         addr,
         shared,
@@ -290,10 +295,11 @@ async fn a_reconcile_flood_beyond_the_burst_is_answered_429_and_queues_nothing()
         server
             .shared
             .metrics
+            .all()
             .render()
             .contains("apigw_reconciler_reconcile_requests_refused_total 2\n"),
         "{}",
-        server.shared.metrics.render()
+        server.shared.metrics.all().render()
     );
     // Other endpoints are not rate limited.
     let answer = server.request("GET", "/healthz").await;

@@ -12,6 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::render::targets::TargetInfo;
 use crate::status::{
     Correction, CycleResult, CycleSummary, DriftEvent, KeyState, KeyStatus, Status,
 };
@@ -217,6 +218,19 @@ fn cycle_counts(c: &CycleSummary) -> String {
 /// The whole page for `status`, listing the keys `filter` admits; `now` (Unix
 /// seconds) is for "ago" and "in" texts.
 pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
+    render_for(status, filter, now, None)
+}
+
+/// The page of one target of several (`/targets/<name>/`): [`render`] with the target
+/// named in the title and header, and a link back to the overview.
+pub fn render_for(
+    status: &Status,
+    filter: &Filter,
+    now: f64,
+    target: Option<&TargetInfo>,
+) -> String {
+    // The target's page is two levels down; the shared endpoints are at the root.
+    let root = if target.is_some() { "../../" } else { "" };
     let not_ready = status.not_ready_reason();
     let count = |state: KeyState| status.keys.iter().filter(|k| k.state == state).count();
     let mut keys: Vec<&KeyStatus> = status
@@ -240,11 +254,15 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
     });
     let listed = keys.len();
     keys.truncate(MAX_ROWS);
-    let title = if not_ready.is_some() {
-        "NOT READY · apigw-reconciler"
-    } else {
-        "ready · apigw-reconciler"
-    };
+    let title = format!(
+        "{}{} · apigw-reconciler",
+        if not_ready.is_some() {
+            "NOT READY"
+        } else {
+            "ready"
+        },
+        target.map(|t| format!(" · {}", t.name)).unwrap_or_default()
+    );
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -258,7 +276,10 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
             }
             body {
                 header {
-                    h1 { "apigw-reconciler" }
+                    h1 {
+                        "apigw-reconciler"
+                        @if let Some(t) = target { " · target " code #target { (t.name) } }
+                    }
                     @if not_ready.is_some() {
                         span.badge.not-ready #readiness data-ready="false" { "not ready" }
                     } @else {
@@ -272,8 +293,12 @@ pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
                         @if let Some(c) = &status.last_cycle {
                             "last cycle #" (c.id) " " (ago(now, c.started_at_unix)) " · "
                         }
+                        @if let Some(t) = target {
+                            (t.region) " · account " (t.account.as_deref().unwrap_or("unknown")) " · "
+                            a href=(root) { "all targets" } " · "
+                        }
                         "refreshes every " (REFRESH_SECONDS) " s · "
-                        a href="status" { "/status" } " · " a href="metrics" { "/metrics" }
+                        a href="status" { "/status" } " · " a href={ (root) "metrics" } { "/metrics" }
                     }
                 }
 
@@ -510,6 +535,99 @@ tr.key[data-state=pending]{border-left:4px solid var(--warn)}
 pre{font-size:.75rem}
 }
 "#;
+
+/// `/` with several targets: one row per target (readiness and why not, the last
+/// cycle, keys by state), each linking to its own page.
+pub fn overview(targets: &[(TargetInfo, Status)], now: f64) -> String {
+    let not_ready = targets
+        .iter()
+        .filter(|(_, s)| s.not_ready_reason().is_some())
+        .count();
+    let title = if not_ready > 0 {
+        format!(
+            "NOT READY ({not_ready} of {}) · apigw-reconciler",
+            targets.len()
+        )
+    } else {
+        "ready · apigw-reconciler".to_owned()
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content=(REFRESH_SECONDS);
+                meta name="referrer" content="no-referrer";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    h1 { "apigw-reconciler" }
+                    @if not_ready > 0 {
+                        span.badge.not-ready #readiness data-ready="false" { "not ready" }
+                    } @else {
+                        span.badge.ready #readiness data-ready="true" { "ready" }
+                    }
+                    span.meta {
+                        (targets.len()) " targets · refreshes every " (REFRESH_SECONDS) " s · "
+                        a href="status" { "/status" } " · " a href="metrics" { "/metrics" }
+                    }
+                }
+                section #targets {
+                    h2 { "Targets" }
+                    table.cards #target-table {
+                        thead { tr {
+                            th { "Target" } th { "Region" } th { "Account" } th { "Ready" }
+                            th { "Last cycle" } th { "Keys" }
+                        } }
+                        tbody {
+                            @for (t, status) in targets {
+                                @let reason = status.not_ready_reason();
+                                tr.target data-target=(t.name) data-ready=(reason.is_none()) {
+                                    td data-label="Target" {
+                                        a href={ "targets/" (t.name) "/" } { code { (t.name) } }
+                                        @if status.dry_run { " " span.badge.dry { "dry-run" } }
+                                    }
+                                    td data-label="Region" { (t.region) }
+                                    td data-label="Account" { (t.account.as_deref().unwrap_or("unknown")) }
+                                    @if let Some(why) = &reason {
+                                        td.err data-label="Ready" {
+                                            span.badge.not-ready { "not ready" } " " (why)
+                                        }
+                                    } @else {
+                                        td data-label="Ready" { span.badge.ready { "ready" } }
+                                    }
+                                    td data-label="Last cycle" {
+                                        @if let Some(c) = &status.last_cycle {
+                                            "#" (c.id) " "
+                                            span class={ "badge " (result_class(c.result)) } { (c.result.as_str()) }
+                                            " " (ago(now, c.started_at_unix))
+                                        } @else { span.meta { "none yet" } }
+                                    }
+                                    td data-label="Keys" {
+                                        @for state in KeyState::ALL {
+                                            @let n = status.keys.iter().filter(|k| k.state == state).count();
+                                            @if n > 0 {
+                                                span class={ "badge state s-" (state.as_str()) } { (label(state)) " " (n) } " "
+                                            }
+                                        }
+                                        span.meta { (status.desired_specs) " specs" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                footer.meta {
+                    "Rendered " (timestamp(now)) ". JSON: " a href="status" { "/status" } "."
+                }
+            }
+        }
+    };
+    markup.into_string()
+}
 
 #[cfg(test)]
 mod tests;
