@@ -41,6 +41,10 @@ pub struct GlobalArgs {
     /// AWS region (overrides `region` and AWS_REGION)
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Act on this target of the config's `targets` only; repeat for several
+    /// [default: every target]. --desired and --region need one target
+    #[arg(long = "target", global = true, value_name = "NAME")]
+    pub targets: Vec<String>,
     /// Colour in text output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::CliError;
@@ -15,6 +16,7 @@ use crate::live::limited::RateLimited;
 use crate::live::sdk::SdkApiGateway;
 use crate::reconcile;
 use crate::render::Style;
+use crate::render::targets::TargetInfo;
 
 const DEFAULT_CONFIG: &str = "config/reconciler.yaml";
 
@@ -27,6 +29,31 @@ pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
         }
         None => Config::default(),
     };
+    select_targets(&mut config, &args.targets)?;
+    if config.targets.len() > 1 {
+        for (flag, given) in [
+            ("--desired", args.desired.is_some()),
+            ("--region", args.region.is_some()),
+        ] {
+            if given {
+                return Err(format!(
+                    "{flag} sets one target's value, and the config has {} targets ({}); \
+                     name one with --target NAME",
+                    config.targets.len(),
+                    target_names(&config)
+                ));
+            }
+        }
+    }
+    override_from(&mut config, args);
+    for c in &mut config.targets {
+        override_from(c, args);
+    }
+    Ok(config)
+}
+
+/// The command line's `--desired`, `--endpoint-url` and `--region` over `config`.
+fn override_from(config: &mut Config, args: &GlobalArgs) {
     if let Some(dir) = &args.desired {
         config.desired_dir = dir.clone();
     }
@@ -36,7 +63,43 @@ pub fn load_config(args: &GlobalArgs) -> Result<Config, String> {
     if let Some(region) = &args.region {
         config.region = Some(region.clone());
     }
-    Ok(config)
+}
+
+fn target_names(config: &Config) -> String {
+    config
+        .targets
+        .iter()
+        .filter_map(|t| t.target_name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Keeps the targets `--target` names (all without it), in the config's order.
+fn select_targets(config: &mut Config, names: &[String]) -> Result<(), String> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    if config.targets.is_empty() {
+        return Err(
+            "--target picks among the config's `targets`, and this config has none \
+             (it is one target: drop --target)"
+                .into(),
+        );
+    }
+    for name in names {
+        if !config.targets.iter().any(|t| t.target_name() == Some(name)) {
+            return Err(format!(
+                "no target named `{}`; the config's targets are {}",
+                crate::escape::visible(name),
+                target_names(config)
+            ));
+        }
+    }
+    config.targets.retain(|t| {
+        t.target_name()
+            .is_some_and(|n| names.iter().any(|x| x == n))
+    });
+    Ok(())
 }
 
 /// What `validate`, `plan` and `apply` start from: the config, the valid desired set
@@ -47,10 +110,10 @@ pub(super) struct Prepared {
     pub timings: Timings,
 }
 
-pub(super) fn prepare(global: &GlobalArgs) -> Result<Prepared, CliError> {
-    let config = load_config(global)?;
+/// The config with its valid desired set, ready to plan.
+pub(super) fn prepare_target(config: Config) -> Result<Prepared, CliError> {
     let started = Instant::now();
-    let loaded = load_specs(&config.desired_dir, config.limits)?;
+    let loaded = load_specs(&config)?;
     let timings = Timings {
         load: started.elapsed(),
         ..Timings::default()
@@ -62,14 +125,24 @@ pub(super) fn prepare(global: &GlobalArgs) -> Result<Prepared, CliError> {
     })
 }
 
-fn load_specs(dir: &Path, limits: EvalLimits) -> Result<Loaded, CliError> {
-    let dir_owned = dir.to_path_buf();
-    let loaded = within_deadline(limits, move || {
-        crate::evaluate::load_desired(&dir_owned, limits)
-    })
-    .map_err(|e| CliError::InvalidSpecs(e.to_string()))?;
+fn load_specs(config: &Config) -> Result<Loaded, CliError> {
+    let (dir, limits) = (config.desired_dir.clone(), config.limits);
+    let evaluated =
+        try_within_deadline(limits, move || crate::evaluate::load_desired(&dir, limits));
+    let loaded = match (evaluated, config.target_name()) {
+        (Ok(loaded), _) => loaded.map_err(|e| CliError::InvalidSpecs(e.to_string()))?,
+        // One target's overrun ends only that target's part of the command.
+        (Err(e), Some(_)) => return Err(CliError::InvalidSpecs(e)),
+        (Err(e), None) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    };
     for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
+        match config.target_name() {
+            Some(name) => eprintln!("warning: target {name}: {warning}"),
+            None => eprintln!("warning: {warning}"),
+        }
     }
     Ok(loaded)
 }
@@ -81,6 +154,17 @@ pub(super) fn within_deadline<T: Send + 'static>(
     limits: EvalLimits,
     evaluate: impl FnOnce() -> T + Send + 'static,
 ) -> T {
+    try_within_deadline(limits, evaluate).unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1)
+    })
+}
+
+/// [`within_deadline`], the overrun an error (the thread is left to the process's end).
+pub(super) fn try_within_deadline<T: Send + 'static>(
+    limits: EvalLimits,
+    evaluate: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("evaluate".into())
@@ -88,17 +172,13 @@ pub(super) fn within_deadline<T: Send + 'static>(
             let _ = tx.send(evaluate());
         })
         .expect("a thread can be started");
-    match rx.recv_timeout(limits.give_up_after()) {
-        Ok(result) => result,
-        Err(_) => {
-            eprintln!(
-                "error: evaluating the desired set did not finish within its deadline of {} \
-                 (limits.deadline); nothing was read from or written to API Gateway",
-                humantime::format_duration(limits.deadline)
-            );
-            std::process::exit(1)
-        }
-    }
+    rx.recv_timeout(limits.give_up_after()).map_err(|_| {
+        format!(
+            "evaluating the desired set did not finish within its deadline of {} \
+             (limits.deadline); nothing was read from or written to API Gateway",
+            humantime::format_duration(limits.deadline)
+        )
+    })
 }
 
 /// Colour for text output, as `--color` and the terminal say.
@@ -181,4 +261,97 @@ pub(super) fn report_calls(client: &Client) {
             list.join(", ")
         }
     );
+}
+
+/// One target of a command over a config's `targets`: where it is, its client (when
+/// it could connect) and its plan, or why it has none.
+pub(super) struct TargetRun {
+    pub config: Config,
+    pub info: TargetInfo,
+    pub client: Option<Client>,
+    pub planned: Result<reconcile::Planned, String>,
+}
+
+impl TargetRun {
+    /// This target's API calls, as [`report_calls`] prints them, prefixed with its name.
+    pub fn report_calls(&self) {
+        if let Some(client) = &self.client {
+            eprint!("target {}: ", self.info.name);
+            report_calls(client);
+        }
+    }
+}
+
+/// The message of an error that stopped one target's part of a command.
+pub(super) fn target_error(e: CliError) -> String {
+    match e {
+        CliError::Message(m) => m,
+        CliError::InvalidSpecs(m) => format!(
+            "{m}\nNothing was read from or written to API Gateway for this target. Fix the files above and run again."
+        ),
+    }
+}
+
+/// Evaluates every target's desired set (in turn: it is the CPU's work), connects
+/// them all (one request budget per account and region), then plans them all at
+/// once: a target that fails or waits on its API holds no other back.
+pub(super) async fn plan_targets(config: &Config) -> Vec<TargetRun> {
+    let targets = config.targets.clone();
+    let loaded: Vec<Result<Loaded, CliError>> = targets.iter().map(load_specs).collect();
+    let (connected, warnings) = reconcile::connect_all(&targets).await;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    let runs = targets.into_iter().zip(loaded).zip(connected).map(
+        |((config, loaded), connected)| async move {
+            let name = config.target_name().unwrap_or_default().to_owned();
+            let role_account = config.assume_role.as_ref().map(|r| r.account.clone());
+            let (client, info, connect_error) = match connected {
+                Ok(c) => (
+                    Some(c.client),
+                    TargetInfo {
+                        name,
+                        region: c.region,
+                        account: c.account,
+                    },
+                    None,
+                ),
+                Err(e) => (
+                    None,
+                    TargetInfo {
+                        name,
+                        region: config.region.clone().unwrap_or_else(|| "unknown".into()),
+                        account: role_account,
+                    },
+                    Some(e),
+                ),
+            };
+            let planned = match (loaded, &client, connect_error) {
+                (Err(e), _, _) => Err(target_error(e)),
+                (_, _, Some(e)) => Err(e),
+                (Ok(loaded), Some(client), None) => reconcile::plan(client, &loaded.set, &config)
+                    .await
+                    .map_err(|e| e.to_string()),
+                (Ok(_), None, None) => Err("no client".into()),
+            };
+            TargetRun {
+                config,
+                info,
+                client,
+                planned,
+            }
+        },
+    );
+    futures_util::future::join_all(runs).await
+}
+
+/// The worst of the targets' exit codes: a failure (1) over pending changes (2) over
+/// success (0).
+pub(super) fn worst(codes: impl IntoIterator<Item = u8>) -> ExitCode {
+    let codes: Vec<u8> = codes.into_iter().collect();
+    ExitCode::from(if codes.contains(&1) {
+        1
+    } else {
+        codes.into_iter().max().unwrap_or(0)
+    })
 }

@@ -13,7 +13,18 @@ pub(super) async fn execute(
     rest_api: &str,
     out: Option<&Path>,
 ) -> CommandResult {
-    let config = load_config(global)?;
+    let mut config = load_config(global)?;
+    match config.targets.as_slice() {
+        [] => {}
+        [one] => config = one.clone(),
+        many => {
+            return Err(format!(
+                "export reads one target's API, and {} targets are selected; name one with --target NAME",
+                many.len()
+            )
+            .into());
+        }
+    }
     let client = connect(&config).await?;
     let apis = client.rest_apis().await.map_err(|e| e.to_string())?;
     let matching: Vec<_> = apis

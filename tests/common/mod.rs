@@ -147,6 +147,22 @@ pub fn run_cli(
     cmd.output().expect("run apigw-reconciler")
 }
 
+/// Run the binary with only `--config` (a file holding `config_yaml`; a config with
+/// `targets` names its directories, regions and endpoint itself), in `cwd`.
+pub fn run_config(cwd: &Path, config_yaml: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reconciler.yaml");
+    std::fs::write(&config, config_yaml).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    cmd.current_dir(cwd)
+        .arg("--config")
+        .arg(&config)
+        .args(["--color", "never"])
+        .args(args);
+    with_test_credentials(&mut cmd);
+    cmd.output().expect("run apigw-reconciler")
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -455,6 +471,34 @@ pub fn start_daemon(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Daemon {
+    let desired = desired.display().to_string();
+    let mut all = vec![
+        "--desired",
+        &desired,
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        REGION,
+        "run",
+    ];
+    all.extend_from_slice(args);
+    spawn_daemon(None, config_yaml, &all, env)
+}
+
+/// `apigw-reconciler --config <config_yaml + listen> run args...` in `cwd`: for a
+/// config with `targets`, which names directories, regions and endpoint itself.
+pub fn start_daemon_in(cwd: &Path, config_yaml: &str, args: &[&str]) -> Daemon {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    spawn_daemon(Some(cwd), config_yaml, &all, &[])
+}
+
+fn spawn_daemon(
+    cwd: Option<&Path>,
+    config_yaml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -470,11 +514,11 @@ pub fn start_daemon(
     let log_path = dir.path().join("daemon.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_apigw-reconciler"));
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
     cmd.arg("--config")
         .arg(&config_path)
-        .arg("--desired")
-        .arg(desired)
-        .args(["--endpoint-url", endpoint, "--region", REGION, "run"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(log);
