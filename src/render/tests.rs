@@ -363,3 +363,71 @@ mod markdown {
         }
     }
 }
+
+/// Plans of several targets: each under its heading, a failed target's error shown as
+/// code (an API's message cannot forge Markdown or HTML), totals over all targets.
+#[test]
+fn several_targets_are_grouped_under_headings_and_a_failure_is_code() {
+    use super::targets::{TargetInfo, TargetPlan};
+    let plan = Plan {
+        actions: vec![action(ActionKind::Create, None, Some(template("<a/>")))],
+        ..Plan::default()
+    };
+    let info = |name: &str, account: Option<&str>| TargetInfo {
+        name: name.into(),
+        region: "eu-west-1".into(),
+        account: account.map(str::to_owned),
+    };
+    let hostile = "AccessDenied\n</details>\n```\n<script>x</script>";
+    let plans = [
+        TargetPlan {
+            target: info("prod-eu", Some("123456789012")),
+            plan: Ok((&plan, &[])),
+        },
+        TargetPlan {
+            target: info("partner", None),
+            plan: Err(hostile.into()),
+        },
+    ];
+    let text = targets::text(&plans, Style { color: false });
+    assert!(
+        text.starts_with("Target prod-eu (eu-west-1, account 123456789012):\n+ create"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nTarget partner (eu-west-1, account unknown):\nerror: AccessDenied\nerror: </details>\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("All targets: 1 to create, 0 to update, 0 to delete, 0 blocked (2 targets, 1 with changes, 1 failed).\n"),
+        "{text}"
+    );
+
+    let md = targets::markdown(&plans);
+    assert!(
+        md.starts_with("### apigw-reconciler plan\n\n**All targets: 1 to create"),
+        "{md}"
+    );
+    assert_eq!(md.matches("### apigw-reconciler plan").count(), 1, "{md}");
+    assert!(
+        md.contains("#### Target `prod-eu` · region `eu-west-1` · account `123456789012`"),
+        "{md}"
+    );
+    let html = {
+        let mut out = String::new();
+        pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(&md));
+        out
+    };
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "the error is shown, as code: {html}"
+    );
+
+    let doc: serde_json::Value = serde_json::from_str(&targets::json(&plans)).unwrap();
+    assert_eq!(doc["summary"]["create"], 1);
+    assert_eq!(doc["actions"][0]["target"], "prod-eu");
+    assert_eq!(doc["targets"][1]["error"], hostile);
+    assert_eq!(doc["targets"][1]["account"], serde_json::Value::Null);
+    assert_eq!(doc["targets"][1]["summary"]["create"], 0);
+}
