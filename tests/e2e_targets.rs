@@ -382,3 +382,54 @@ async fn two_targets_in_one_account_and_region_share_one_request_budget() {
         );
     }
 }
+
+/// SIGHUP gives each target its own entry of the new config: a target's new
+/// `desiredDir` is used at once; a target no longer in the config keeps running, with
+/// a warning that removing it needs a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_gives_each_target_its_own_entry_of_the_new_config() {
+    let moto = Moto::start();
+    let us = client_in(&moto.endpoint, "us-east-1", None).await;
+    let eu = client_in(&moto.endpoint, "eu-west-1", None).await;
+    let (us_api, us_res) = seed_scaffold(&us).await;
+    seed_scaffold(&eu).await;
+    let cwd = tempfile::tempdir().unwrap();
+    for (dir, text) in [("a", "a v1"), ("a2", "a v2"), ("b", "b v1")] {
+        std::fs::create_dir(cwd.path().join(dir)).unwrap();
+        std::fs::write(cwd.path().join(dir).join("api.yaml"), seed_spec(text)).unwrap();
+    }
+    let config = format!(
+        "endpointUrl: {}\ninterval: 1h\ntargets:\n\
+         - {{name: a, region: us-east-1, desiredDir: a}}\n\
+         - {{name: b, region: eu-west-1, desiredDir: b}}\n",
+        moto.endpoint
+    );
+    let daemon = start_daemon_in(cwd.path(), &config, &[]);
+    wait_until(Duration::from_secs(60), "both targets ready", || {
+        daemon.status()["ready"] == true
+    });
+    let written = std::fs::read_to_string(&daemon.config_path).unwrap();
+    let changed = written
+        .replace("desiredDir: a}", "desiredDir: a2}")
+        .replace("- {name: b, region: eu-west-1, desiredDir: b}\n", "");
+    assert_ne!(changed, written);
+    std::fs::write(&daemon.config_path, changed).unwrap();
+    daemon.signal("HUP");
+    wait_live(
+        Duration::from_secs(30),
+        "target a to use its new desiredDir",
+        || async { seed_template(&us, &us_api, &us_res).await.as_deref() == Some("a v2") },
+    )
+    .await;
+    wait_until(Duration::from_secs(10), "the warning about b", || {
+        daemon
+            .log()
+            .contains("this target is no longer in the config; restart the daemon for that")
+    });
+    let status = daemon.status();
+    assert_eq!(
+        target(&status, "b")["ready"],
+        true,
+        "b keeps running: {status}"
+    );
+}

@@ -375,7 +375,7 @@ impl Reconciler<Client> {
         if new.listen != self.config.listen {
             tracing::warn!("`listen` changed: restart the daemon to move the HTTP server");
         }
-        let Some(new) = self.own_part(new) else {
+        let Some(mut new) = self.own_part(new) else {
             return;
         };
         if self.config.target.is_none() {
@@ -389,10 +389,15 @@ impl Reconciler<Client> {
             // Its request budget is shared with the other targets of its account and
             // region, made at start: moving a target needs a new plan of budgets.
             tracing::warn!(
-                "SIGHUP: this target's region, endpoint, role or rate limit changed: restart \
-                 the daemon for that to take effect; the other changes apply now"
+                "SIGHUP: this target's region, endpoint, role, rate limit or timeouts changed: \
+                 restart the daemon for that to take effect; the other changes apply now"
             );
-            return;
+            // What the running client reaches stays what the config says.
+            new.region = self.config.region.clone();
+            new.endpoint_url = self.config.endpoint_url.clone();
+            new.assume_role = self.config.assume_role.clone();
+            new.rate_limit = self.config.rate_limit.clone();
+            new.timeouts = self.config.timeouts.clone();
         }
         if new.desired_dir != self.config.desired_dir || new.debounce != self.config.debounce {
             *watcher = start_watcher(&new, &self.shared);
