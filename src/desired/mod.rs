@@ -158,6 +158,31 @@ pub struct Spec {
     pub settings: Settings,
     pub state: State,
     pub location: Location,
+    /// Where each of `settings.response_templates`' values is written in the file (the
+    /// value's own position; a `|` or `>` block's first content line), in the map's
+    /// order; empty for a spec built by hand. Response-test coverage names a template
+    /// by it.
+    pub template_places: Box<[Pos]>,
+}
+
+impl Spec {
+    /// `restApiName MyDemoAPI /orders GET`: the method, as the spec names it (as
+    /// [`ResponseTest::method_label`] does).
+    pub fn method_label(&self) -> String {
+        format!("{} {} {}", self.api, self.resource, self.http_method)
+    }
+
+    /// The place of the `i`-th template of `settings.response_templates`: its own
+    /// position when known, else the spec's.
+    pub fn template_location(&self, i: usize) -> Location {
+        match self.template_places.get(i) {
+            Some(&pos) => Location {
+                file: self.location.file.clone(),
+                pos,
+            },
+            None => self.location.clone(),
+        }
+    }
 }
 
 /// All specs of the desired directory, validated as a whole, and its response tests.

@@ -108,6 +108,8 @@ pub(super) fn parse_spec(
     }
 
     let mut response_templates = VecMap::new();
+    // Each value's place, kept in the map's (sorted) order beside it.
+    let mut template_places = VecMap::new();
     for (k, v) in d.response_templates.iter().flat_map(|m| &m.value.0) {
         if !is_media_type(&k.value) {
             report(
@@ -129,6 +131,7 @@ pub(super) fn parse_spec(
             report(pos, message);
         }
         response_templates.insert(k.value.clone(), text);
+        template_places.insert(k.value.as_str(), v.pos);
     }
 
     if failed {
@@ -151,6 +154,7 @@ pub(super) fn parse_spec(
             _ => State::Present,
         },
         location,
+        template_places: template_places.values().copied().collect(),
     })
 }
 

@@ -36,6 +36,7 @@ fn spec(method: &str, status: &str, settings: Settings) -> Spec {
             file: Arc::from("desired/shop.yaml"),
             pos: Pos { line: 1, col: 1 },
         },
+        template_places: Box::default(),
     }
 }
 

@@ -153,6 +153,29 @@ fn response_templates_must_map_content_types_to_strings() {
 }
 
 #[test]
+fn each_template_is_placed_at_its_value_in_the_maps_order() {
+    // Written out of order: the places follow the map's sorted keys, as the templates do.
+    let set = parse(&format!(
+        "{GOOD}responseTemplates:\n  text/plain: 'hi'\n  application/json: |\n    {{}}\n  application/xml: \"<a/>\"\n"
+    ))
+    .unwrap();
+    let spec = &set.specs[0];
+    let keys: Vec<&str> = spec
+        .settings
+        .response_templates
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["application/json", "application/xml", "text/plain"]);
+    let places: Vec<String> = (0..3)
+        .map(|i| spec.template_location(i).to_string())
+        .collect();
+    assert_eq!(places, ["d/x.yaml:9:5", "d/x.yaml:10:20", "d/x.yaml:7:15"]);
+    // Past the end (a spec built by hand has none): the spec's own place.
+    assert_eq!(spec.template_location(3).to_string(), "d/x.yaml:1:1");
+}
+
+#[test]
 fn response_template_keys_must_be_media_types() {
     assert_eq!(
         error(&with("responseTemplates", "{json: x}")),
