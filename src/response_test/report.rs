@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use similar::TextDiff;
 
-use super::{ResponseTest, Simulation, simulate};
+use super::simulate::{Used, simulate_recording};
+use super::{ResponseTest, Simulation};
 use crate::desired::{DesiredSet, EvalLimits, Evaluation, SpecError};
 use crate::escape::visible;
 
@@ -35,6 +36,9 @@ pub struct TestRun {
     pub results: Vec<(Arc<ResponseTest>, Outcome)>,
     /// How long each of `results` took, in the same order (for the JUnit report).
     pub times: Vec<Duration>,
+    /// What each of `results` selected and rendered of the set it ran against, in the
+    /// same order (for [`super::Coverage`]).
+    pub used: Vec<Used>,
     /// How many tests of the set the selection left out.
     pub filtered_out: usize,
 }
@@ -86,6 +90,7 @@ pub fn run_selected_within(
     let mut run = TestRun {
         results: Vec::with_capacity(selected.len()),
         times: Vec::with_capacity(selected.len()),
+        used: Vec::with_capacity(selected.len()),
         filtered_out: desired.tests.len() - selected.len(),
     };
     for (i, t) in selected.iter().enumerate() {
@@ -99,18 +104,26 @@ pub fn run_selected_within(
             run.results
                 .push(((*t).clone(), Outcome::Error(error.message)));
             run.times.push(start.elapsed());
+            run.used.push(Used::default());
             break;
         }
         let mut meter = evaluation.meter();
-        let outcome = run_one(t, desired, &mut meter);
+        let mut used = Used::default();
+        let outcome = run_one(t, desired, &mut meter, &mut used);
         run.results.push(((*t).clone(), outcome));
         run.times.push(start.elapsed());
+        run.used.push(used);
     }
     run
 }
 
-fn run_one(test: &ResponseTest, desired: &DesiredSet, meter: &mut crate::vtl::Meter) -> Outcome {
-    let simulation = match simulate(test, desired, meter) {
+fn run_one(
+    test: &ResponseTest,
+    desired: &DesiredSet,
+    meter: &mut crate::vtl::Meter,
+    used: &mut Used,
+) -> Outcome {
+    let simulation = match simulate_recording(test, desired, meter, used) {
         Ok(s) => s,
         Err(e) => return Outcome::Error(e),
     };

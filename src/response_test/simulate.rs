@@ -43,6 +43,19 @@ pub struct Simulation {
     pub warnings: Vec<String>,
 }
 
+/// What a simulation used of the desired set, for coverage: recorded as it goes, so
+/// a test that fails after selecting (its template does not render) still counts its
+/// selection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Used {
+    /// The selected integration response, as its index in the set's `specs`.
+    pub response: Option<usize>,
+    /// The template that rendered the body, as its index in that spec's
+    /// `settings.response_templates`; `None` when none rendered (a passthrough, no
+    /// template, or one that failed).
+    pub template: Option<usize>,
+}
+
 /// API Gateway's answer when no integration response matches and there is no default.
 const INTERNAL_ERROR: &str = "{\"message\": \"Internal server error\"}";
 
@@ -53,16 +66,28 @@ pub fn simulate(
     desired: &DesiredSet,
     meter: &mut vtl::Meter,
 ) -> Result<Simulation, String> {
-    let responses: Vec<&Arc<Spec>> = desired
+    simulate_recording(test, desired, meter, &mut Used::default())
+}
+
+/// [`simulate`], noting in `used` what it selected and rendered.
+pub fn simulate_recording(
+    test: &ResponseTest,
+    desired: &DesiredSet,
+    meter: &mut vtl::Meter,
+    used: &mut Used,
+) -> Result<Simulation, String> {
+    // The method's integration responses with their indices in the set.
+    let (indices, responses): (Vec<usize>, Vec<&Arc<Spec>>) = desired
         .specs
         .iter()
-        .filter(|s| {
+        .enumerate()
+        .filter(|(_, s)| {
             s.state == State::Present
                 && s.api == test.api
                 && s.resource == test.resource
                 && s.http_method == test.http_method
         })
-        .collect();
+        .unzip();
     if responses.is_empty() {
         return Err(format!(
             "no integration response in the desired set for {} (a test names the API and resource \
@@ -72,7 +97,10 @@ pub fn simulate(
     }
     let mut warnings = Vec::new();
     let selected = select(test, &responses, &mut warnings, meter)?;
-    let Some(spec) = selected else {
+    let Some(spec) = selected.map(|i| {
+        used.response = Some(indices[i]);
+        responses[i]
+    }) else {
         return Ok(Simulation {
             selected: None,
             template: None,
@@ -85,7 +113,13 @@ pub fn simulate(
         });
     };
     let body = integration_body(test);
-    let (template, rendered) = render(test, spec, &body, meter)?;
+    let (template, rendered) = match render(test, spec, &body, meter)? {
+        Some((i, media_type, rendered)) => {
+            used.template = Some(i);
+            (Some(media_type), Some(rendered))
+        }
+        None => (None, None),
+    };
     let mut headers = map_headers(test, spec, &body);
     let content_type = template
         .clone()
@@ -147,15 +181,16 @@ fn selection_input(test: &ResponseTest) -> String {
 /// (Java regex), else the default (no pattern), else none (API Gateway's 500). AWS
 /// documents no order among several matching patterns; recorded behaviour fits "the
 /// lowest status code wins" (docs/semantics.md §4), so that is used, with a warning.
-fn select<'a>(
+/// Returns the index in `responses`.
+fn select(
     test: &ResponseTest,
-    responses: &[&'a Arc<Spec>],
+    responses: &[&Arc<Spec>],
     warnings: &mut Vec<String>,
     meter: &mut vtl::Meter,
-) -> Result<Option<&'a Arc<Spec>>, String> {
+) -> Result<Option<usize>, String> {
     let input = selection_input(test);
-    let mut matching: Vec<&Arc<Spec>> = Vec::new();
-    for spec in responses {
+    let mut matching: Vec<usize> = Vec::new();
+    for (i, spec) in responses.iter().enumerate() {
         let Some(pattern) = spec
             .settings
             .selection_pattern
@@ -177,14 +212,15 @@ fn select<'a>(
                 )
             })?;
         if matched {
-            matching.push(spec);
+            matching.push(i);
         }
     }
-    matching.sort_by(|a, b| a.status_code.cmp(&b.status_code));
+    matching.sort_by(|&a, &b| responses[a].status_code.cmp(&responses[b].status_code));
     if matching.len() > 1 {
         let codes: Vec<String> = matching
             .iter()
-            .map(|s| {
+            .map(|&i| {
+                let s = responses[i];
                 format!(
                     "{} ({:?})",
                     s.status_code,
@@ -198,13 +234,13 @@ fn select<'a>(
             input,
             test.method_label(),
             codes.join(", "),
-            matching[0].status_code
+            responses[matching[0]].status_code
         ));
     }
     Ok(matching
         .first()
         .copied()
-        .or_else(|| responses.iter().copied().find(|s| s.settings.is_default())))
+        .or_else(|| responses.iter().position(|s| s.settings.is_default())))
 }
 
 /// A status code API Gateway takes from `$context.responseOverride.status`: an integer
@@ -231,13 +267,14 @@ fn integration_body(test: &ResponseTest) -> String {
 /// The template the client's `Accept` header picks (its media type, parameters
 /// ignored, case-insensitive); no match or no `Accept` falls back to
 /// `application/json`, else to the first template. A passthrough entry (`""`), or no
-/// template at all, passes the body through.
+/// template at all, passes the body through (`None`); else the template's index in
+/// the map, its media type and what it rendered.
 fn render(
     test: &ResponseTest,
     spec: &Spec,
     body: &str,
     meter: &mut vtl::Meter,
-) -> Result<(Option<String>, Option<vtl::Rendered>), String> {
+) -> Result<Option<(usize, String, vtl::Rendered)>, String> {
     let templates = &spec.settings.response_templates;
     let accept = test.request.accept.as_deref().map(|a| {
         a.split(';')
@@ -248,14 +285,20 @@ fn render(
     });
     let chosen = accept
         .as_deref()
-        .and_then(|a| templates.iter().find(|(k, _)| k.eq_ignore_ascii_case(a)))
-        .or_else(|| templates.iter().find(|(k, _)| *k == "application/json"))
-        .or_else(|| templates.iter().next());
-    let Some((media_type, text)) = chosen else {
-        return Ok((None, None));
+        .and_then(|a| {
+            templates
+                .iter()
+                .position(|(k, _)| k.eq_ignore_ascii_case(a))
+        })
+        .or_else(|| templates.iter().position(|(k, _)| *k == "application/json"))
+        .or_else(|| (!templates.is_empty()).then_some(0));
+    let Some((index, (media_type, text))) =
+        chosen.and_then(|i| Some((i, templates.iter().nth(i)?)))
+    else {
+        return Ok(None);
     };
     if text.is_empty() {
-        return Ok((None, None));
+        return Ok(None);
     }
     let template = vtl::parse(text).map_err(|e| {
         format!(
@@ -283,7 +326,7 @@ fn render(
             spec.location, e.line, e.col, e.message
         )
     })?;
-    Ok((Some(media_type.clone()), Some(rendered)))
+    Ok(Some((index, media_type.clone(), rendered)))
 }
 
 /// Headers API Gateway renames when a mapping sets them ("Reserved headers" in the

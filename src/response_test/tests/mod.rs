@@ -3,6 +3,7 @@
 //! loader reads them, so what is tested is what a user writes.
 
 mod comparison;
+mod coverage;
 mod headers;
 mod inputs;
 mod selection;
