@@ -439,7 +439,13 @@ fn the_junit_report_is_junit_xml_with_a_testcase_per_test_its_place_and_the_diff
         let time: f64 = node.attribute("time").unwrap().parse().unwrap();
         assert!(time >= 0.0, "{xml}");
     }
-    let cases: Vec<_> = suite.children().filter(|n| n.is_element()).collect();
+    // The suite holds, in the order JUnit's schema wants: its properties (coverage's
+    // counts), the testcases, its system-out (coverage's listing).
+    let children: Vec<_> = suite.children().filter(|n| n.is_element()).collect();
+    let names: Vec<&str> = children.iter().map(|c| c.tag_name().name()).collect();
+    assert_eq!(names.first(), Some(&"properties"), "{xml}");
+    assert_eq!(names.last(), Some(&"system-out"), "{xml}");
+    let cases = &children[1..children.len() - 1];
     assert!(
         cases.iter().all(|c| c.tag_name().name() == "testcase"),
         "{xml}"

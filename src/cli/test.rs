@@ -1,5 +1,5 @@
 //! `test`: run the selected response tests and print the runner's report (text, JUnit
-//! XML or JSON), or `--list` them.
+//! XML or JSON) with what they left uncovered, or `--list` them.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,7 @@ use super::CommandResult;
 use super::args::{GlobalArgs, TestOutput};
 use super::common::{load_config, within_deadline};
 use crate::escape::visible;
-use crate::response_test::Selection;
+use crate::response_test::{Coverage, Selection};
 
 /// Loads the desired set without running its tests as a validity check, then runs
 /// the tests `selection` selects (none with `list`: those are printed instead).
@@ -42,16 +42,18 @@ pub(super) fn execute(
         }
         return Ok(ExitCode::SUCCESS);
     };
+    let coverage = Coverage::of(&loaded.set, &run);
     match output {
-        TestOutput::Junit => print!("{}", crate::render::test_run::junit(&run)),
-        TestOutput::Json => println!("{}", crate::render::test_run::json(&run)),
+        TestOutput::Junit => print!("{}", crate::render::test_run::junit(&run, &coverage)),
+        TestOutput::Json => println!("{}", crate::render::test_run::json(&run, &coverage)),
         TestOutput::Text if loaded.set.tests.is_empty() => {
             println!(
                 "{}: no response tests (documents with `kind: ResponseTest`)",
                 config.desired_dir.display()
             );
+            print!("{}", coverage.render());
         }
-        TestOutput::Text => print!("{}", run.render()),
+        TestOutput::Text => print!("{}", run.render_with(&coverage)),
     }
     if run.results.is_empty() && run.filtered_out > 0 {
         eprintln!(

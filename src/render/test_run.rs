@@ -1,6 +1,11 @@
 //! The response tests' run for CI: a JUnit XML report (as GitHub's test reporters,
 //! GitLab's `artifacts:reports:junit` and Jenkins' JUnit plugin read it) and one JSON
-//! object. The text report is [`TestRun::render`].
+//! object. The text report is [`TestRun::render`] and [`Coverage::render`].
+//!
+//! Both carry the run's coverage ([`Coverage`]): JUnit as `<properties>` of the suite
+//! (the counts) and its `<system-out>` (the text listing), and, with
+//! `--require-coverage`, a failed `<testcase>` per integration response no test
+//! selected; JSON as a `coverage` object.
 //!
 //! Every value from a spec (names, method labels, file names, messages, diffs of
 //! bodies) goes through [`escape::xml_attr`] or [`escape::xml_text`] in XML; JSON is
@@ -12,7 +17,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::escape::{xml_attr, xml_text};
-use crate::response_test::{Outcome, ResponseTest, Simulation, TestRun, selected};
+use crate::response_test::coverage::{how_to_select, label};
+use crate::response_test::{Coverage, Outcome, ResponseTest, Simulation, TestRun, selected};
 
 /// The JUnit report's one suite.
 pub const SUITE: &str = "apigw-reconciler response tests";
@@ -25,18 +31,35 @@ fn seconds(d: Duration) -> String {
 /// its `file` and `line`; `classname` is the method, `MyDemoAPI /orders GET`): a
 /// failure is a `<failure>` whose text is the selected integration response and the
 /// diff, a test that could not run an `<error>`; warnings are its `<system-out>`.
-pub fn junit(run: &TestRun) -> String {
-    let failures = run.failed() - run.errored();
+///
+/// The suite's `<properties>` (first, as the JUnit schemas Jenkins, GitLab and
+/// GitHub's reporters follow want them) hold the coverage counts, `coverage.*`; its
+/// `<system-out>` (last) the coverage text. When coverage is required, each
+/// integration response no test selected is one more failed `<testcase>`, named for
+/// what it lacks (`no response test selects restApiName A /r GET 500`) at the spec's
+/// place, counted in `tests` and `failures`.
+pub fn junit(run: &TestRun, coverage: &Coverage) -> String {
+    let uncovered = coverage.failures();
+    let failures = run.failed() - run.errored() + uncovered;
     let total: Duration = run.times.iter().sum();
     let counts = format!(
         "tests=\"{}\" failures=\"{failures}\" errors=\"{}\" time=\"{}\"",
-        run.results.len(),
+        run.results.len() + uncovered,
         run.errored(),
         seconds(total)
     );
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(out, "<testsuites name=\"apigw-reconciler\" {counts}>");
     let _ = writeln!(out, "  <testsuite name=\"{SUITE}\" {counts} skipped=\"0\">");
+    out.push_str("    <properties>\n");
+    for (name, value) in coverage_properties(coverage) {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_attr(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
     for (i, (t, o)) in run.results.iter().enumerate() {
         let time = run.times.get(i).copied().unwrap_or_default();
         let _ = write!(
@@ -83,18 +106,73 @@ pub fn junit(run: &TestRun) -> String {
         }
         out.push_str("    </testcase>\n");
     }
+    if coverage.required {
+        for spec in &coverage.not_selected {
+            let _ = writeln!(
+                out,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\" time=\"0.000\">",
+                xml_attr(&format!("no response test selects {}", label(spec))),
+                xml_attr(&spec.method_label()),
+                xml_attr(&spec.location.file),
+                spec.location.pos.line,
+            );
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\" type=\"uncovered\">{}</failure>",
+                xml_attr(&format!(
+                    "no response test selects {} (--require-coverage)",
+                    label(spec)
+                )),
+                xml_text(&format!(
+                    "{}: {}: {}",
+                    spec.location,
+                    label(spec),
+                    how_to_select(spec)
+                ))
+            );
+            out.push_str("    </testcase>\n");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    <system-out>{}</system-out>",
+        xml_text(&coverage.render())
+    );
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
 
-/// `{"tests": [...], "summary": {"passed", "failed", "errors", "filteredOut"}}`, a test
-/// as `name`, `file`, `line`, `column`, `method`, `status` (`passed`, `failed` or
-/// `error`), `selected` (the integration response, null when the test did not run),
-/// `diff` and `message` (null when it passed), `warnings`.
-pub fn json(run: &TestRun) -> String {
+/// The coverage counts as JUnit properties: `coverage.tests` (the tests counted),
+/// `coverage.filteredOut`, `coverage.required`, and selected/total integration
+/// responses and rendered/total templates.
+fn coverage_properties(c: &Coverage) -> [(&'static str, String); 7] {
+    [
+        ("coverage.tests", c.tests.to_string()),
+        ("coverage.filteredOut", c.filtered_out.to_string()),
+        ("coverage.required", c.required.to_string()),
+        (
+            "coverage.integrationResponses.selected",
+            c.selected().to_string(),
+        ),
+        (
+            "coverage.integrationResponses.total",
+            c.responses.to_string(),
+        ),
+        ("coverage.templates.rendered", c.rendered().to_string()),
+        ("coverage.templates.total", c.templates.to_string()),
+    ]
+}
+
+/// `{"tests": [...], "coverage": {...}, "summary": {"passed", "failed", "errors",
+/// "filteredOut"}}`, a test as `name`, `file`, `line`, `column`, `method`, `status`
+/// (`passed`, `failed` or `error`), `selected` (the integration response, null when
+/// the test did not run), `diff` and `message` (null when it passed), `warnings`;
+/// `coverage` as [`coverage_json`] gives it. `summary` counts tests only.
+pub fn json(run: &TestRun, coverage: &Coverage) -> String {
     let tests: Vec<Value> = run.results.iter().map(|(t, o)| test_json(t, o)).collect();
     json!({
         "tests": tests,
+        "coverage": coverage_json(coverage),
         "summary": {
             "passed": run.passed(),
             "failed": run.failed() - run.errored(),
@@ -103,6 +181,61 @@ pub fn json(run: &TestRun) -> String {
         },
     })
     .to_string()
+}
+
+/// `{"tests", "filteredOut", "required", "failures", "integrationResponses":
+/// {"selected", "total", "notSelected": [...]}, "templates": {"rendered", "total",
+/// "notRendered": [...]}}`: `tests` are those counted (with a filter, the selected
+/// ones); `failures` the integration responses no test selected when coverage is
+/// required (`--require-coverage`), else 0; an integration
+/// response as `file`, `line`, `column`, `method`, `statusCode`, `selectionPattern`
+/// (null: the default response); a template as `file`, `line`, `column` (its own
+/// place), `method`, `statusCode` and `mediaType`. Every one is listed.
+pub fn coverage_json(c: &Coverage) -> Value {
+    let not_selected: Vec<Value> = c
+        .not_selected
+        .iter()
+        .map(|spec| {
+            json!({
+                "file": &*spec.location.file,
+                "line": spec.location.pos.line,
+                "column": spec.location.pos.col,
+                "method": spec.method_label(),
+                "statusCode": spec.status_code,
+                "selectionPattern": spec.settings.normalized().selection_pattern,
+            })
+        })
+        .collect();
+    let not_rendered: Vec<Value> = c
+        .not_rendered
+        .iter()
+        .map(|t| {
+            json!({
+                "file": &*t.location.file,
+                "line": t.location.pos.line,
+                "column": t.location.pos.col,
+                "method": t.spec.method_label(),
+                "statusCode": t.spec.status_code,
+                "mediaType": t.media_type,
+            })
+        })
+        .collect();
+    json!({
+        "tests": c.tests,
+        "filteredOut": c.filtered_out,
+        "required": c.required,
+        "failures": c.failures(),
+        "integrationResponses": {
+            "selected": c.selected(),
+            "total": c.responses,
+            "notSelected": not_selected,
+        },
+        "templates": {
+            "rendered": c.rendered(),
+            "total": c.templates,
+            "notRendered": not_rendered,
+        },
+    })
 }
 
 fn test_json(t: &ResponseTest, o: &Outcome) -> Value {
@@ -158,3 +291,6 @@ fn selected_json(sim: &Simulation) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -270,6 +270,38 @@ impl TestRun {
     /// The runner's report: a line per test, then each failure in full, then
     /// `N passed, N failed`.
     pub fn render(&self) -> String {
+        let mut out = self.render_tests();
+        out.push('\n');
+        out.push_str(&self.summary(None));
+        out
+    }
+
+    /// [`TestRun::render`] with the run's coverage before the last line, which counts
+    /// coverage's failures too: `N passed, N failed, N uncovered (--require-coverage)`.
+    pub fn render_with(&self, coverage: &super::Coverage) -> String {
+        let mut out = self.render_tests();
+        out.push('\n');
+        out.push_str(&coverage.render());
+        out.push('\n');
+        out.push_str(&self.summary(Some(coverage)));
+        out
+    }
+
+    /// `N passed, N failed[, N filtered out][, N uncovered (--require-coverage)]`.
+    fn summary(&self, coverage: Option<&super::Coverage>) -> String {
+        let mut out = format!("{} passed, {} failed", self.passed(), self.failed());
+        if self.filtered_out > 0 {
+            let _ = write!(out, ", {} filtered out", self.filtered_out);
+        }
+        if let Some(n) = coverage.map(|c| c.failures()).filter(|&n| n > 0) {
+            let _ = write!(out, ", {n} uncovered (--require-coverage)");
+        }
+        out.push('\n');
+        out
+    }
+
+    /// A line per test, the warnings, then each failure in full.
+    fn render_tests(&self) -> String {
         let mut out = String::new();
         for (t, o) in &self.results {
             let verdict = match o {
@@ -314,11 +346,6 @@ impl TestRun {
                 Outcome::Passed(_) => {}
             }
         }
-        let _ = write!(out, "\n{} passed, {} failed", self.passed(), self.failed());
-        if self.filtered_out > 0 {
-            let _ = write!(out, ", {} filtered out", self.filtered_out);
-        }
-        out.push('\n');
         out
     }
 }

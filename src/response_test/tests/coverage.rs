@@ -244,3 +244,25 @@ fn the_simulation_records_indices_into_the_set_and_the_spec_s_sorted_templates()
         }
     );
 }
+
+#[test]
+fn the_run_report_shows_coverage_before_its_last_line_which_counts_the_uncovered() {
+    let set = set_of(&[(SPECS, &four()), (TESTS, &lambda_test("success", ""))]);
+    let run = run_all(&set);
+    let report = run.render_with(&Coverage::of(&set, &run));
+    assert!(
+        report.contains("\n\ncoverage: 1/3 integration responses selected"),
+        "{report}"
+    );
+    assert!(report.ends_with("\n\n1 passed, 0 failed\n"), "{report}");
+    let report = run.render_with(&Coverage::of(&set, &run).require(true));
+    assert!(
+        report.ends_with("\n\n1 passed, 0 failed, 2 uncovered (--require-coverage)\n"),
+        "{report}"
+    );
+    // Without coverage, the report is what it was.
+    assert!(
+        run.render()
+            .ends_with("ok  [d/api.tests.yaml:1:1]\n\n1 passed, 0 failed\n")
+    );
+}
