@@ -629,3 +629,89 @@ fn the_json_report_is_one_object_with_each_test_and_a_summary() {
     assert_eq!(tests[3]["selected"], serde_json::Value::Null);
     assert!(tests[3]["message"].as_str().unwrap().contains("#include"));
 }
+
+#[test]
+fn require_coverage_fails_on_a_response_no_test_selects_in_every_format() {
+    // FOUND selects the 200; nothing selects the 404 (line 9) or renders its template.
+    let desired = desired_dir(&[("orders.yaml", ORDERS), ("orders.tests.yaml", FOUND)]);
+    let dir = desired.path().display().to_string();
+    let uncovered = format!(
+        "  not selected: {dir}/orders.yaml:9:1 (restApiName Orders /orders/{{id}} GET 404)"
+    );
+    // Reported, not failed, by default.
+    let out = offline(desired.path(), &["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report = stdout(&out);
+    for line in [
+        "coverage: 1/2 integration responses selected, 1/2 templates rendered",
+        uncovered.as_str(),
+    ] {
+        assert!(
+            report.lines().any(|l| l == line),
+            "no {line:?} in\n{}",
+            show(&out)
+        );
+    }
+    assert_eq!(report.lines().last(), Some("1 passed, 0 failed"));
+
+    let out = offline(desired.path(), &["test", "--require-coverage"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("1 passed, 0 failed, 1 uncovered (--require-coverage)"),
+        "{}",
+        show(&out)
+    );
+
+    let out = offline(
+        desired.path(),
+        &["test", "--require-coverage", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["coverage"]["failures"], 1, "{report}");
+    let not_selected = &report["coverage"]["integrationResponses"]["notSelected"];
+    assert_eq!(not_selected[0]["file"], format!("{dir}/orders.yaml"));
+    assert_eq!(not_selected[0]["statusCode"], "404");
+
+    let out = offline(
+        desired.path(),
+        &["test", "--require-coverage", "--output", "junit"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(doc.root_element().attribute("failures"), Some("1"), "{xml}");
+    let case = doc
+        .descendants()
+        .find(|n| {
+            n.attribute("name")
+                == Some("no response test selects restApiName Orders /orders/{id} GET 404")
+        })
+        .unwrap_or_else(|| panic!("no coverage testcase in\n{xml}"));
+    assert_eq!(case.attribute("line"), Some("9"));
+    assert!(case.children().any(|n| n.has_tag_name("failure")), "{xml}");
+
+    // A test of the 404 covers it: required coverage passes.
+    let tests = format!("{FOUND}---\n{}", missing("404"));
+    fs::write(desired.path().join("orders.tests.yaml"), &tests).unwrap();
+    let out = offline(desired.path(), &["test", "--require-coverage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out)
+            .contains("coverage: 2/2 integration responses selected, 2/2 templates rendered\n"),
+        "{}",
+        show(&out)
+    );
+    // With a filter only the selected tests count, and the report says so.
+    let out = offline(desired.path(), &["test", "--require-coverage", "found"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("coverage of the 1 selected test (1 filtered out): 1/2"),
+        "{}",
+        show(&out)
+    );
+    // --list runs nothing, so there is no coverage to require.
+    let out = offline(desired.path(), &["test", "--list", "--require-coverage"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}

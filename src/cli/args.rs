@@ -80,7 +80,7 @@ pub enum TestOutput {
     /// JUnit XML: <testsuites><testsuite><testcase name classname file line time>,
     /// with <failure> (the diff) or <error> (the test could not run)
     Junit,
-    /// One JSON object: {"tests": [...], "summary": {...}}
+    /// One JSON object: {"tests": [...], "coverage": {...}, "summary": {...}}
     Json,
 }
 
@@ -134,9 +134,18 @@ pub enum Command {
     /// `--output junit` and `--output json` print the report for CI instead (e.g.
     /// `test --output junit > response-tests.xml`).
     ///
+    /// After the tests, the report gives their coverage: which integration responses
+    /// (file:line:col, API, path, method, status) no test selected for its backend
+    /// answer, and which response templates no test rendered, with the counts
+    /// (`coverage: 12/14 integration responses selected, 20/23 templates rendered`).
+    /// With a filter only the selected tests count, and the line says so.
+    /// `--require-coverage` makes each integration response no test selected a failure
+    /// (in JUnit a failed testcase `no response test selects ...` at the spec's place).
+    ///
     /// Exit code 0 when every selected test passes (also when a filter selects none:
     /// the report says `0 passed, 0 failed, N filtered out`, as `cargo test` does), 1
-    /// when any fails or the desired set is invalid.
+    /// when any fails, when `--require-coverage` finds an integration response no test
+    /// selects, or when the desired set is invalid.
     Test {
         /// Run only the tests whose name contains this text (case-sensitive); several
         /// select those matching any
@@ -153,6 +162,10 @@ pub enum Command {
         /// file and line, a failure with its diff) and json (one object) for CI
         #[arg(long, value_enum, default_value_t = TestOutput::Text)]
         output: TestOutput,
+        /// Fail (exit code 1) when an integration response is selected by no test
+        /// (templates no test renders are reported, not failed)
+        #[arg(long, conflicts_with = "list")]
+        require_coverage: bool,
     },
     /// Print the JSON Schema of a document kind, for editors and CI.
     ///

@@ -72,9 +72,10 @@ fn dispatch(cli: Cli) -> CommandResult {
             exact,
             list,
             output,
+            require_coverage,
         } => {
             let selection = crate::response_test::Selection { filters, exact };
-            test::execute(&global, &selection, list, output)
+            test::execute(&global, &selection, list, output, require_coverage)
         }
         Command::Run { dry_run } => run::execute(global, dry_run),
         Command::Validate => {

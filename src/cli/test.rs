@@ -10,12 +10,14 @@ use crate::escape::visible;
 use crate::response_test::{Coverage, Selection};
 
 /// Loads the desired set without running its tests as a validity check, then runs
-/// the tests `selection` selects (none with `list`: those are printed instead).
+/// the tests `selection` selects (none with `list`: those are printed instead);
+/// `require_coverage` makes each integration response no test selected a failure.
 pub(super) fn execute(
     global: &GlobalArgs,
     selection: &Selection,
     list: bool,
     output: TestOutput,
+    require_coverage: bool,
 ) -> CommandResult {
     let config = load_config(global)?;
     let dir = config.desired_dir.clone();
@@ -42,7 +44,7 @@ pub(super) fn execute(
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let coverage = Coverage::of(&loaded.set, &run);
+    let coverage = Coverage::of(&loaded.set, &run).require(require_coverage);
     match output {
         TestOutput::Junit => print!("{}", crate::render::test_run::junit(&run, &coverage)),
         TestOutput::Json => println!("{}", crate::render::test_run::json(&run, &coverage)),
@@ -67,7 +69,7 @@ pub(super) fn execute(
                 .join(" or ")
         );
     }
-    Ok(if run.failed() == 0 {
+    Ok(if run.failed() == 0 && coverage.failures() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
