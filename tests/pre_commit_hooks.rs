@@ -84,7 +84,13 @@ fn pre_commit(repo: &Path, home: &Path, args: &[&str], binary_on_path: bool) -> 
     let first = binary_on_path.then(|| bin.parent().unwrap().to_path_buf());
     let rest = std::env::var_os("PATH").unwrap_or_default();
     let path = std::env::join_paths(first.into_iter().chain(std::env::split_paths(&rest))).unwrap();
-    Command::new(python())
+    let mut command = Command::new(python());
+    // Where a `language: rust` hook's `cargo install` builds (a warm one saves its
+    // minutes); CARGO_TARGET_DIR itself would move `cargo test`'s own build too.
+    if let Some(dir) = std::env::var_os("HOOK_CARGO_TARGET_DIR") {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    command
         .args(["-m", "pre_commit"])
         .args(args)
         .current_dir(repo)
@@ -98,22 +104,17 @@ fn pre_commit(repo: &Path, home: &Path, args: &[&str], binary_on_path: bool) -> 
 }
 
 /// `pre-commit try-repo <this checkout> <hook> --all-files --verbose` in `repo`.
-fn try_repo_in(repo: &Path, home: &Path, hook: &str) -> (Output, String) {
+fn try_repo(repo: &tempfile::TempDir, hook: &str) -> (Output, String) {
     let root = repo_root().to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
     let out = pre_commit(
-        repo,
-        home,
+        repo.path(),
+        home.path(),
         &["try-repo", root, hook, "--all-files", "--verbose"],
         true,
     );
     let text = show(&out);
     (out, text)
-}
-
-/// [`try_repo_in`] with a pre-commit home of its own.
-fn try_repo(repo: &tempfile::TempDir, hook: &str) -> (Output, String) {
-    let home = tempfile::tempdir().unwrap();
-    try_repo_in(repo.path(), home.path(), hook)
 }
 
 /// [`pre_commit`] in a new empty repository, with a home of its own.
@@ -215,7 +216,7 @@ fn the_test_hook_reports_the_tests_and_fails_a_failing_one() {
 /// config's `args`. try-repo keeps no cache (every run would build again), so this
 /// runs `pre-commit run` with a config pinning this checkout's HEAD (its committed
 /// state) and one pre-commit home: one build for both repositories. Set
-/// CARGO_TARGET_DIR to keep the build between runs.
+/// HOOK_CARGO_TARGET_DIR to a directory to keep that build between runs.
 #[test]
 #[ignore = "pre-commit builds this crate with cargo install (release, AWS SDK: many minutes); \
             run with `cargo test --test pre_commit_hooks -- --ignored`"]
