@@ -433,3 +433,75 @@ async fn sighup_gives_each_target_its_own_entry_of_the_new_config() {
         "b keeps running: {status}"
     );
 }
+
+/// `test` runs every target's response tests offline: text under a heading per
+/// target, JUnit a `<testsuite>` per target, JSON a list of targets; one target's
+/// failing test fails the run, and the other's still passes.
+#[test]
+fn response_tests_run_per_target_in_every_report() {
+    let cwd = tempfile::tempdir().unwrap();
+    let specs = std::fs::read_to_string(repo_root().join("desired/mydemoresource.yaml")).unwrap();
+    let tests =
+        std::fs::read_to_string(repo_root().join("desired/mydemoresource.tests.yaml")).unwrap();
+    for (name, tests) in [
+        ("a", tests.clone()),
+        (
+            "b",
+            tests.replace(
+                "Hello from the backend\n    </message>",
+                "Goodbye\n    </message>",
+            ),
+        ),
+    ] {
+        std::fs::create_dir(cwd.path().join(name)).unwrap();
+        std::fs::write(cwd.path().join(name).join("api.yaml"), &specs).unwrap();
+        std::fs::write(cwd.path().join(name).join("api.tests.yaml"), tests).unwrap();
+    }
+    let config = "targets:\n- {name: a, region: us-east-1, desiredDir: a}\n- {name: b, region: eu-west-1, desiredDir: b}\n";
+    let text = run_config(cwd.path(), config, &["test"]);
+    assert_eq!(text.status.code(), Some(1), "{}", show(&text));
+    let out = stdout(&text);
+    let (a, b) = out.split_once("Target b:").expect("a heading for b");
+    assert!(
+        a.starts_with("Target a:\n") && !a.contains("FAILED"),
+        "{out}"
+    );
+    assert!(b.contains("FAILED"), "{out}");
+
+    let junit = run_config(cwd.path(), config, &["test", "--output", "junit"]);
+    let xml = stdout(&junit);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed JUnit XML");
+    let suites: Vec<(String, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| {
+            (
+                n.attribute("name").unwrap().to_owned(),
+                n.attribute("failures").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        suites,
+        vec![
+            (
+                "apigw-reconciler response tests: a".to_owned(),
+                "0".to_owned()
+            ),
+            (
+                "apigw-reconciler response tests: b".to_owned(),
+                "1".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(doc.root_element().attribute("failures"), Some("1"));
+
+    let json = run_config(cwd.path(), config, &["test", "--output", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["name"], "a");
+    assert_eq!(doc["targets"][1]["summary"]["failed"], 1);
+    assert_eq!(doc["summary"]["failed"], 1, "{doc}");
+
+    let only_a = run_config(cwd.path(), config, &["--target", "a", "test"]);
+    assert_eq!(only_a.status.code(), Some(0), "{}", show(&only_a));
+}

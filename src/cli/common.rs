@@ -127,40 +127,46 @@ pub(super) fn prepare_target(config: Config) -> Result<Prepared, CliError> {
 
 fn load_specs(config: &Config) -> Result<Loaded, CliError> {
     let (dir, limits) = (config.desired_dir.clone(), config.limits);
-    let evaluated =
-        try_within_deadline(limits, move || crate::evaluate::load_desired(&dir, limits));
-    let loaded = match (evaluated, config.target_name()) {
-        (Ok(loaded), _) => loaded.map_err(|e| CliError::InvalidSpecs(e.to_string()))?,
-        // One target's overrun ends only that target's part of the command.
-        (Err(e), Some(_)) => return Err(CliError::InvalidSpecs(e)),
-        (Err(e), None) => {
-            eprintln!("error: {e}");
-            std::process::exit(1)
-        }
-    };
-    for warning in &loaded.warnings {
+    let loaded = evaluate_within(config, move || crate::evaluate::load_desired(&dir, limits))?
+        .map_err(|e| CliError::InvalidSpecs(e.to_string()))?;
+    print_warnings(config, &loaded.warnings);
+    Ok(loaded)
+}
+
+/// A desired set's warnings on stderr, each `warning: [target <name>: ]...`.
+pub(super) fn print_warnings(config: &Config, warnings: &[String]) {
+    for warning in warnings {
         match config.target_name() {
             Some(name) => eprintln!("warning: target {name}: {warning}"),
             None => eprintln!("warning: {warning}"),
         }
     }
-    Ok(loaded)
+}
+
+/// Runs an evaluation of `config`'s desired set within its deadline
+/// ([`try_within_deadline`]). An overrun ends the command for a config without
+/// `targets` (exit code 1), and only the target's part of it for one of several.
+pub(super) fn evaluate_within<T: Send + 'static>(
+    config: &Config,
+    evaluate: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CliError> {
+    match (
+        try_within_deadline(config.limits, evaluate),
+        config.target_name(),
+    ) {
+        (Ok(result), _) => Ok(result),
+        (Err(e), Some(_)) => Err(CliError::InvalidSpecs(e)),
+        (Err(e), None) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Runs an evaluation of the desired set on a thread of its own and waits for it until
 /// its deadline (plus a grace second): the engines keep to the deadline themselves, and
-/// this makes sure a one-shot command finishes even if something did not.
-pub(super) fn within_deadline<T: Send + 'static>(
-    limits: EvalLimits,
-    evaluate: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    try_within_deadline(limits, evaluate).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(1)
-    })
-}
-
-/// [`within_deadline`], the overrun an error (the thread is left to the process's end).
+/// this makes sure a one-shot command finishes even if something did not. An overrun
+/// is an error (the thread is left to the process's end).
 pub(super) fn try_within_deadline<T: Send + 'static>(
     limits: EvalLimits,
     evaluate: impl FnOnce() -> T + Send + 'static,

@@ -39,18 +39,65 @@ fn seconds(d: Duration) -> String {
 /// what it lacks (`no response test selects restApiName A /r GET 500`) at the spec's
 /// place, counted in `tests` and `failures`.
 pub fn junit(run: &TestRun, coverage: &Coverage) -> String {
+    suites(&[(SUITE.to_owned(), run, coverage)])
+}
+
+/// [`junit`] for several targets: one `<testsuite>` per target, named
+/// `apigw-reconciler response tests: <target>`, the `<testsuites>` counting them all.
+pub fn junit_targets(targets: &[(&str, &TestRun, &Coverage)]) -> String {
+    let named: Vec<_> = targets
+        .iter()
+        .map(|(name, run, coverage)| (format!("{SUITE}: {name}"), *run, *coverage))
+        .collect();
+    suites(&named)
+}
+
+/// A suite's counts: tests, failures, errors, time.
+fn counts(run: &TestRun, coverage: &Coverage) -> (usize, usize, usize, Duration) {
     let uncovered = coverage.failures();
-    let failures = run.failed() - run.errored() + uncovered;
-    let total: Duration = run.times.iter().sum();
-    let counts = format!(
-        "tests=\"{}\" failures=\"{failures}\" errors=\"{}\" time=\"{}\"",
+    (
         run.results.len() + uncovered,
+        run.failed() - run.errored() + uncovered,
         run.errored(),
-        seconds(total)
-    );
+        run.times.iter().sum(),
+    )
+}
+
+fn counts_attrs((tests, failures, errors, time): (usize, usize, usize, Duration)) -> String {
+    format!(
+        "tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{}\"",
+        seconds(time)
+    )
+}
+
+fn suites(suites: &[(String, &TestRun, &Coverage)]) -> String {
+    let total = suites
+        .iter()
+        .map(|(_, run, coverage)| counts(run, coverage))
+        .fold((0, 0, 0, Duration::ZERO), |a, c| {
+            (a.0 + c.0, a.1 + c.1, a.2 + c.2, a.3 + c.3)
+        });
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(out, "<testsuites name=\"apigw-reconciler\" {counts}>");
-    let _ = writeln!(out, "  <testsuite name=\"{SUITE}\" {counts} skipped=\"0\">");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"apigw-reconciler\" {}>",
+        counts_attrs(total)
+    );
+    for (name, run, coverage) in suites {
+        suite(&mut out, name, run, coverage);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// One `<testsuite>` (see [`junit`]).
+fn suite(out: &mut String, name: &str, run: &TestRun, coverage: &Coverage) {
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" {} skipped=\"0\">",
+        xml_attr(name),
+        counts_attrs(counts(run, coverage))
+    );
     out.push_str("    <properties>\n");
     for (name, value) in coverage_properties(coverage) {
         let _ = writeln!(
@@ -138,8 +185,7 @@ pub fn junit(run: &TestRun, coverage: &Coverage) -> String {
         "    <system-out>{}</system-out>",
         xml_text(&coverage.render())
     );
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    out.push_str("  </testsuite>\n");
 }
 
 /// The coverage counts as JUnit properties: `coverage.tests` (the tests counted),
@@ -169,6 +215,36 @@ fn coverage_properties(c: &Coverage) -> [(&'static str, String); 7] {
 /// the test did not run), `diff` and `message` (null when it passed), `warnings`;
 /// `coverage` as [`coverage_json`] gives it. `summary` counts tests only.
 pub fn json(run: &TestRun, coverage: &Coverage) -> String {
+    json_value(run, coverage).to_string()
+}
+
+/// [`json`] for several targets: `{"targets": [{"name", "tests", "coverage",
+/// "summary"}], "summary": {...all targets}}`.
+pub fn json_targets(targets: &[(&str, &TestRun, &Coverage)]) -> String {
+    let mut total = serde_json::Map::new();
+    let list: Vec<Value> = targets
+        .iter()
+        .map(|(name, run, coverage)| {
+            let mut value = json_value(run, coverage);
+            if let Some(Value::Object(summary)) = value.get("summary") {
+                for (k, v) in summary {
+                    let sum =
+                        total.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
+                    total.insert(k.clone(), json!(sum));
+                }
+            }
+            let mut entry = serde_json::Map::new();
+            entry.insert("name".into(), json!(name));
+            if let Value::Object(fields) = &mut value {
+                entry.append(fields);
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    json!({"targets": list, "summary": total}).to_string()
+}
+
+fn json_value(run: &TestRun, coverage: &Coverage) -> Value {
     let tests: Vec<Value> = run.results.iter().map(|(t, o)| test_json(t, o)).collect();
     json!({
         "tests": tests,
@@ -180,7 +256,6 @@ pub fn json(run: &TestRun, coverage: &Coverage) -> String {
             "filteredOut": run.filtered_out,
         },
     })
-    .to_string()
 }
 
 /// `{"tests", "filteredOut", "required", "failures", "integrationResponses":
