@@ -74,12 +74,7 @@ async fn every_target(global: &GlobalArgs, config: &Config) -> ExitCode {
     let applied = futures_util::future::join_all(runs.iter().map(|run| async move {
         match (&run.planned, &run.client) {
             (Ok(planned), Some(client)) => apply_planned(&run.config, client, planned, style).await,
-            (Err(e), _) => (
-                e.lines()
-                    .map(|l| format!("error: {}\n", crate::escape::visible(l)))
-                    .collect(),
-                false,
-            ),
+            (Err(e), _) => (render::targets::error_lines(e), false),
             (Ok(_), None) => ("error: no client\n".into(), false),
         }
     }))

@@ -53,15 +53,18 @@ pub fn text(plans: &[TargetPlan<'_>], style: Style) -> String {
             Ok((plan, redeploy)) => {
                 out.push_str(&text::plan(&PlanView::new(plan, redeploy), style))
             }
-            Err(e) => {
-                for line in e.lines() {
-                    let _ = writeln!(out, "error: {}", visible(line));
-                }
-            }
+            Err(e) => out.push_str(&error_lines(e)),
         }
     }
     let _ = writeln!(out, "\n{}", totals_line(plans));
     out
+}
+
+/// A target's error as `error: ...` lines, each one visible line.
+pub fn error_lines(e: &str) -> String {
+    e.lines()
+        .map(|line| format!("error: {}\n", visible(line)))
+        .collect()
 }
 
 /// `All targets: N to create, ... (N targets, N with changes, N failed).`

@@ -391,12 +391,18 @@ async fn status_page(State(fleet): State<Arc<Fleet>>, uri: Uri) -> Response {
             .collect();
         return html_page(StatusCode::OK, page::overview(&targets, now_unix()));
     };
+    key_page(&shared.status(), &uri, None)
+}
+
+/// A status page of keys (one target's), filtered by the query's `state`; 400 when
+/// that names no state.
+fn key_page(status: &crate::status::Status, uri: &Uri, target: Option<&TargetInfo>) -> Response {
     let filter = page::Filter::from_query(uri.query());
     let code = match filter {
         page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    html_page(code, page::render(&shared.status(), &filter, now_unix()))
+    html_page(code, page::render_for(status, &filter, now_unix(), target))
 }
 
 fn no_target(name: &str) -> Response {
@@ -427,13 +433,7 @@ async fn target_page(
     let Some(t) = fleet.find(&name) else {
         return no_target(&name);
     };
-    let filter = page::Filter::from_query(uri.query());
-    let code = match filter {
-        page::Filter::Unknown(_) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
-    let body = page::render_for(&t.shared.status(), &filter, now_unix(), t.info.as_ref());
-    html_page(code, body)
+    key_page(&t.shared.status(), &uri, t.info.as_ref())
 }
 
 /// `GET /targets/<name>/status`: one target's status as JSON.

@@ -215,14 +215,16 @@ fn cycle_counts(c: &CycleSummary) -> String {
     }
 }
 
-/// The whole page for `status`, listing the keys `filter` admits; `now` (Unix
-/// seconds) is for "ago" and "in" texts.
+/// [`render_for`] of a config without `targets` (the tests' shorthand).
+#[cfg(test)]
 pub fn render(status: &Status, filter: &Filter, now: f64) -> String {
     render_for(status, filter, now, None)
 }
 
-/// The page of one target of several (`/targets/<name>/`): [`render`] with the target
-/// named in the title and header, and a link back to the overview.
+/// The whole page for `status`, listing the keys `filter` admits; `now` (Unix
+/// seconds) is for "ago" and "in" texts. For one target of several
+/// (`/targets/<name>/`) the target is named in the title and header, with a link back
+/// to the overview.
 pub fn render_for(
     status: &Status,
     filter: &Filter,
@@ -266,14 +268,7 @@ pub fn render_for(
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content=(REFRESH_SECONDS);
-                meta name="referrer" content="no-referrer";
-                title { (title) }
-                style { (PreEscaped(CSS)) }
-            }
+            (head(&title))
             body {
                 header {
                     h1 {
@@ -536,6 +531,20 @@ pre{font-size:.75rem}
 }
 "#;
 
+/// The `<head>` every page has: refresh, no referrer, the inline stylesheet.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta http-equiv="refresh" content=(REFRESH_SECONDS);
+            meta name="referrer" content="no-referrer";
+            title { (title) }
+            style { (PreEscaped(CSS)) }
+        }
+    }
+}
+
 /// `/` with several targets: one row per target (readiness and why not, the last
 /// cycle, keys by state), each linking to its own page.
 pub fn overview(targets: &[(TargetInfo, Status)], now: f64) -> String {
@@ -554,14 +563,7 @@ pub fn overview(targets: &[(TargetInfo, Status)], now: f64) -> String {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content=(REFRESH_SECONDS);
-                meta name="referrer" content="no-referrer";
-                title { (title) }
-                style { (PreEscaped(CSS)) }
-            }
+            (head(&title))
             body {
                 header {
                     h1 { "apigw-reconciler" }
