@@ -19,6 +19,9 @@ pub struct LoadOptions {
     pub limits: EvalLimits,
     pub run_tests: bool,
     pub settle: Option<Duration>,
+    /// Keep each template's tree from validation for the response tests (a one-shot
+    /// load: see [`crate::desired::ParsedTemplates`]).
+    pub keep_templates: bool,
 }
 
 /// Load and validate every spec under `dir`, and run its response tests: a failing
@@ -39,6 +42,7 @@ fn load_fresh(dir: &Path, limits: EvalLimits, run_tests: bool) -> Result<Loaded,
         limits,
         run_tests,
         settle: None,
+        keep_templates: true,
     };
     load_desired_cached(dir, &mut SpecCache::default(), &options)
 }
@@ -74,7 +78,13 @@ pub fn load_desired_cached(
     options: &LoadOptions,
 ) -> Result<Loaded, LoadError> {
     let evaluation = Evaluation::start(options.limits);
-    let read = read_desired(dir, &mut cache.files, options.settle, evaluation);
+    let read = read_desired(
+        dir,
+        &mut cache.files,
+        options.settle,
+        evaluation,
+        options.keep_templates,
+    );
     cache.parsed = cache.files.parsed;
     let mut loaded = read?;
     if options.run_tests && !loaded.set.tests.is_empty() {
@@ -132,6 +142,7 @@ mod tests {
         },
         run_tests: true,
         settle: None,
+        keep_templates: false,
     };
 
     const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";
@@ -185,5 +196,40 @@ mod tests {
             errors[0].message.contains("duplicate integration response"),
             "{errors:?}"
         );
+    }
+
+    /// A one-shot load of a set with response tests keeps each template's tree for the
+    /// tests, which render it unparsed again; a set without tests, and the daemon's
+    /// loads (whose cache keeps files for good), keep none.
+    #[test]
+    fn templates_are_kept_parsed_only_for_a_one_shot_load_with_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let spec = format!("{GOOD}responseTemplates:\n  application/json: '{{\"a\": 1}}'\n");
+        fs::write(root.join("a.yaml"), &spec).unwrap();
+        let kept = |set: &DesiredSet| set.specs[0].parsed.get(0).is_some();
+        let limits = EvalLimits::default();
+        assert!(!kept(&load_desired(root, limits).unwrap().set), "no tests");
+
+        fs::write(
+            root.join("a.tests.yaml"),
+            "kind: ResponseTest\nname: t\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\n\
+             integration: mock\nexpect:\n  json: {a: 1}\n",
+        )
+        .unwrap();
+        let loaded = load_desired(root, limits).unwrap();
+        assert!(kept(&loaded.set), "a one-shot load with a test");
+        let run = response_test::run_all(&loaded.set);
+        assert_eq!((run.passed(), run.failed()), (1, 0), "{}", run.render());
+
+        let daemon = LoadOptions {
+            keep_templates: false,
+            ..TESTED
+        };
+        let set = load_desired_cached(root, &mut SpecCache::default(), &daemon)
+            .unwrap()
+            .set;
+        assert!(!kept(&set), "the daemon's load");
+        assert_eq!(response_test::run_all(&set).passed(), 1, "parsed when run");
     }
 }

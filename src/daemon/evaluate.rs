@@ -47,6 +47,8 @@ impl<C: ApiGateway> Reconciler<C> {
             limits: self.config.limits,
             run_tests: true,
             settle: Some(self.config.debounce),
+            // The cache holds the parsed files for good: trees would stay with them.
+            keep_templates: false,
         };
         let dir = self.config.desired_dir.clone();
         let (tx, mut rx) = oneshot::channel::<Evaluated>();

@@ -99,12 +99,16 @@ impl FileCache {
 
 /// Read and validate every document under `dir`, within `evaluation`'s deadline, reusing
 /// (and refreshing) `cache`; with `settle`, a file changed less than that ago is not
-/// used yet ([`LoadError::Unsettled`]). No response test is run here.
+/// used yet ([`LoadError::Unsettled`]). No response test is run here. With
+/// `keep_templates`, and when any file read has a response test, specs keep their
+/// templates' trees for the tests ([`super::ParsedTemplates`]). The files read are
+/// parsed on several threads ([`super::par`]), each on its own.
 pub fn read_desired(
     dir: &Path,
     cache: &mut FileCache,
     settle: Option<Duration>,
     evaluation: Evaluation,
+    keep_templates: bool,
 ) -> Result<Loaded, LoadError> {
     let directory_error = |source| LoadError::Directory {
         dir: dir.display().to_string(),
@@ -114,6 +118,7 @@ pub fn read_desired(
     let now = SystemTime::now();
     let mut unsettled = Vec::new();
     let mut seen = HashSet::new();
+    let mut read = Vec::new();
     for file in &found {
         seen.insert(file.path.clone());
         if cache
@@ -136,12 +141,15 @@ pub fn read_desired(
                 evaluation.overrun_error(place, "reading the spec files"),
             ]));
         }
-        let result = match files::read_regular(&file.path, MAX_FILE_BYTES) {
-            Ok(bytes) => parse_file(&SourceFile {
-                display_name: file.display_name.clone(),
-                bytes,
-            }),
-            Err(ReadError::TooLarge(_)) => Err(vec![too_large(&file.display_name)]),
+        match files::read_regular(&file.path, MAX_FILE_BYTES) {
+            Ok(bytes) => read.push((
+                file,
+                Some(SourceFile {
+                    display_name: file.display_name.clone(),
+                    bytes,
+                }),
+            )),
+            Err(ReadError::TooLarge(_)) => read.push((file, None)),
             Err(e) => {
                 errors.push(SpecError {
                     location: Location {
@@ -152,6 +160,34 @@ pub fn read_desired(
                 });
                 continue;
             }
+        }
+    }
+    // A tree is worth keeping only for a set with response tests (the cheap test: a
+    // file that names the kind; a test written otherwise parses its template again).
+    let keep = keep_templates
+        && read
+            .iter()
+            .flat_map(|(_, source)| source)
+            .any(|s| memchr::memmem::find(&s.bytes, b"ResponseTest").is_some());
+    let files: Vec<&Found> = read.iter().map(|(file, _)| *file).collect();
+    let results = super::par::map(read, |(file, source)| {
+        if evaluation.overrun() {
+            return None;
+        }
+        Some(match source {
+            Some(source) => parse_file(&source, keep),
+            None => Err(vec![too_large(&file.display_name)]),
+        })
+    });
+    for (file, result) in files.into_iter().zip(results) {
+        let Some(result) = result else {
+            let place = Location {
+                file: Arc::from(file.display_name.as_str()),
+                pos: Pos { line: 1, col: 1 },
+            };
+            return Err(LoadError::Invalid(vec![
+                evaluation.overrun_error(place, "reading the spec files"),
+            ]));
         };
         cache.parsed += 1;
         cache
@@ -317,7 +353,7 @@ mod tests {
     /// One read of `dir`, no cache, within the default limits.
     fn read(dir: &Path) -> Result<Loaded, LoadError> {
         let evaluation = Evaluation::start(EvalLimits::default());
-        read_desired(dir, &mut FileCache::default(), None, evaluation)
+        read_desired(dir, &mut FileCache::default(), None, evaluation, false)
     }
 
     const GOOD: &str = "kind: IntegrationResponse\nrestApiName: A\nresourcePath: /r\nhttpMethod: GET\nstatusCode: \"200\"\n";

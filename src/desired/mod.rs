@@ -11,6 +11,7 @@
 
 pub mod document;
 pub mod load;
+pub mod par;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -163,6 +164,41 @@ pub struct Spec {
     /// order; empty for a spec built by hand. Response-test coverage names a template
     /// by it.
     pub template_places: Box<[Pos]>,
+    /// Each of `settings.response_templates` parsed, in the map's order, when the
+    /// loader kept them for the response tests (see [`ParsedTemplates`]).
+    pub parsed: ParsedTemplates,
+}
+
+/// The parse trees of a spec's templates, in `settings.response_templates`' order
+/// (`None`: a passthrough entry), kept by a one-shot load whose set has response
+/// tests, so that a test renders a template without parsing it a second time
+/// (validation parsed it already); empty otherwise, and then a test parses the
+/// template it renders. The daemon does not keep them: its file cache holds every
+/// spec for as long as its file is unchanged, and trees are several times their text.
+///
+/// Not part of what a spec says: two specs with the same templates are equal whether
+/// or not their trees were kept.
+#[derive(Clone, Default)]
+pub struct ParsedTemplates(pub Box<[Option<crate::vtl::Template>]>);
+
+impl ParsedTemplates {
+    /// The `i`-th template's tree, if it was kept.
+    pub fn get(&self, i: usize) -> Option<&crate::vtl::Template> {
+        self.0.get(i).and_then(Option::as_ref)
+    }
+}
+
+impl PartialEq for ParsedTemplates {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for ParsedTemplates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept = self.0.iter().flatten().count();
+        write!(f, "ParsedTemplates({kept} kept)")
+    }
 }
 
 impl Spec {
@@ -261,7 +297,27 @@ pub struct Expect {
     pub status_code: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
-    pub json: Option<serde_json::Value>,
+    pub json: Option<ExpectedJson>,
+}
+
+/// `expect.json`, held as its compact JSON text and read again when a test compares
+/// with it: a 20 KB expectation is some 100 KB as a JSON value, and a set may have
+/// hundreds. Reading it back gives the value it was made from (serde_json writes
+/// numbers so that they read back the same).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedJson(Box<str>);
+
+impl ExpectedJson {
+    pub fn new(value: &serde_json::Value) -> ExpectedJson {
+        ExpectedJson(value.to_string().into_boxed_str())
+    }
+
+    /// The expected value.
+    pub fn value(&self) -> serde_json::Value {
+        let value = serde_json::from_str(&self.0);
+        debug_assert!(value.is_ok(), "serde_json reads what it wrote");
+        value.unwrap_or_default()
+    }
 }
 
 impl ResponseTest {

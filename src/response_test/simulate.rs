@@ -300,19 +300,27 @@ fn render(
     if text.is_empty() {
         return Ok(None);
     }
-    let template = vtl::parse(text).map_err(|e| {
-        format!(
-            "the {media_type} template of {} does not parse at its line {}:{}: {}",
-            spec.location, e.line, e.col, e.message
-        )
-    })?;
+    // The tree validation kept, else parsed here (the set was loaded without keeping).
+    let parsed;
+    let template = match spec.parsed.get(index) {
+        Some(tree) => tree,
+        None => {
+            parsed = vtl::parse(text).map_err(|e| {
+                format!(
+                    "the {media_type} template of {} does not parse at its line {}:{}: {}",
+                    spec.location, e.line, e.col, e.message
+                )
+            })?;
+            &parsed
+        }
+    };
     let inputs = vtl::Inputs {
         body: body.to_owned(),
         params: test.request.params.clone(),
         context: test.request.context.clone(),
         stage_variables: test.request.stage_variables.clone(),
     };
-    let rendered = vtl::render_metered(&template, &inputs, meter).map_err(|e| {
+    let rendered = vtl::render_metered(template, &inputs, meter).map_err(|e| {
         let consequence = match e.limit {
             // Our budget, not a Java exception: say what to change.
             Some(_) => "; make the template cheaper or raise the limit in the config's `limits`",

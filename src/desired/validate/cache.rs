@@ -3,20 +3,28 @@
 
 use std::collections::HashMap;
 
-/// Why `template` does not parse as VTL, if it does not. Large sets repeat a few
-/// templates (CORS, error mappings) many times, so verdicts are remembered per thread
-/// (bounded), by the template's text.
-pub(super) fn template_error(template: &str) -> Option<crate::vtl::SyntaxError> {
+/// A template parsed as VTL: its tree when `keep` asks for it (`Ok(None)`: it parses,
+/// the tree was not asked for), or why it does not parse. Large sets repeat a few
+/// templates (CORS, error mappings) many times, so verdicts (and kept trees, which
+/// share their nodes) are remembered per thread (bounded), by the template's text.
+pub(super) fn parse_template(
+    template: &str,
+    keep: bool,
+) -> Result<Option<crate::vtl::Template>, crate::vtl::SyntaxError> {
+    type Verdict = Result<Option<crate::vtl::Template>, crate::vtl::SyntaxError>;
     thread_local! {
-        static SEEN: std::cell::RefCell<HashMap<String, Option<crate::vtl::SyntaxError>>> =
-            Default::default();
+        static SEEN: std::cell::RefCell<HashMap<String, Verdict>> = Default::default();
     }
     SEEN.with(|seen| {
         let mut seen = seen.borrow_mut();
-        if let Some(verdict) = seen.get(template) {
-            return verdict.clone();
+        match seen.get(template) {
+            // A tree asked for and not remembered: parse again, below.
+            Some(Ok(None)) if keep => {}
+            Some(Ok(tree)) => return Ok(tree.clone().filter(|_| keep)),
+            Some(Err(e)) => return Err(e.clone()),
+            None => {}
         }
-        let verdict = crate::vtl::parse(template).err();
+        let verdict = crate::vtl::parse(template).map(|tree| keep.then_some(tree));
         if seen.len() >= 4096 {
             seen.clear();
         }

@@ -37,7 +37,7 @@ pub struct SourceFile {
 
 /// Parse and validate every document of every file; all errors, or the whole set.
 pub fn parse_files(files: &[SourceFile]) -> Result<DesiredSet, Vec<SpecError>> {
-    let parsed: Vec<_> = files.iter().map(parse_file).collect();
+    let parsed: Vec<_> = files.iter().map(|f| parse_file(f, false)).collect();
     assemble(&parsed, Vec::new())
 }
 
@@ -51,8 +51,9 @@ pub struct FileDocs {
 /// The documents of one file, or all of its errors.
 pub type FileResult = Result<FileDocs, Vec<SpecError>>;
 
-/// Parse and validate one file on its own (the rules over all files come later).
-pub fn parse_file(file: &SourceFile) -> FileResult {
+/// Parse and validate one file on its own (the rules over all files come later); with
+/// `keep_templates`, each spec keeps its templates' trees ([`super::ParsedTemplates`]).
+pub fn parse_file(file: &SourceFile, keep_templates: bool) -> FileResult {
     let name: Arc<str> = Arc::from(file.display_name.as_str());
     let at = |pos: Pos| Location {
         file: name.clone(),
@@ -74,10 +75,7 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // YAML allows no control characters but tab, line breaks and NEL; the parser would
     // take a NUL as the end of the input and silently drop what follows it.
-    if let Some((offset, c)) = text
-        .char_indices()
-        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
-    {
+    if let Some((offset, c)) = first_control_character(text) {
         let before = &text[..offset];
         let line = 1 + before.matches('\n').count();
         let col = 1 + before.rsplit('\n').next().unwrap_or("").chars().count();
@@ -116,7 +114,7 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
                 _ => errors.extend(doc_errors),
             }
         } else {
-            let spec = parse_spec(&doc, at(doc.pos), text, &mut report);
+            let spec = parse_spec(&doc, at(doc.pos), text, keep_templates, &mut report);
             match spec {
                 Some(spec) if doc_errors.is_empty() => found.specs.push(Arc::new(spec)),
                 _ => errors.extend(doc_errors),
@@ -127,6 +125,40 @@ pub fn parse_file(file: &SourceFile) -> FileResult {
         Ok(found)
     } else {
         Err(errors)
+    }
+}
+
+/// The first control character but tab, line breaks and NEL, and its byte offset.
+/// Read byte by byte: control characters are C0 and DEL (one byte each) and C1
+/// (U+0080 to U+009F: 0xC2 then 0x80 to 0x9F in UTF-8), so only bytes below 0x20, DEL
+/// and 0xC2 need a closer look (a spec file is megabytes, nearly all plain text).
+fn first_control_character(text: &str) -> Option<(usize, char)> {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b < 0x20 || b == 0x7f || b == 0xc2)
+        .find_map(|(i, _)| {
+            let c = text[i..].chars().next()?;
+            (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}')).then_some((i, c))
+        })
+}
+
+#[cfg(test)]
+#[test]
+fn the_byte_scan_finds_what_a_scan_of_every_character_finds() {
+    let slow = |text: &str| {
+        text.char_indices()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    };
+    let mut texts = vec![String::new(), "a\tb\r\nc\u{85}é€😀".to_owned()];
+    for c in (0u32..0x20).chain(0x7f..0xa1).chain([0xad, 0x2028, 0xfeff]) {
+        let c = char::from_u32(c).unwrap();
+        texts.push(format!("ab\u{85}é{c}x"));
+        texts.push(format!("{c}"));
+    }
+    for text in &texts {
+        assert_eq!(first_control_character(text), slow(text), "{text:?}");
     }
 }
 

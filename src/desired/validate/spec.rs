@@ -17,6 +17,7 @@ pub(super) fn parse_spec(
     doc: &Node,
     location: Location,
     source: &str,
+    keep_templates: bool,
     report: &mut Report<'_>,
 ) -> Option<Spec> {
     if doc.as_map().is_none() {
@@ -110,6 +111,7 @@ pub(super) fn parse_spec(
     let mut response_templates = VecMap::new();
     // Each value's place, kept in the map's (sorted) order beside it.
     let mut template_places = VecMap::new();
+    let mut parsed = VecMap::new();
     for (k, v) in d.response_templates.iter().flat_map(|m| &m.value.0) {
         if !is_media_type(&k.value) {
             report(
@@ -125,13 +127,19 @@ pub(super) fn parse_spec(
         let text = v.value.clone().unwrap_or_default();
         // API Gateway accepts a template that does not parse and fails each request
         // with a 500; refuse it here, at the template's own line in the file.
-        if !text.is_empty()
-            && let Some((pos, message)) = template::problem(source, &k.value, v, &text)
-        {
-            report(pos, message);
-        }
+        let tree = if text.is_empty() {
+            None
+        } else {
+            template::check(source, &k.value, v, &text, keep_templates).unwrap_or_else(
+                |(pos, message)| {
+                    report(pos, message);
+                    None
+                },
+            )
+        };
         response_templates.insert(k.value.clone(), text);
         template_places.insert(k.value.as_str(), v.pos);
+        parsed.insert(k.value.as_str(), tree);
     }
 
     if failed {
@@ -155,6 +163,11 @@ pub(super) fn parse_spec(
         },
         location,
         template_places: template_places.values().copied().collect(),
+        parsed: crate::desired::ParsedTemplates(if keep_templates {
+            parsed.into_iter().map(|(_, tree)| tree).collect()
+        } else {
+            Box::default()
+        }),
     })
 }
 

@@ -2,20 +2,24 @@
 //! error inside the template (the scalar traced back to the file by
 //! [`crate::yaml::trace`]).
 
-use super::cache::template_error;
+use super::cache::parse_template;
 use crate::yaml::de::Spanned;
 use crate::yaml::{self, Pos};
 
-/// Why the template `text` (the value of `value`, under the media type `key`, in the
-/// file `source`) does not parse, at the place in the file the error is about; `None`
-/// when it parses.
-pub(super) fn problem(
+/// The template `text` (the value of `value`, under the media type `key`, in the file
+/// `source`) parsed, its tree when `keep` asks for it; or why it does not parse, at the
+/// place in the file the error is about.
+pub(super) fn check(
     source: &str,
     key: &str,
     value: &Spanned<Option<String>>,
     text: &str,
-) -> Option<(Pos, String)> {
-    let e = template_error(text)?;
+    keep: bool,
+) -> Result<Option<crate::vtl::Template>, (Pos, String)> {
+    let e = match parse_template(text, keep) {
+        Ok(tree) => return Ok(tree),
+        Err(e) => e,
+    };
     let at = |line, col| {
         yaml::trace::position_in_scalar(source, value.pos, value.style, text, line, col)
     };
@@ -36,7 +40,7 @@ pub(super) fn problem(
         },
         None => e.message.clone(),
     };
-    Some((
+    Err((
         pos,
         format!("the `{key}` template does not parse{place}: {message}"),
     ))

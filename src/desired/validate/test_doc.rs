@@ -5,7 +5,7 @@ use super::method::{MethodFields, read_method};
 use super::shape::{Report, read_doc};
 use super::spec::is_status_code;
 use crate::desired::document::{IntegrationKind, ResponseTestDoc};
-use crate::desired::{Backend, Expect, Location, Request, ResponseTest};
+use crate::desired::{Backend, Expect, ExpectedJson, Location, Request, ResponseTest};
 use crate::yaml::Node;
 use crate::yaml::de::{Pairs, Spanned};
 
@@ -16,7 +16,7 @@ pub(super) fn parse_test(
     report: &mut Report<'_>,
 ) -> Option<ResponseTest> {
     let (d, failed, mut report) = read_doc::<ResponseTestDoc>(doc, report);
-    let d = d?;
+    let mut d = d?;
     let report: &mut Report<'_> = &mut report;
 
     let name = match &d.name {
@@ -108,7 +108,7 @@ pub(super) fn parse_test(
         };
     }
 
-    let expect = match &d.expect {
+    let expect = match d.expect.take() {
         None => {
             report(
                 doc.pos,
@@ -118,7 +118,7 @@ pub(super) fn parse_test(
             None
         }
         Some(e) => {
-            let x = &e.value;
+            let x = e.value;
             if x.status_code.is_none()
                 && x.headers.is_none()
                 && x.body.is_none()
@@ -151,7 +151,7 @@ pub(super) fn parse_test(
                 status_code: x.status_code.as_ref().map(|c| c.value.0.clone()),
                 headers: pairs(x.headers.as_ref()),
                 body: x.body.as_ref().map(|b| b.value.clone()),
-                json: x.json.as_ref().map(|j| j.value.clone()),
+                json: x.json.map(|j| ExpectedJson::new(&j.value)),
             })
         }
     };

@@ -37,6 +37,7 @@ fn spec(method: &str, status: &str, settings: Settings) -> Spec {
             pos: Pos { line: 1, col: 1 },
         },
         template_places: Box::default(),
+        parsed: Default::default(),
     }
 }
 
