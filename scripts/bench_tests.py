@@ -734,7 +734,7 @@ def main():
             r = measured(cmd, work)
             why = check(r, total)
             state = "ok" if why is None else "FAILED"
-            print(f"{'warm-up' if k < a.warmup else 'run'} {k + 1}: {cmdname} {label}: "
+            print(f"{f'warm-up {k + 1}' if k < a.warmup else f'run {k + 1 - a.warmup}'}: {cmdname} {label}: "
                   f"{fmt_s(r.wall)}, {mib(r.rss_kib)} {state}", file=sys.stderr)
             if why is not None:
                 failures[(cmdname, label)] = why
