@@ -1,7 +1,8 @@
 //! Verdicts remembered per thread: large sets repeat a few templates and selection
 //! patterns many times, and each is parsed or compiled once (bounded).
 
-use std::collections::HashMap;
+/// Keyed by spec text, so seeded per process (foldhash's `RandomState`), and fast.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A template parsed as VTL: its tree when `keep` asks for it (`Ok(None)`: it parses,
 /// the tree was not asked for), or why it does not parse. Large sets repeat a few

@@ -1,14 +1,15 @@
 //! The rules over the whole set, once every file is read.
 
-use std::collections::HashMap;
+/// Keyed by spec text, so seeded per process (foldhash's `RandomState`), and fast.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::desired::{ApiRef, ResourceRef, ResponseTest, Spec, SpecError, State};
 
 /// Rules over the whole set: one document per identity, one default response per method.
 pub(super) fn check_set(specs: &[Arc<Spec>], errors: &mut Vec<SpecError>) {
-    let mut by_identity: HashMap<(&ApiRef, &ResourceRef, &str, &str), &Spec> = HashMap::new();
-    let mut defaults: HashMap<(&ApiRef, &ResourceRef, &str), &Spec> = HashMap::new();
+    let mut by_identity: HashMap<(&ApiRef, &ResourceRef, &str, &str), &Spec> = HashMap::default();
+    let mut defaults: HashMap<(&ApiRef, &ResourceRef, &str), &Spec> = HashMap::default();
     for spec in specs {
         let identity = (
             &spec.api,
@@ -44,7 +45,7 @@ pub(super) fn check_set(specs: &[Arc<Spec>], errors: &mut Vec<SpecError>) {
 
 /// Test names are unique (they are how a person finds a failure).
 pub(super) fn check_tests(tests: &[Arc<ResponseTest>], errors: &mut Vec<SpecError>) {
-    let mut seen: HashMap<&str, &ResponseTest> = HashMap::new();
+    let mut seen: HashMap<&str, &ResponseTest> = HashMap::default();
     for test in tests {
         if let Some(first) = seen.insert(&test.name, test) {
             errors.push(SpecError {
